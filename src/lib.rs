@@ -1,0 +1,20 @@
+//! nicplan: a declarative planner for KakaoCloud VPC network interfaces.
+//!
+//! The data flows one way: a file is read into `spec` (the YAML as written, with spans),
+//! resolved into a `model`, checked by the `rules`, and rendered by `render`. The
+//! instance `catalogue` holds the platform's NIC limits.
+
+pub mod catalogue;
+pub mod cli;
+pub mod diagnostic;
+pub mod model;
+pub mod render;
+pub mod rules;
+pub mod source;
+pub mod spec;
+pub mod suggest;
+pub mod validate;
+
+pub use diagnostic::{Code, Diagnostic, Severity};
+pub use source::{Source, Span};
+pub use validate::{Validation, validate};

@@ -1,0 +1,273 @@
+//! From the file's types to the model: parse every value, check every name, and report
+//! each malformed one as `nicplan::schema` without stopping at the first.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::{
+    Capabilities, Instance, Model, NetworkInterface, PublicIp, SecurityGroup, Subnet, Vpc,
+};
+use crate::catalogue;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::At;
+use crate::spec::{BackendKind, File, Name, Sp, StateKind, at, span_of};
+
+/// Builds the model of a loaded file. `backend` overrides `settings.backend.kind` (a
+/// command-line flag or environment variable).
+pub fn build(file: &File, backend: Option<BackendKind>) -> (Model, Vec<Diagnostic>) {
+    let mut b = Builder::default();
+    b.model.capabilities = b.settings(file, backend);
+    for (name, vpc) in file.vpcs.iter().flatten() {
+        let name = b.name(name, "VPC");
+        let cidr_block = b.cidr(&vpc.cidr_block);
+        b.model
+            .vpcs
+            .insert(name.value.clone(), Vpc { name, cidr_block });
+    }
+    for (name, subnet) in file.subnets.iter().flatten() {
+        let name = b.name(name, "subnet");
+        let value = Subnet {
+            name: name.clone(),
+            vpc: subnet.vpc.at(),
+            cidr_block: b.cidr(&subnet.cidr_block),
+            availability_zone: at(&subnet.availability_zone),
+        };
+        b.model.subnets.insert(name.value, value);
+    }
+    for (name, group) in file.security_groups.iter().flatten() {
+        let name = b.name(name, "security group");
+        let description = group
+            .as_ref()
+            .and_then(|g| g.description.as_ref())
+            .map(at);
+        b.model.security_groups.insert(
+            name.value.clone(),
+            SecurityGroup { name, description },
+        );
+    }
+    for (name, instance) in file.instances.iter().flatten() {
+        let name = b.name(name, "instance");
+        let value = Instance {
+            name: name.clone(),
+            type_name: at(&instance.instance_type),
+            instance_type: catalogue::lookup(&instance.instance_type.value),
+            image: at(&instance.image),
+            primary_interface: instance.primary_interface.at(),
+            prevent_destroy: instance
+                .lifecycle
+                .as_ref()
+                .and_then(|l| l.prevent_destroy.as_ref())
+                .map(at),
+        };
+        b.model.instances.insert(name.value, value);
+    }
+    for (name, nic) in file.network_interfaces.iter().flatten() {
+        let name = b.name(name, "network interface");
+        let value = NetworkInterface {
+            name: name.clone(),
+            subnet: nic.subnet.at(),
+            description: nic.description.as_ref().map(at),
+            private_ip: nic.private_ip.as_ref().and_then(|ip| b.ip(ip)),
+            secondary_private_ips: nic
+                .secondary_private_ips
+                .iter()
+                .flat_map(|list| &list.value)
+                .filter_map(|ip| b.ip(ip))
+                .collect(),
+            secondary_private_ips_span: nic.secondary_private_ips.as_ref().map(span_of),
+            security_groups: nic
+                .security_groups
+                .iter()
+                .flat_map(|list| &list.value)
+                .map(Name::at)
+                .collect(),
+            security_groups_span: nic.security_groups.as_ref().map(span_of),
+            source_dest_check: nic.source_dest_check.as_ref().map(at),
+            attach_to: nic.attach_to.as_ref().map(Name::at),
+        };
+        b.model.network_interfaces.insert(name.value, value);
+    }
+    for (name, public_ip) in file.public_ips.iter().flatten() {
+        let name = b.name(name, "public IP");
+        let value = PublicIp {
+            name: name.clone(),
+            network_interface: public_ip
+                .as_ref()
+                .and_then(|p| p.network_interface.as_ref())
+                .map(Name::at),
+            private_ip: public_ip
+                .as_ref()
+                .and_then(|p| p.private_ip.as_ref())
+                .and_then(|ip| b.ip(ip)),
+        };
+        b.model.public_ips.insert(name.value, value);
+    }
+    (b.model, b.diagnostics)
+}
+
+#[derive(Default)]
+struct Builder {
+    model: Model,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn name(&mut self, name: &Name, kind: &str) -> At<String> {
+        let name = name.at();
+        if let Some(problem) = name_problem(&name.value) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::Schema,
+                    format!("`{}` is not a valid {kind} name: {problem}", name.value),
+                )
+                .label(name.span, problem)
+                .help(
+                    "names are 1 to 63 characters of a-z, 0-9, - and _, starting with a letter or digit",
+                ),
+            );
+        }
+        name
+    }
+
+    fn ip(&mut self, value: &Sp<String>) -> Option<At<Ipv4Addr>> {
+        let text = value.value.trim();
+        match text.parse::<Ipv4Addr>() {
+            Ok(ip) => Some(At::new(ip, span_of(value))),
+            Err(_) => {
+                let mut d = Diagnostic::new(
+                    Code::Schema,
+                    format!("`{}` is not an IPv4 address", value.value),
+                )
+                .label(span_of(value), "expected an address such as 10.0.1.10");
+                if text.contains('/') {
+                    d = d.help("a private IP is a single address, without a prefix length");
+                }
+                self.diagnostics.push(d);
+                None
+            }
+        }
+    }
+
+    fn cidr(&mut self, value: &Sp<String>) -> Option<At<Ipv4Net>> {
+        let span = span_of(value);
+        match value.value.trim().parse::<Ipv4Net>() {
+            Ok(net) if net.network() == net.addr() => Some(At::new(net, span)),
+            Ok(net) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Schema,
+                        format!("`{}` is not a network address", value.value),
+                    )
+                    .label(span, "host bits are set")
+                    .help(format!("did you mean {}?", net.trunc())),
+                );
+                None
+            }
+            Err(_) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Schema,
+                        format!("`{}` is not an IPv4 CIDR block", value.value),
+                    )
+                    .label(span, "expected a block such as 10.0.0.0/16"),
+                );
+                None
+            }
+        }
+    }
+
+    fn misplaced<T>(&mut self, field: &Option<Sp<T>>, name: &str, belongs_to: &str) {
+        if let Some(value) = field {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::Schema,
+                    format!("`{name}` applies only to the {belongs_to}"),
+                )
+                .label(span_of(value), "not used here")
+                .help(format!("remove `{name}` or change `kind`")),
+            );
+        }
+    }
+
+    fn settings(&mut self, file: &File, override_kind: Option<BackendKind>) -> Capabilities {
+        let settings = file.settings.as_ref();
+        if let Some(state) = settings.and_then(|s| s.state.as_ref()) {
+            match state.kind.value {
+                StateKind::Local => {
+                    self.misplaced(&state.url, "url", "postgres state store");
+                    self.misplaced(&state.name, "name", "postgres state store");
+                }
+                StateKind::Postgres => {
+                    self.misplaced(&state.path, "path", "local state store");
+                }
+            }
+        }
+        let backend = settings.and_then(|s| s.backend.as_ref());
+        if let Some(backend) = backend {
+            match backend.kind.value {
+                BackendKind::Sim => self.misplaced(&backend.region, "region", "kakaocloud backend"),
+                BackendKind::Kakaocloud => {
+                    self.misplaced(&backend.path, "path", "sim backend");
+                    self.misplaced(&backend.multiple_ips, "multiple_ips", "sim backend");
+                }
+            }
+        }
+        let file_kind = backend.map(|b| b.kind.value);
+        match override_kind.or(file_kind).unwrap_or(BackendKind::Sim) {
+            BackendKind::Kakaocloud => Capabilities {
+                multiple_ips: false,
+                decided_at: backend
+                    .filter(|_| override_kind.is_none())
+                    .map(|b| span_of(&b.kind)),
+                backend: "kakaocloud",
+            },
+            BackendKind::Sim => {
+                let flag = backend
+                    .filter(|b| b.kind.value == BackendKind::Sim)
+                    .and_then(|b| b.multiple_ips.as_ref());
+                Capabilities {
+                    multiple_ips: flag.is_none_or(|f| f.value),
+                    decided_at: flag.map(span_of),
+                    backend: "sim",
+                }
+            }
+        }
+    }
+}
+
+/// Why a resource name is invalid, or `None` when it is fine.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return Some("it is empty"),
+        Some(c) if !(c.is_ascii_lowercase() || c.is_ascii_digit()) => {
+            return Some("it must start with a lower-case letter or a digit");
+        }
+        Some(_) => {}
+    }
+    if name.chars().count() > 63 {
+        return Some("it is longer than 63 characters");
+    }
+    if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+        return Some("only a-z, 0-9, - and _ are allowed");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_problem;
+
+    #[test]
+    fn names() {
+        assert_eq!(name_problem("web-1_eth0"), None);
+        assert_eq!(name_problem("0abc"), None);
+        assert!(name_problem("").is_some());
+        assert!(name_problem("-web").is_some());
+        assert!(name_problem("Web").is_some());
+        assert!(name_problem("web.1").is_some());
+        assert!(name_problem(&"a".repeat(63)).is_none());
+        assert!(name_problem(&"a".repeat(64)).is_some());
+    }
+}

@@ -1,0 +1,224 @@
+//! The resolved desired state: every value parsed (IPs, CIDRs, instance types), every
+//! resource keyed by name in file order, spans kept for diagnostics.
+//!
+//! References stay names: a reference to nothing is reported by the `reference` rule and
+//! skipped quietly by the others, so one mistake yields one diagnostic, not a cascade.
+
+mod build;
+
+use std::net::Ipv4Addr;
+
+use indexmap::IndexMap;
+use ipnet::Ipv4Net;
+
+pub use build::build;
+
+use crate::catalogue::InstanceType;
+use crate::source::{At, Span};
+
+/// A VPC.
+#[derive(Clone, Debug)]
+pub struct Vpc {
+    /// Its name and where it is declared.
+    pub name: At<String>,
+    /// Its range; `None` when the file's value did not parse.
+    pub cidr_block: Option<At<Ipv4Net>>,
+}
+
+/// A subnet.
+#[derive(Clone, Debug)]
+pub struct Subnet {
+    /// Its name and where it is declared.
+    pub name: At<String>,
+    /// The VPC it belongs to.
+    pub vpc: At<String>,
+    /// Its range; `None` when the file's value did not parse.
+    pub cidr_block: Option<At<Ipv4Net>>,
+    /// Its availability zone.
+    pub availability_zone: At<String>,
+}
+
+/// A security group.
+#[derive(Clone, Debug)]
+pub struct SecurityGroup {
+    /// Its name and where it is declared.
+    pub name: At<String>,
+    /// Free text.
+    pub description: Option<At<String>>,
+}
+
+/// An instance.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    /// Its name and where it is declared.
+    pub name: At<String>,
+    /// The type as written.
+    pub type_name: At<String>,
+    /// The catalogue entry, when the type exists.
+    pub instance_type: Option<&'static InstanceType>,
+    /// The image it boots.
+    pub image: At<String>,
+    /// Its primary network interface.
+    pub primary_interface: At<String>,
+    /// `lifecycle.prevent_destroy`, when set.
+    pub prevent_destroy: Option<At<bool>>,
+}
+
+impl Instance {
+    /// Whether the instance is a bare-metal server (unknown types count as not).
+    pub fn is_bare_metal(&self) -> bool {
+        self.instance_type.is_some_and(InstanceType::is_bare_metal)
+    }
+}
+
+/// A network interface.
+#[derive(Clone, Debug)]
+pub struct NetworkInterface {
+    /// Its name and where it is declared.
+    pub name: At<String>,
+    /// Its subnet.
+    pub subnet: At<String>,
+    /// Free text.
+    pub description: Option<At<String>>,
+    /// Its primary private IP, when pinned.
+    pub private_ip: Option<At<Ipv4Addr>>,
+    /// Further private IPs, each with its span.
+    pub secondary_private_ips: Vec<At<Ipv4Addr>>,
+    /// The span of the whole `secondary_private_ips` list, when given.
+    pub secondary_private_ips_span: Option<Span>,
+    /// Security group names.
+    pub security_groups: Vec<At<String>>,
+    /// The span of the `security_groups` list, when given.
+    pub security_groups_span: Option<Span>,
+    /// Source/destination check (default true) and where it is set.
+    pub source_dest_check: Option<At<bool>>,
+    /// The instance it is attached to as a secondary interface.
+    pub attach_to: Option<At<String>>,
+}
+
+impl NetworkInterface {
+    /// Whether the source/destination check is on (the default).
+    pub fn source_dest_check(&self) -> bool {
+        self.source_dest_check.as_ref().is_none_or(|c| c.value)
+    }
+
+    /// The primary and secondary private IPs given in the file.
+    pub fn pinned_ips(&self) -> impl Iterator<Item = &At<Ipv4Addr>> {
+        self.private_ip.iter().chain(&self.secondary_private_ips)
+    }
+}
+
+/// A public IP.
+#[derive(Clone, Debug)]
+pub struct PublicIp {
+    /// Its name and where it is declared.
+    pub name: At<String>,
+    /// The NIC it is associated with.
+    pub network_interface: Option<At<String>>,
+    /// The private IP it maps to, when given.
+    pub private_ip: Option<At<Ipv4Addr>>,
+}
+
+/// Which backend the plan targets, as far as the rules need to know offline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Whether a NIC may hold secondary private IPs.
+    pub multiple_ips: bool,
+    /// Where that capability was decided, when the file decided it.
+    pub decided_at: Option<Span>,
+    /// The backend's name, for messages.
+    pub backend: &'static str,
+}
+
+impl Default for Capabilities {
+    fn default() -> Capabilities {
+        Capabilities {
+            multiple_ips: true,
+            decided_at: None,
+            backend: "sim",
+        }
+    }
+}
+
+/// The desired state of a file.
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    /// VPCs by name.
+    pub vpcs: IndexMap<String, Vpc>,
+    /// Subnets by name.
+    pub subnets: IndexMap<String, Subnet>,
+    /// Security groups by name.
+    pub security_groups: IndexMap<String, SecurityGroup>,
+    /// Instances by name.
+    pub instances: IndexMap<String, Instance>,
+    /// Network interfaces by name.
+    pub network_interfaces: IndexMap<String, NetworkInterface>,
+    /// Public IPs by name.
+    pub public_ips: IndexMap<String, PublicIp>,
+    /// What the configured backend can do.
+    pub capabilities: Capabilities,
+}
+
+/// One NIC of an instance, and how it is attached.
+#[derive(Clone, Copy, Debug)]
+pub struct Attachment<'m> {
+    /// The interface.
+    pub nic: &'m NetworkInterface,
+    /// Whether it is the instance's primary interface.
+    pub primary: bool,
+}
+
+impl Model {
+    /// The NICs an instance would hold: its primary (when declared) first, then the
+    /// secondary interfaces attached to it, in file order. A NIC that is both the
+    /// primary and `attach_to` the same instance is counted once.
+    pub fn attachments(&self, instance: &Instance) -> Vec<Attachment<'_>> {
+        let primary = &instance.primary_interface.value;
+        let mut out = Vec::new();
+        if let Some(nic) = self.network_interfaces.get(primary) {
+            out.push(Attachment { nic, primary: true });
+        }
+        for nic in self.network_interfaces.values() {
+            let attached = nic
+                .attach_to
+                .as_ref()
+                .is_some_and(|a| a.value == instance.name.value);
+            if attached && nic.name.value != *primary {
+                out.push(Attachment {
+                    nic,
+                    primary: false,
+                });
+            }
+        }
+        out
+    }
+
+    /// The subnet of an instance's primary interface, which sets its zone.
+    pub fn primary_subnet(&self, instance: &Instance) -> Option<&Subnet> {
+        let nic = self
+            .network_interfaces
+            .get(&instance.primary_interface.value)?;
+        self.subnets.get(&nic.subnet.value)
+    }
+
+    /// The instances whose primary interface is `nic`, in file order.
+    pub fn primary_of(&self, nic: &str) -> Vec<&Instance> {
+        self.instances
+            .values()
+            .filter(|i| i.primary_interface.value == nic)
+            .collect()
+    }
+
+    /// The instance a NIC belongs to: the one it is primary of, else the one it is
+    /// attached to.
+    pub fn owner_of(&self, nic: &NetworkInterface) -> Option<&Instance> {
+        self.primary_of(&nic.name.value)
+            .into_iter()
+            .next()
+            .or_else(|| {
+                nic.attach_to
+                    .as_ref()
+                    .and_then(|a| self.instances.get(&a.value))
+            })
+    }
+}

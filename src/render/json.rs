@@ -1,0 +1,108 @@
+//! Machine-readable diagnostics: the shape shared by `validate` and `plan`.
+
+use serde::Serialize;
+
+use crate::diagnostic::{Code, Counts, Diagnostic, Severity};
+use crate::source::Source;
+
+/// The format version of every JSON document nicplan prints.
+pub const FORMAT_VERSION: &str = "1";
+
+/// One label, with its position.
+#[derive(Debug, Serialize)]
+pub struct JsonLabel<'a> {
+    /// What the label says.
+    pub text: &'a str,
+    /// 1-based line of its first character.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// 1-based line of its last character.
+    pub end_line: usize,
+    /// 1-based column just after its last character.
+    pub end_column: usize,
+}
+
+/// One diagnostic as JSON.
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic<'a> {
+    /// The rule's code, `nicplan::...`.
+    pub code: Code,
+    /// `error`, `warning` or `advice`.
+    pub severity: Severity,
+    /// One sentence.
+    pub message: &'a str,
+    /// The file, when the finding points into one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<&'a str>,
+    /// Line of the offending value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Column of the offending value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<&'a str>,
+    /// Every label, the offending value first.
+    pub labels: Vec<JsonLabel<'a>>,
+}
+
+impl<'a> JsonDiagnostic<'a> {
+    /// Positions a diagnostic in its source.
+    pub fn new(source: &'a Source, d: &'a Diagnostic) -> JsonDiagnostic<'a> {
+        let labels: Vec<JsonLabel<'a>> = d
+            .labels
+            .iter()
+            .map(|l| {
+                let (line, column) = source.line_column(l.span.offset);
+                let (end_line, end_column) =
+                    source.line_column(l.span.offset.saturating_add(l.span.len));
+                JsonLabel {
+                    text: &l.text,
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                }
+            })
+            .collect();
+        let first = labels.first();
+        JsonDiagnostic {
+            code: d.code,
+            severity: d.severity(),
+            message: &d.message,
+            file: first.map(|_| source.name()),
+            line: first.map(|l| l.line),
+            column: first.map(|l| l.column),
+            help: d.help.as_deref(),
+            labels,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    format_version: &'static str,
+    valid: bool,
+    summary: Counts,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+/// The `validate --format json` document, pretty-printed, ending in a newline.
+pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic]) -> String {
+    let counts = Counts::of(diagnostics);
+    let document = Document {
+        format_version: FORMAT_VERSION,
+        valid: counts.errors == 0,
+        summary: counts,
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| JsonDiagnostic::new(source, d))
+            .collect(),
+    };
+    let mut out = serde_json::to_string_pretty(&document)
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}

@@ -1,0 +1,4 @@
+//! Renderers: functions from typed results to text. Nothing here decides anything.
+
+pub mod json;
+pub mod text;

@@ -1,0 +1,152 @@
+//! Reading a desired-state file: bounded in time and memory whatever the input.
+//!
+//! The YAML budget grows with the input instead of sitting at serde-saphyr's fixed
+//! defaults: an honest file of many thousand instances has more nodes than the default
+//! allows, while an alias bomb is stopped by the replay limit, which stays fixed, and
+//! by the node and event limits, which never exceed what the bytes could hold.
+
+use serde_saphyr::{Budget, Options};
+
+use super::File;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{Source, Span};
+
+/// Files larger than this are refused before parsing (64 MiB; a file of 10,000
+/// instances is about 2 MiB).
+pub const MAX_FILE_BYTES: usize = 64 << 20;
+
+/// Alias replays allowed whatever the file size: anchors save typing, they do not
+/// multiply a file a thousandfold.
+const MAX_REPLAYED_EVENTS: usize = 1_000_000;
+
+/// Turns raw bytes into a source, or a diagnostic when they are too many or not UTF-8.
+pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, (Source, Diagnostic)> {
+    if bytes.len() > MAX_FILE_BYTES {
+        let diagnostic = Diagnostic::new(
+            Code::Schema,
+            format!(
+                "the file is {} bytes, more than the {} bytes a desired-state file may have",
+                bytes.len(),
+                MAX_FILE_BYTES
+            ),
+        )
+        .help("split the network across several files, one state each");
+        return Err((Source::new(name, ""), diagnostic));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::new(name, text)),
+        Err(err) => {
+            let offset = err.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+            let diagnostic = Diagnostic::new(
+                Code::Schema,
+                "the file is not valid UTF-8 text".to_string(),
+            )
+            .label(Span::new(offset, 1), "this byte is not UTF-8")
+            .help("save the file as UTF-8");
+            Err((Source::new(name, text), diagnostic))
+        }
+    }
+}
+
+/// The parser options for an input of `len` bytes.
+fn options(len: usize) -> Options {
+    let mut budget = Budget::default();
+    // Every node takes at least two bytes of input ("a," or "a\n"); events are nodes plus
+    // their closing events. Aliases replay without bytes, hence their own fixed limit.
+    budget.max_nodes = budget.max_nodes.max(len / 2 + 1);
+    budget.max_events = budget.max_events.max(len + 1);
+    budget.max_depth = 32;
+    let mut options = Options::default();
+    options.budget = Some(budget);
+    options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
+    options.with_snippet = false;
+    options
+}
+
+/// Parses a source into the file's types; a failure is one `nicplan::schema` diagnostic
+/// pointing where the parser stopped.
+pub fn load(source: &Source) -> Result<File, Diagnostic> {
+    let text = source.text();
+    if text.trim().is_empty() || text.lines().all(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
+        return Err(Diagnostic::new(Code::Schema, "the file is empty")
+            .help("a desired-state file starts with `version: 1`"));
+    }
+    let file: File = serde_saphyr::from_str_with_options(text, options(text.len()))
+        .map_err(|err| schema_diagnostic(source, &err))?;
+    if file.version.value != 1 {
+        return Err(Diagnostic::new(
+            Code::Schema,
+            format!("format version {} is not supported", file.version.value),
+        )
+        .label(super::span_of(&file.version), "this nicplan reads version 1")
+        .help("write `version: 1`"));
+    }
+    Ok(file)
+}
+
+fn schema_diagnostic(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
+    let (message, label, help) = explain(&err.without_snippet().to_string());
+    let mut diagnostic = Diagnostic::new(Code::Schema, message);
+    if let Some(location) = err.location() {
+        let span = location.span();
+        let offset = span
+            .byte_offset()
+            .and_then(|o| usize::try_from(o).ok())
+            .unwrap_or(0)
+            .min(source.text().len());
+        let len = span
+            .byte_len()
+            .and_then(|l| usize::try_from(l).ok())
+            .unwrap_or(0);
+        let len = len.min(source.text().len() - offset).max(1);
+        diagnostic = diagnostic.label(Span::new(offset, len), label);
+    }
+    if let Some(help) = help {
+        diagnostic = diagnostic.help(help);
+    }
+    diagnostic
+}
+
+/// Rewrites the parser's message for people who write YAML, not Rust: its first line,
+/// without the location it appends (ours is a span), with a label and help where the
+/// message is one we recognise.
+fn explain(raw: &str) -> (String, String, Option<String>) {
+    let first = raw.lines().next().unwrap_or(raw).trim();
+    let first = match first.rfind(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    let message = first.trim_end_matches('.').to_string();
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        return (
+            format!("`{key}` is declared twice in the same map"),
+            "declared again here".into(),
+            Some("each key may appear once; rename or merge the two".into()),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once("`, expected one of ").unwrap_or((rest, ""));
+        let field = field.trim_end_matches('`');
+        let known: Vec<&str> = expected.split(", ").filter(|s| !s.is_empty()).collect();
+        let close = crate::suggest::closest(field, known.iter().copied());
+        let help = if !close.is_empty() {
+            format!("did you mean {}?", crate::suggest::one_of(&close))
+        } else {
+            format!("known fields here: {}", known.join(", "))
+        };
+        return (
+            format!("unknown field `{field}`"),
+            "not a field of this block".into(),
+            Some(help),
+        );
+    }
+    let readable = match message.as_str() {
+        "invalid i64" | "invalid u32" | "invalid u64" => "expected an integer".to_string(),
+        "expected string scalar" => "expected a string".to_string(),
+        "invalid boolean" => "expected true or false".to_string(),
+        _ => message,
+    };
+    (readable, "here".into(), None)
+}

@@ -1,0 +1,296 @@
+//! The desired-state file as written: types that mirror the YAML one to one and keep the
+//! span of every value, so later stages can point back at the exact line.
+//!
+//! Nothing here interprets a value beyond its YAML type: IPs, CIDRs and names stay
+//! strings until `model` parses them, so every malformed value of a file is reported in
+//! one run instead of only the first.
+
+pub(crate) mod load;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+pub use load::{MAX_FILE_BYTES, load};
+
+use crate::source::{At, Span};
+
+/// A YAML value with its location, as serde-saphyr reads it.
+pub type Sp<T> = Spanned<T>;
+
+/// Converts a serde-saphyr location into a byte span.
+pub fn span_of<T>(value: &Spanned<T>) -> Span {
+    let span = value.referenced.span();
+    match (span.byte_offset(), span.byte_len()) {
+        (Some(offset), Some(len)) => Span::new(to_usize(offset), to_usize(len)),
+        _ => Span::default(),
+    }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Turns a spanned YAML value into the model's `At`.
+pub fn at<T: Clone>(value: &Spanned<T>) -> At<T> {
+    At::new(value.value.clone(), span_of(value))
+}
+
+/// A resource name as a map key or a reference: kept verbatim, checked by `model`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct Name(pub Spanned<String>);
+
+impl Name {
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0.value
+    }
+
+    /// The name with its span.
+    pub fn at(&self) -> At<String> {
+        at(&self.0)
+    }
+}
+
+impl JsonSchema for Name {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Name".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A resource name: 1 to 63 characters of a-z 0-9 - _, starting with a letter or digit.",
+            "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"
+        })
+    }
+}
+
+/// A map of resources of one kind, in file order.
+pub type Resources<T> = IndexMap<Name, T>;
+
+fn version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "The format version; only 1 exists.",
+        "type": "integer",
+        "const": 1
+    })
+}
+
+/// A whole desired-state file (format version 1).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "nicplan desired-state file")]
+pub struct File {
+    /// The format version: 1.
+    #[schemars(schema_with = "version_schema")]
+    pub version: Sp<i64>,
+    /// Where state and cloud objects live; flags and environment variables override it.
+    #[serde(default)]
+    pub settings: Option<Settings>,
+    /// Virtual private clouds.
+    #[serde(default)]
+    pub vpcs: Option<Resources<Vpc>>,
+    /// Subnets, one availability zone each.
+    #[serde(default)]
+    pub subnets: Option<Resources<Subnet>>,
+    /// Security groups, referred to by network interfaces.
+    #[serde(default)]
+    pub security_groups: Option<Resources<Option<SecurityGroup>>>,
+    /// Instances; each is created with its primary network interface.
+    #[serde(default)]
+    pub instances: Option<Resources<Instance>>,
+    /// Network interfaces, primary and secondary.
+    #[serde(default)]
+    pub network_interfaces: Option<Resources<NetworkInterface>>,
+    /// Public IPs, associated with a network interface's private IP.
+    #[serde(default)]
+    pub public_ips: Option<Resources<Option<PublicIp>>>,
+}
+
+/// Defaults for the backend and the state store.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The cloud backend.
+    #[serde(default)]
+    pub backend: Option<BackendSettings>,
+    /// The state store.
+    #[serde(default)]
+    pub state: Option<StateSettings>,
+}
+
+/// Which cloud the plan is applied to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The embedded simulator.
+    Sim,
+    /// The KakaoCloud REST API.
+    Kakaocloud,
+}
+
+/// The `settings.backend` block.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackendSettings {
+    /// `sim` (the default) or `kakaocloud`.
+    #[schemars(with = "BackendKind")]
+    pub kind: Sp<BackendKind>,
+    /// sim only: the simulator's file (default `.nicplan/sim.json`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub path: Option<Sp<String>>,
+    /// sim only: whether a NIC may hold several private IPs (default true; false mimics
+    /// today's platform).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub multiple_ips: Option<Sp<bool>>,
+    /// kakaocloud only: the region (default `kr-central-2`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub region: Option<Sp<String>>,
+}
+
+/// Where state is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StateKind {
+    /// A JSON file next to the desired-state file.
+    Local,
+    /// A PostgreSQL table shared by a team.
+    Postgres,
+}
+
+/// The `settings.state` block.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateSettings {
+    /// `local` (the default) or `postgres`.
+    #[schemars(with = "StateKind")]
+    pub kind: Sp<StateKind>,
+    /// local only: the state file (default `nicplan.state.json`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub path: Option<Sp<String>>,
+    /// postgres only: the connection URL, without a password (use `PGPASSWORD`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub url: Option<Sp<String>>,
+    /// postgres only: the state's name, one per environment (default `default`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub name: Option<Sp<String>>,
+}
+
+/// A VPC.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vpc {
+    /// The VPC's IPv4 range, such as `10.0.0.0/16`.
+    #[schemars(with = "ipnet::Ipv4Net")]
+    pub cidr_block: Sp<String>,
+}
+
+/// A subnet of a VPC, in one availability zone.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subnet {
+    /// The VPC it belongs to.
+    pub vpc: Name,
+    /// Its IPv4 range, inside the VPC's.
+    #[schemars(with = "ipnet::Ipv4Net")]
+    pub cidr_block: Sp<String>,
+    /// Its zone, such as `kr-central-2-a`.
+    #[schemars(with = "String")]
+    pub availability_zone: Sp<String>,
+}
+
+/// A security group.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroup {
+    /// Free text.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub description: Option<Sp<String>>,
+}
+
+/// An instance.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    /// `FAMILY.SIZE` from the NIC limit table, such as `m2a.xlarge`.
+    #[serde(rename = "type")]
+    #[schemars(with = "String")]
+    pub instance_type: Sp<String>,
+    /// The image it boots.
+    #[schemars(with = "String")]
+    pub image: Sp<String>,
+    /// The network interface created with it; never detachable.
+    pub primary_interface: Name,
+    /// Guards against deletion.
+    #[serde(default)]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// An instance's lifecycle options.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// When true, any plan deleting or replacing the instance is an error.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub prevent_destroy: Option<Sp<bool>>,
+}
+
+/// A network interface.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkInterface {
+    /// Its subnet.
+    pub subnet: Name,
+    /// Free text.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub description: Option<Sp<String>>,
+    /// Its primary private IP; assigned by the cloud when omitted.
+    #[serde(default)]
+    #[schemars(with = "Option<std::net::Ipv4Addr>")]
+    pub private_ip: Option<Sp<String>>,
+    /// Further private IPs, where the backend supports them.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<std::net::Ipv4Addr>>")]
+    pub secondary_private_ips: Option<Sp<Vec<Sp<String>>>>,
+    /// Security groups; required unless the instance is bare metal.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<Name>>")]
+    pub security_groups: Option<Sp<Vec<Name>>>,
+    /// Whether the NIC drops traffic not addressed to it (default true).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub source_dest_check: Option<Sp<bool>>,
+    /// The instance it is attached to as a secondary interface.
+    #[serde(default)]
+    pub attach_to: Option<Name>,
+}
+
+/// A public IP.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicIp {
+    /// The NIC it is associated with; unassociated when omitted.
+    #[serde(default)]
+    pub network_interface: Option<Name>,
+    /// Which of the NIC's private IPs; defaults to its primary private IP.
+    #[serde(default)]
+    #[schemars(with = "Option<std::net::Ipv4Addr>")]
+    pub private_ip: Option<Sp<String>>,
+}
+
+/// The JSON Schema of the desired-state file, as `nicplan schema` prints it.
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(File)
+}
