@@ -33,6 +33,9 @@ pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic], style: Style) ->
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
+        // Wrapping splits names such as `web-1` and zones at their hyphens; long lines
+        // read better than broken names.
+        .with_wrap_lines(false)
         .with_links(false)
         .with_urls(false);
     let mut out = String::new();
@@ -45,6 +48,7 @@ pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic], style: Style) ->
         if !out.ends_with('\n') {
             out.push('\n');
         }
+        out.push('\n');
     }
     let counts = Counts::of(diagnostics);
     if counts.errors == 0 {
