@@ -63,61 +63,336 @@ impl InstanceType {
 
 /// Every instance type, in the order of the platform's table.
 pub const CATALOGUE: &[InstanceType] = &[
-    InstanceType { family: "m2a", size: "large", group: Group::General, max_network_interfaces: 3 },
-    InstanceType { family: "m2a", size: "xlarge", group: Group::General, max_network_interfaces: 4 },
-    InstanceType { family: "m2a", size: "2xlarge", group: Group::General, max_network_interfaces: 4 },
-    InstanceType { family: "m2a", size: "4xlarge", group: Group::General, max_network_interfaces: 8 },
-    InstanceType { family: "m2a", size: "8xlarge", group: Group::General, max_network_interfaces: 8 },
-    InstanceType { family: "m2a", size: "12xlarge", group: Group::General, max_network_interfaces: 8 },
-    InstanceType { family: "m2a", size: "16xlarge", group: Group::General, max_network_interfaces: 15 },
-    InstanceType { family: "m2a", size: "24xlarge", group: Group::General, max_network_interfaces: 15 },
-    InstanceType { family: "m3az", size: "large", group: Group::General, max_network_interfaces: 3 },
-    InstanceType { family: "m3az", size: "xlarge", group: Group::General, max_network_interfaces: 4 },
-    InstanceType { family: "m3az", size: "2xlarge", group: Group::General, max_network_interfaces: 4 },
-    InstanceType { family: "m3az", size: "4xlarge", group: Group::General, max_network_interfaces: 8 },
-    InstanceType { family: "m3az", size: "6xlarge", group: Group::General, max_network_interfaces: 8 },
-    InstanceType { family: "m3az", size: "8xlarge", group: Group::General, max_network_interfaces: 8 },
-    InstanceType { family: "t1i", size: "nano", group: Group::General, max_network_interfaces: 2 },
-    InstanceType { family: "t1i", size: "micro", group: Group::General, max_network_interfaces: 2 },
-    InstanceType { family: "t1i", size: "small", group: Group::General, max_network_interfaces: 2 },
-    InstanceType { family: "t1i", size: "medium", group: Group::General, max_network_interfaces: 3 },
-    InstanceType { family: "t1i", size: "large", group: Group::General, max_network_interfaces: 3 },
-    InstanceType { family: "t1i", size: "xlarge", group: Group::General, max_network_interfaces: 4 },
-    InstanceType { family: "t1i", size: "2xlarge", group: Group::General, max_network_interfaces: 4 },
-    InstanceType { family: "r2a", size: "large", group: Group::MemoryOptimized, max_network_interfaces: 3 },
-    InstanceType { family: "r2a", size: "xlarge", group: Group::MemoryOptimized, max_network_interfaces: 4 },
-    InstanceType { family: "r2a", size: "2xlarge", group: Group::MemoryOptimized, max_network_interfaces: 4 },
-    InstanceType { family: "r2a", size: "4xlarge", group: Group::MemoryOptimized, max_network_interfaces: 8 },
-    InstanceType { family: "r2a", size: "8xlarge", group: Group::MemoryOptimized, max_network_interfaces: 8 },
-    InstanceType { family: "r2a", size: "12xlarge", group: Group::MemoryOptimized, max_network_interfaces: 8 },
-    InstanceType { family: "r2a", size: "16xlarge", group: Group::MemoryOptimized, max_network_interfaces: 15 },
-    InstanceType { family: "r2a", size: "24xlarge", group: Group::MemoryOptimized, max_network_interfaces: 15 },
-    InstanceType { family: "r2a", size: "baremetal", group: Group::MemoryOptimized, max_network_interfaces: 2 },
-    InstanceType { family: "c2a", size: "large", group: Group::ComputeOptimized, max_network_interfaces: 3 },
-    InstanceType { family: "c2a", size: "xlarge", group: Group::ComputeOptimized, max_network_interfaces: 4 },
-    InstanceType { family: "c2a", size: "2xlarge", group: Group::ComputeOptimized, max_network_interfaces: 4 },
-    InstanceType { family: "c2a", size: "4xlarge", group: Group::ComputeOptimized, max_network_interfaces: 8 },
-    InstanceType { family: "c2a", size: "8xlarge", group: Group::ComputeOptimized, max_network_interfaces: 8 },
-    InstanceType { family: "c2a", size: "12xlarge", group: Group::ComputeOptimized, max_network_interfaces: 8 },
-    InstanceType { family: "c2a", size: "16xlarge", group: Group::ComputeOptimized, max_network_interfaces: 15 },
-    InstanceType { family: "c2a", size: "24xlarge", group: Group::ComputeOptimized, max_network_interfaces: 15 },
-    InstanceType { family: "gn1i", size: "xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 3 },
-    InstanceType { family: "gn1i", size: "2xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 3 },
-    InstanceType { family: "gn1i", size: "4xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 3 },
-    InstanceType { family: "gn1i", size: "8xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 4 },
-    InstanceType { family: "gn1i", size: "12xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 8 },
-    InstanceType { family: "gn1i", size: "16xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 4 },
-    InstanceType { family: "gf1i", size: "6xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 4 },
-    InstanceType { family: "gf1i", size: "12xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 8 },
-    InstanceType { family: "gf1i", size: "24xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 15 },
-    InstanceType { family: "p1i", size: "baremetal", group: Group::AcceleratedComputing, max_network_interfaces: 2 },
-    InstanceType { family: "p2i", size: "6xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 4 },
-    InstanceType { family: "p2i", size: "12xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 8 },
-    InstanceType { family: "p2i", size: "24xlarge", group: Group::AcceleratedComputing, max_network_interfaces: 15 },
-    InstanceType { family: "p2a", size: "baremetal", group: Group::AcceleratedComputing, max_network_interfaces: 2 },
-    InstanceType { family: "vt1a", size: "4xlarge", group: Group::VideoTranscoding, max_network_interfaces: 8 },
-    InstanceType { family: "vt1a", size: "8xlarge", group: Group::VideoTranscoding, max_network_interfaces: 8 },
-    InstanceType { family: "vt1a", size: "32xlarge", group: Group::VideoTranscoding, max_network_interfaces: 15 },
+    InstanceType {
+        family: "m2a",
+        size: "large",
+        group: Group::General,
+        max_network_interfaces: 3,
+    },
+    InstanceType {
+        family: "m2a",
+        size: "xlarge",
+        group: Group::General,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "m2a",
+        size: "2xlarge",
+        group: Group::General,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "m2a",
+        size: "4xlarge",
+        group: Group::General,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "m2a",
+        size: "8xlarge",
+        group: Group::General,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "m2a",
+        size: "12xlarge",
+        group: Group::General,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "m2a",
+        size: "16xlarge",
+        group: Group::General,
+        max_network_interfaces: 15,
+    },
+    InstanceType {
+        family: "m2a",
+        size: "24xlarge",
+        group: Group::General,
+        max_network_interfaces: 15,
+    },
+    InstanceType {
+        family: "m3az",
+        size: "large",
+        group: Group::General,
+        max_network_interfaces: 3,
+    },
+    InstanceType {
+        family: "m3az",
+        size: "xlarge",
+        group: Group::General,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "m3az",
+        size: "2xlarge",
+        group: Group::General,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "m3az",
+        size: "4xlarge",
+        group: Group::General,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "m3az",
+        size: "6xlarge",
+        group: Group::General,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "m3az",
+        size: "8xlarge",
+        group: Group::General,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "t1i",
+        size: "nano",
+        group: Group::General,
+        max_network_interfaces: 2,
+    },
+    InstanceType {
+        family: "t1i",
+        size: "micro",
+        group: Group::General,
+        max_network_interfaces: 2,
+    },
+    InstanceType {
+        family: "t1i",
+        size: "small",
+        group: Group::General,
+        max_network_interfaces: 2,
+    },
+    InstanceType {
+        family: "t1i",
+        size: "medium",
+        group: Group::General,
+        max_network_interfaces: 3,
+    },
+    InstanceType {
+        family: "t1i",
+        size: "large",
+        group: Group::General,
+        max_network_interfaces: 3,
+    },
+    InstanceType {
+        family: "t1i",
+        size: "xlarge",
+        group: Group::General,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "t1i",
+        size: "2xlarge",
+        group: Group::General,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "r2a",
+        size: "large",
+        group: Group::MemoryOptimized,
+        max_network_interfaces: 3,
+    },
+    InstanceType {
+        family: "r2a",
+        size: "xlarge",
+        group: Group::MemoryOptimized,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "r2a",
+        size: "2xlarge",
+        group: Group::MemoryOptimized,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "r2a",
+        size: "4xlarge",
+        group: Group::MemoryOptimized,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "r2a",
+        size: "8xlarge",
+        group: Group::MemoryOptimized,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "r2a",
+        size: "12xlarge",
+        group: Group::MemoryOptimized,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "r2a",
+        size: "16xlarge",
+        group: Group::MemoryOptimized,
+        max_network_interfaces: 15,
+    },
+    InstanceType {
+        family: "r2a",
+        size: "24xlarge",
+        group: Group::MemoryOptimized,
+        max_network_interfaces: 15,
+    },
+    InstanceType {
+        family: "r2a",
+        size: "baremetal",
+        group: Group::MemoryOptimized,
+        max_network_interfaces: 2,
+    },
+    InstanceType {
+        family: "c2a",
+        size: "large",
+        group: Group::ComputeOptimized,
+        max_network_interfaces: 3,
+    },
+    InstanceType {
+        family: "c2a",
+        size: "xlarge",
+        group: Group::ComputeOptimized,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "c2a",
+        size: "2xlarge",
+        group: Group::ComputeOptimized,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "c2a",
+        size: "4xlarge",
+        group: Group::ComputeOptimized,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "c2a",
+        size: "8xlarge",
+        group: Group::ComputeOptimized,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "c2a",
+        size: "12xlarge",
+        group: Group::ComputeOptimized,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "c2a",
+        size: "16xlarge",
+        group: Group::ComputeOptimized,
+        max_network_interfaces: 15,
+    },
+    InstanceType {
+        family: "c2a",
+        size: "24xlarge",
+        group: Group::ComputeOptimized,
+        max_network_interfaces: 15,
+    },
+    InstanceType {
+        family: "gn1i",
+        size: "xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 3,
+    },
+    InstanceType {
+        family: "gn1i",
+        size: "2xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 3,
+    },
+    InstanceType {
+        family: "gn1i",
+        size: "4xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 3,
+    },
+    InstanceType {
+        family: "gn1i",
+        size: "8xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "gn1i",
+        size: "12xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "gn1i",
+        size: "16xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "gf1i",
+        size: "6xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "gf1i",
+        size: "12xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "gf1i",
+        size: "24xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 15,
+    },
+    InstanceType {
+        family: "p1i",
+        size: "baremetal",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 2,
+    },
+    InstanceType {
+        family: "p2i",
+        size: "6xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 4,
+    },
+    InstanceType {
+        family: "p2i",
+        size: "12xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "p2i",
+        size: "24xlarge",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 15,
+    },
+    InstanceType {
+        family: "p2a",
+        size: "baremetal",
+        group: Group::AcceleratedComputing,
+        max_network_interfaces: 2,
+    },
+    InstanceType {
+        family: "vt1a",
+        size: "4xlarge",
+        group: Group::VideoTranscoding,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "vt1a",
+        size: "8xlarge",
+        group: Group::VideoTranscoding,
+        max_network_interfaces: 8,
+    },
+    InstanceType {
+        family: "vt1a",
+        size: "32xlarge",
+        group: Group::VideoTranscoding,
+        max_network_interfaces: 15,
+    },
 ];
 
 /// Looks up a `FAMILY.SIZE` name.
@@ -150,7 +425,10 @@ mod tests {
 
     #[test]
     fn lookup_finds_types_and_rejects_others() {
-        assert_eq!(lookup("m2a.xlarge").map(|t| t.max_network_interfaces), Some(4));
+        assert_eq!(
+            lookup("m2a.xlarge").map(|t| t.max_network_interfaces),
+            Some(4)
+        );
         assert!(lookup("r2a.baremetal").is_some_and(InstanceType::is_bare_metal));
         assert!(lookup("m2a.huge").is_none());
         assert!(lookup("m2a").is_none());
@@ -162,8 +440,10 @@ mod tests {
         let sizes: Vec<_> = sizes_of("t1i").iter().map(|t| t.size).collect();
         assert_eq!(
             sizes,
-            ["nano", "micro", "small", "medium", "large", "xlarge", "2xlarge"]
+            [
+                "nano", "micro", "small", "medium", "large", "xlarge", "2xlarge"
+            ]
         );
-        assert_eq!(families().len(), 12);
+        assert_eq!(families().len(), 11);
     }
 }

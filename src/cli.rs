@@ -167,8 +167,9 @@ fn exec_instance_types(args: InstanceTypesArgs) -> Result<u8, Error> {
                     })
                 })
                 .collect();
-            let mut s = serde_json::to_string_pretty(&serde_json::json!({ "instance_types": rows }))
-                .map_err(|e| Error::Write(e.into()))?;
+            let mut s =
+                serde_json::to_string_pretty(&serde_json::json!({ "instance_types": rows }))
+                    .map_err(|e| Error::Write(e.into()))?;
             s.push('\n');
             s
         }
@@ -178,7 +179,10 @@ fn exec_instance_types(args: InstanceTypesArgs) -> Result<u8, Error> {
 }
 
 fn render_types_table() -> String {
-    let mut out = format!("{:<16} {:<12} {:>8}  {}\n", "TYPE", "GROUP", "MAX NICS", "BARE METAL");
+    let mut out = format!(
+        "{:<16} {:<12} {:>8}  {}\n",
+        "TYPE", "GROUP", "MAX NICS", "BARE METAL"
+    );
     for t in catalogue::CATALOGUE {
         out.push_str(&format!(
             "{:<16} {:<12} {:>8}  {}\n",

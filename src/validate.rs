@@ -32,7 +32,8 @@ impl Validation {
 pub fn validate(name: &str, bytes: Vec<u8>, backend: Option<BackendKind>) -> Validation {
     let source = match spec::load::decode(name, bytes) {
         Ok(source) => source,
-        Err((source, diagnostic)) => {
+        Err(failure) => {
+            let (source, diagnostic) = *failure;
             return Validation {
                 source,
                 model: None,

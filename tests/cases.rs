@@ -80,7 +80,11 @@ fn rendered_reports_match_golden_files() {
         if stem.starts_with("good") && fired {
             failures.push(format!("{name}: {code} fired on the clean file"));
         }
-        let rendered = text::diagnostics(&validation.source, &validation.diagnostics, Style::default());
+        let rendered = text::diagnostics(
+            &validation.source,
+            &validation.diagnostics,
+            Style::default(),
+        );
         let golden = file.with_extension("out");
         if bless {
             fs::write(&golden, &rendered).expect("golden file writable");

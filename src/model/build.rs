@@ -37,14 +37,10 @@ pub fn build(file: &File, backend: Option<BackendKind>) -> (Model, Vec<Diagnosti
     }
     for (name, group) in file.security_groups.iter().flatten() {
         let name = b.name(name, "security group");
-        let description = group
-            .as_ref()
-            .and_then(|g| g.description.as_ref())
-            .map(at);
-        b.model.security_groups.insert(
-            name.value.clone(),
-            SecurityGroup { name, description },
-        );
+        let description = group.as_ref().and_then(|g| g.description.as_ref()).map(at);
+        b.model
+            .security_groups
+            .insert(name.value.clone(), SecurityGroup { name, description });
     }
     for (name, instance) in file.instances.iter().flatten() {
         let name = b.name(name, "instance");
@@ -103,6 +99,7 @@ pub fn build(file: &File, backend: Option<BackendKind>) -> (Model, Vec<Diagnosti
         };
         b.model.public_ips.insert(name.value, value);
     }
+    b.model.index();
     (b.model, b.diagnostics)
 }
 

@@ -157,6 +157,10 @@ pub struct Model {
     pub public_ips: IndexMap<String, PublicIp>,
     /// What the configured backend can do.
     pub capabilities: Capabilities,
+    /// NIC name -> the instances naming it as primary, in file order.
+    primaries: IndexMap<String, Vec<String>>,
+    /// Instance name -> the NICs with `attach_to` naming it, in file order.
+    secondaries: IndexMap<String, Vec<String>>,
 }
 
 /// One NIC of an instance, and how it is attached.
@@ -169,6 +173,27 @@ pub struct Attachment<'m> {
 }
 
 impl Model {
+    /// Rebuilds the indexes of who holds which NIC; call after changing instances or
+    /// network interfaces.
+    pub fn index(&mut self) {
+        self.primaries.clear();
+        self.secondaries.clear();
+        for instance in self.instances.values() {
+            self.primaries
+                .entry(instance.primary_interface.value.clone())
+                .or_default()
+                .push(instance.name.value.clone());
+        }
+        for nic in self.network_interfaces.values() {
+            if let Some(instance) = &nic.attach_to {
+                self.secondaries
+                    .entry(instance.value.clone())
+                    .or_default()
+                    .push(nic.name.value.clone());
+            }
+        }
+    }
+
     /// The NICs an instance would hold: its primary (when declared) first, then the
     /// secondary interfaces attached to it, in file order. A NIC that is both the
     /// primary and `attach_to` the same instance is counted once.
@@ -178,12 +203,11 @@ impl Model {
         if let Some(nic) = self.network_interfaces.get(primary) {
             out.push(Attachment { nic, primary: true });
         }
-        for nic in self.network_interfaces.values() {
-            let attached = nic
-                .attach_to
-                .as_ref()
-                .is_some_and(|a| a.value == instance.name.value);
-            if attached && nic.name.value != *primary {
+        let secondaries = self.secondaries.get(&instance.name.value);
+        for name in secondaries.into_iter().flatten() {
+            if name != primary
+                && let Some(nic) = self.network_interfaces.get(name)
+            {
                 out.push(Attachment {
                     nic,
                     primary: false,
@@ -203,9 +227,11 @@ impl Model {
 
     /// The instances whose primary interface is `nic`, in file order.
     pub fn primary_of(&self, nic: &str) -> Vec<&Instance> {
-        self.instances
-            .values()
-            .filter(|i| i.primary_interface.value == nic)
+        self.primaries
+            .get(nic)
+            .into_iter()
+            .flatten()
+            .filter_map(|name| self.instances.get(name))
             .collect()
     }
 

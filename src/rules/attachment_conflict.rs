@@ -19,8 +19,14 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
                         nic.name.value, first.name.value, other.name.value
                     ),
                 )
-                .label(other.primary_interface.span, format!("primary of {}", other.name.value))
-                .label(first.primary_interface.span, format!("already primary of {}", first.name.value))
+                .label(
+                    other.primary_interface.span,
+                    format!("primary of {}", other.name.value),
+                )
+                .label(
+                    first.primary_interface.span,
+                    format!("already primary of {}", first.name.value),
+                )
                 .help(format!(
                     "give {} a network interface of its own",
                     other.name.value
@@ -53,7 +59,10 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
         out.push(
             Diagnostic::new(Code::AttachmentConflict, message)
                 .label(attach.span, "attach_to on a primary interface")
-                .label(first.primary_interface.span, format!("primary of {}", first.name.value))
+                .label(
+                    first.primary_interface.span,
+                    format!("primary of {}", first.name.value),
+                )
                 .help(help),
         );
     }

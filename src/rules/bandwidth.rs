@@ -32,7 +32,10 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
         };
         out.push(
             Diagnostic::new(Code::Bandwidth, message)
-                .label(instance.type_name.span, format!("{} sets the bandwidth", instance_type.name()))
+                .label(
+                    instance.type_name.span,
+                    format!("{} sets the bandwidth", instance_type.name()),
+                )
                 .help(help),
         );
     }

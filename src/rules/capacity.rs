@@ -51,7 +51,10 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
             )
             .label(
                 span,
-                format!("network interface {} is one too many", first_extra.nic.name.value),
+                format!(
+                    "network interface {} is one too many",
+                    first_extra.nic.name.value
+                ),
             )
             .label(
                 instance.type_name.span,

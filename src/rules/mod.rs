@@ -44,7 +44,10 @@ pub const OFFLINE: &[(Code, Check)] = &[
     (Code::MultiIpUnsupported, multi_ip_unsupported::check),
     (Code::Subnet, subnet::check),
     (Code::SameSubnet, same_subnet::check),
-    (Code::SourceDestCheckDisabled, source_dest_check_disabled::check),
+    (
+        Code::SourceDestCheckDisabled,
+        source_dest_check_disabled::check,
+    ),
     (Code::StaticRouting, static_routing::check),
     (Code::Bandwidth, bandwidth::check),
 ];
@@ -60,7 +63,9 @@ pub fn check(model: &Model) -> Vec<Diagnostic> {
 
 /// The usable host range of a subnet: after the network and gateway addresses, before
 /// the broadcast address.
-pub(crate) fn usable_range(net: ipnet::Ipv4Net) -> Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)> {
+pub(crate) fn usable_range(
+    net: ipnet::Ipv4Net,
+) -> Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)> {
     let first = u32::from(net.network()).checked_add(2)?;
     let last = u32::from(net.broadcast()).checked_sub(1)?;
     (first <= last).then(|| (first.into(), last.into()))

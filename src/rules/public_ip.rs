@@ -88,7 +88,9 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
                     )
                     .label(span, format!("{name} maps here"))
                     .label(other_span, format!("already mapped by {other}"))
-                    .help("one public IP per private IP: map it to another private IP, or remove it"),
+                    .help(
+                        "one public IP per private IP: map it to another private IP, or remove it",
+                    ),
                 );
             }
         }

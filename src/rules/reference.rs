@@ -10,7 +10,15 @@ use crate::suggest;
 
 pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
     for subnet in model.subnets.values() {
-        resolve(out, &model.vpcs, &subnet.vpc, "VPC", "vpcs", &subnet.name.value, "subnet");
+        resolve(
+            out,
+            &model.vpcs,
+            &subnet.vpc,
+            "VPC",
+            "vpcs",
+            &subnet.name.value,
+            "subnet",
+        );
     }
     for instance in model.instances.values() {
         resolve(
@@ -25,7 +33,15 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
     }
     for nic in model.network_interfaces.values() {
         let owner = &nic.name.value;
-        resolve(out, &model.subnets, &nic.subnet, "subnet", "subnets", owner, "network interface");
+        resolve(
+            out,
+            &model.subnets,
+            &nic.subnet,
+            "subnet",
+            "subnets",
+            owner,
+            "network interface",
+        );
         for group in &nic.security_groups {
             resolve(
                 out,
@@ -38,7 +54,15 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
             );
         }
         if let Some(instance) = &nic.attach_to {
-            resolve(out, &model.instances, instance, "instance", "instances", owner, "network interface");
+            resolve(
+                out,
+                &model.instances,
+                instance,
+                "instance",
+                "instances",
+                owner,
+                "network interface",
+            );
         }
     }
     for public_ip in model.public_ips.values() {
@@ -75,7 +99,11 @@ fn resolve<T>(
         format!("declare it under `{section}:`")
     } else {
         let names: Vec<&str> = declared.keys().map(String::as_str).take(8).collect();
-        let more = if declared.len() > names.len() { ", ..." } else { "" };
+        let more = if declared.len() > names.len() {
+            ", ..."
+        } else {
+            ""
+        };
         format!(
             "declare it under `{section}:`; declared: {}{more}",
             names.join(", ")

@@ -20,7 +20,7 @@ pub const MAX_FILE_BYTES: usize = 64 << 20;
 const MAX_REPLAYED_EVENTS: usize = 1_000_000;
 
 /// Turns raw bytes into a source, or a diagnostic when they are too many or not UTF-8.
-pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, (Source, Diagnostic)> {
+pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Source, Diagnostic)>> {
     if bytes.len() > MAX_FILE_BYTES {
         let diagnostic = Diagnostic::new(
             Code::Schema,
@@ -31,20 +31,18 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, (Source, Diagnostic)
             ),
         )
         .help("split the network across several files, one state each");
-        return Err((Source::new(name, ""), diagnostic));
+        return Err(Box::new((Source::new(name, ""), diagnostic)));
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source::new(name, text)),
         Err(err) => {
             let offset = err.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
-            let diagnostic = Diagnostic::new(
-                Code::Schema,
-                "the file is not valid UTF-8 text".to_string(),
-            )
-            .label(Span::new(offset, 1), "this byte is not UTF-8")
-            .help("save the file as UTF-8");
-            Err((Source::new(name, text), diagnostic))
+            let diagnostic =
+                Diagnostic::new(Code::Schema, "the file is not valid UTF-8 text".to_string())
+                    .label(Span::new(offset, 1), "this byte is not UTF-8")
+                    .help("save the file as UTF-8");
+            Err(Box::new((Source::new(name, text), diagnostic)))
         }
     }
 }
@@ -68,7 +66,11 @@ fn options(len: usize) -> Options {
 /// pointing where the parser stopped.
 pub fn load(source: &Source) -> Result<File, Diagnostic> {
     let text = source.text();
-    if text.trim().is_empty() || text.lines().all(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim_start().starts_with('#') || l.trim().is_empty())
+    {
         return Err(Diagnostic::new(Code::Schema, "the file is empty")
             .help("a desired-state file starts with `version: 1`"));
     }
@@ -79,7 +81,10 @@ pub fn load(source: &Source) -> Result<File, Diagnostic> {
             Code::Schema,
             format!("format version {} is not supported", file.version.value),
         )
-        .label(super::span_of(&file.version), "this nicplan reads version 1")
+        .label(
+            super::span_of(&file.version),
+            "this nicplan reads version 1",
+        )
         .help("write `version: 1`"));
     }
     Ok(file)
@@ -119,7 +124,10 @@ fn explain(raw: &str) -> (String, String, Option<String>) {
     };
     let message = first.trim_end_matches('.').to_string();
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
         return (
             format!("`{key}` is declared twice in the same map"),
             "declared again here".into(),

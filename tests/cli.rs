@@ -1,0 +1,245 @@
+//! The binary as a user runs it: exit codes, where output goes, JSON shape.
+
+use assert_cmd::Command;
+
+fn nicplan() -> Command {
+    let mut cmd = Command::cargo_bin("nicplan").expect("binary built");
+    cmd.env_remove("NICPLAN_BACKEND").env("NO_COLOR", "1");
+    cmd
+}
+
+fn json(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).expect("stdout is JSON")
+}
+
+const SEVERAL_MISTAKES: &str = "\
+version: 1
+vpcs:
+  main:
+    cidr_block: 10.0.0.0/16
+subnets:
+  app-a:
+    vpc: main
+    cidr_block: 10.0.1.0/24
+    availability_zone: kr-central-2-a
+  app-b:
+    vpc: mian
+    cidr_block: 10.0.2.0/24
+    availability_zone: kr-central-2-b
+security_groups:
+  web: {}
+instances:
+  web-1:
+    type: t1i.nano
+    image: ubuntu-22.04
+    primary_interface: web-1-eth0
+network_interfaces:
+  web-1-eth0:
+    subnet: app-a
+    private_ip: 10.0.1.1
+    security_groups: [web]
+  web-1-eth1:
+    subnet: app-b
+    private_ip: 10.0.3.5
+    attach_to: web-1
+  web-1-eth2:
+    subnet: app-a
+    private_ip: 10.0.1.300
+    security_groups: [web]
+    attach_to: web-1
+";
+
+#[test]
+fn several_mistakes_are_reported_in_one_run() {
+    let out = nicplan()
+        .args(["validate", "-f", "-", "--format", "json"])
+        .write_stdin(SEVERAL_MISTAKES)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(out.stderr.is_empty(), "json output keeps stderr clean");
+    let doc = json(&out.stdout);
+    let codes: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics array")
+        .iter()
+        .map(|d| d["code"].as_str().expect("code"))
+        .collect();
+    for expected in [
+        "nicplan::schema",
+        "nicplan::reference",
+        "nicplan::capacity",
+        "nicplan::zone",
+        "nicplan::ip_outside_subnet",
+        "nicplan::ip_reserved",
+        "nicplan::security_group_required",
+        "nicplan::same_subnet",
+    ] {
+        assert!(
+            codes.contains(&expected),
+            "{expected} missing from {codes:?}"
+        );
+    }
+    assert_eq!(doc["valid"], false);
+    assert_eq!(doc["format_version"], "1");
+    let reserved = doc["diagnostics"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["code"] == "nicplan::ip_reserved"))
+        .expect("ip_reserved present");
+    assert_eq!(reserved["file"], "<stdin>");
+    assert_eq!(reserved["line"], 24);
+    assert_eq!(reserved["column"], 17);
+    assert_eq!(reserved["severity"], "error");
+    assert!(
+        reserved["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("10.0.1.2"))
+    );
+}
+
+#[test]
+fn text_output_names_the_line_and_the_fix() {
+    let out = nicplan()
+        .args(["validate", "-f", "-"])
+        .write_stdin(SEVERAL_MISTAKES)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(
+        text.contains("× 10.0.1.1 is the gateway address of subnet app-a"),
+        "{text}"
+    );
+    assert!(text.contains("<stdin>:24:17"), "{text}");
+    assert!(text.contains("help: did you mean `main`?"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour when not on a terminal");
+    assert!(
+        text.ends_with("<stdin> is not valid: 7 errors, 1 warning, 2 advice notes.\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn warnings_alone_exit_zero() {
+    let file = "version: 1\nnetwork_interfaces:\n  nat:\n    subnet: s\n    source_dest_check: false\nsubnets:\n  s:\n    vpc: v\n    cidr_block: 10.0.0.0/24\n    availability_zone: kr-central-2-a\nvpcs:\n  v:\n    cidr_block: 10.0.0.0/16\n";
+    let out = nicplan()
+        .args(["validate", "-f", "-", "--format", "json"])
+        .write_stdin(file)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let doc = json(&out.stdout);
+    assert_eq!(doc["valid"], true);
+    assert_eq!(doc["summary"]["warnings"], 1);
+    assert_eq!(
+        doc["diagnostics"][0]["code"],
+        "nicplan::source_dest_check_disabled"
+    );
+}
+
+#[test]
+fn the_backend_flag_and_variable_set_capabilities() {
+    let file = "version: 1\nnetwork_interfaces:\n  n:\n    subnet: s\n    secondary_private_ips: [10.0.0.9]\n    private_ip: 10.0.0.8\nsubnets:\n  s:\n    vpc: v\n    cidr_block: 10.0.0.0/24\n    availability_zone: kr-central-2-a\nvpcs:\n  v:\n    cidr_block: 10.0.0.0/16\n";
+    nicplan()
+        .args(["validate", "-f", "-"])
+        .write_stdin(file)
+        .assert()
+        .code(0);
+    nicplan()
+        .args(["validate", "-f", "-", "--backend", "kakaocloud"])
+        .write_stdin(file)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("nicplan::multi_ip_unsupported"));
+    nicplan()
+        .env("NICPLAN_BACKEND", "kakaocloud")
+        .args(["validate", "-f", "-"])
+        .write_stdin(file)
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn a_missing_file_is_an_error_on_stderr() {
+    nicplan()
+        .args(["validate", "-f", "does-not-exist.yaml"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicates::str::starts_with(
+            "error: cannot read does-not-exist.yaml",
+        ));
+}
+
+#[test]
+fn usage_errors_exit_one_not_two() {
+    nicplan()
+        .args(["validate", "--format", "yaml"])
+        .assert()
+        .code(1);
+    nicplan().args(["frobnicate"]).assert().code(1);
+    nicplan().arg("--help").assert().code(0);
+}
+
+#[test]
+fn output_is_the_same_bytes_every_run() {
+    let run = || {
+        nicplan()
+            .args([
+                "validate",
+                "-f",
+                "examples/mistakes.yaml",
+                "--format",
+                "json",
+            ])
+            .output()
+            .expect("runs")
+            .stdout
+    };
+    let first = run();
+    assert!(!first.is_empty());
+    for _ in 0..3 {
+        assert_eq!(run(), first);
+    }
+}
+
+#[test]
+fn instance_types_lists_the_catalogue() {
+    let out = nicplan()
+        .args(["instance-types"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    assert_eq!(text.lines().count(), 56, "header and 55 types");
+    assert!(text.lines().any(
+        |l| l.split_whitespace().collect::<Vec<_>>() == ["r2a.baremetal", "memory", "2", "yes"]
+    ));
+    let out = nicplan()
+        .args(["instance-types", "--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let doc = json(&out.stdout);
+    let types = doc["instance_types"].as_array().expect("array");
+    assert_eq!(types.len(), 55);
+    assert_eq!(types[0]["name"], "m2a.large");
+    assert_eq!(types[0]["max_network_interfaces"], 3);
+}
+
+#[test]
+fn schema_prints_the_checked_in_schema() {
+    let out = nicplan()
+        .arg("schema")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let checked_in = std::fs::read("schemas/nicplan.schema.json").expect("checked in");
+    assert_eq!(out.stdout, checked_in);
+}
