@@ -4,14 +4,17 @@
 //! resolved into a `model`, checked by the `rules`, and rendered by `render`. The
 //! instance `catalogue` holds the platform's NIC limits.
 
+pub mod address;
 pub mod catalogue;
 pub mod cli;
 pub mod diagnostic;
 pub mod model;
 pub mod render;
+pub mod resource;
 pub mod rules;
 pub mod source;
 pub mod spec;
+pub mod state;
 pub mod suggest;
 pub mod validate;
 

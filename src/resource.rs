@@ -1,0 +1,292 @@
+//! Resources as plain values: the attributes of each kind without spans, in the form
+//! the planner compares, the state stores and plans show as `before` / `after`.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use crate::address::{Address, Kind};
+use crate::model::Model;
+
+/// A VPC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vpc {
+    /// Its range.
+    pub cidr_block: Ipv4Net,
+}
+
+/// A subnet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subnet {
+    /// Name of its VPC.
+    pub vpc: String,
+    /// Its range.
+    pub cidr_block: Ipv4Net,
+    /// Its zone.
+    pub availability_zone: String,
+}
+
+/// A security group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroup {
+    /// Free text, empty when none.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The lifecycle of an instance as the cloud reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Being created; turns `active` on its own.
+    Building,
+    /// Running.
+    Active,
+    /// Stopped.
+    Stopped,
+    /// Shelved and offloaded from its host.
+    ShelvedOffloaded,
+    /// Broken.
+    Error,
+}
+
+impl Status {
+    /// The name the platform uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Building => "building",
+            Status::Active => "active",
+            Status::Stopped => "stopped",
+            Status::ShelvedOffloaded => "shelved_offloaded",
+            Status::Error => "error",
+        }
+    }
+
+    /// Whether NICs may be attached, detached, or the instance resized.
+    pub fn allows_nic_changes(self) -> bool {
+        matches!(self, Status::Active | Status::Stopped)
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Status, String> {
+        [
+            Status::Building,
+            Status::Active,
+            Status::Stopped,
+            Status::ShelvedOffloaded,
+            Status::Error,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| {
+            format!("`{s}` is not a status: active, stopped, shelved_offloaded, error, building")
+        })
+    }
+}
+
+/// An instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    /// `FAMILY.SIZE`.
+    #[serde(rename = "type")]
+    pub instance_type: String,
+    /// Its image.
+    pub image: String,
+    /// Name of its primary NIC.
+    pub primary_interface: String,
+    /// `lifecycle.prevent_destroy`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prevent_destroy: bool,
+    /// Its zone (observed; derived from the primary NIC's subnet when desired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    /// Observed status; never desired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+/// A network interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkInterface {
+    /// Name of its subnet.
+    pub subnet: String,
+    /// Free text, empty when none.
+    #[serde(default)]
+    pub description: String,
+    /// Its primary private IP: pinned when desired, assigned when observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<Ipv4Addr>,
+    /// Further private IPs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secondary_private_ips: Vec<Ipv4Addr>,
+    /// Names of its security groups, sorted.
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// Source/destination check.
+    pub source_dest_check: bool,
+    /// The instance it is attached to as a secondary interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_to: Option<String>,
+    /// Observed MAC address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+}
+
+/// A public IP.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicIp {
+    /// Name of the NIC it is associated with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_interface: Option<String>,
+    /// The private IP it maps to: given when desired, actual when observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<Ipv4Addr>,
+    /// Observed public address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Ipv4Addr>,
+}
+
+/// The attributes of one resource, whatever its kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Attributes {
+    /// A VPC.
+    Vpc(Vpc),
+    /// A subnet.
+    Subnet(Subnet),
+    /// A security group.
+    SecurityGroup(SecurityGroup),
+    /// An instance.
+    Instance(Instance),
+    /// A network interface.
+    NetworkInterface(NetworkInterface),
+    /// A public IP.
+    PublicIp(PublicIp),
+}
+
+impl Attributes {
+    /// The kind these attributes belong to.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Attributes::Vpc(_) => Kind::Vpc,
+            Attributes::Subnet(_) => Kind::Subnet,
+            Attributes::SecurityGroup(_) => Kind::SecurityGroup,
+            Attributes::Instance(_) => Kind::Instance,
+            Attributes::NetworkInterface(_) => Kind::NetworkInterface,
+            Attributes::PublicIp(_) => Kind::PublicIp,
+        }
+    }
+
+    /// Reads the attributes of a resource of `kind` from JSON.
+    pub fn from_value(kind: Kind, value: serde_json::Value) -> Result<Attributes, serde_json::Error> {
+        Ok(match kind {
+            Kind::Vpc => Attributes::Vpc(serde_json::from_value(value)?),
+            Kind::Subnet => Attributes::Subnet(serde_json::from_value(value)?),
+            Kind::SecurityGroup => Attributes::SecurityGroup(serde_json::from_value(value)?),
+            Kind::Instance => Attributes::Instance(serde_json::from_value(value)?),
+            Kind::NetworkInterface => Attributes::NetworkInterface(serde_json::from_value(value)?),
+            Kind::PublicIp => Attributes::PublicIp(serde_json::from_value(value)?),
+        })
+    }
+
+    /// The attributes as a JSON object, for plans and diffs.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// The desired resources of a model, by address, in address order. Only call on a model
+/// without errors: references are taken as they are.
+pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes> {
+    let mut out = std::collections::BTreeMap::new();
+    for vpc in model.vpcs.values() {
+        if let Some(cidr) = &vpc.cidr_block {
+            out.insert(
+                Address::new(Kind::Vpc, &vpc.name.value),
+                Attributes::Vpc(Vpc { cidr_block: cidr.value }),
+            );
+        }
+    }
+    for subnet in model.subnets.values() {
+        if let Some(cidr) = &subnet.cidr_block {
+            out.insert(
+                Address::new(Kind::Subnet, &subnet.name.value),
+                Attributes::Subnet(Subnet {
+                    vpc: subnet.vpc.value.clone(),
+                    cidr_block: cidr.value,
+                    availability_zone: subnet.availability_zone.value.clone(),
+                }),
+            );
+        }
+    }
+    for group in model.security_groups.values() {
+        out.insert(
+            Address::new(Kind::SecurityGroup, &group.name.value),
+            Attributes::SecurityGroup(SecurityGroup {
+                description: group
+                    .description
+                    .as_ref()
+                    .map(|d| d.value.clone())
+                    .unwrap_or_default(),
+            }),
+        );
+    }
+    for instance in model.instances.values() {
+        out.insert(
+            Address::new(Kind::Instance, &instance.name.value),
+            Attributes::Instance(Instance {
+                instance_type: instance.type_name.value.clone(),
+                image: instance.image.value.clone(),
+                primary_interface: instance.primary_interface.value.clone(),
+                prevent_destroy: instance.prevent_destroy.as_ref().is_some_and(|p| p.value),
+                availability_zone: model
+                    .primary_subnet(instance)
+                    .map(|s| s.availability_zone.value.clone()),
+                status: None,
+            }),
+        );
+    }
+    for nic in model.network_interfaces.values() {
+        let mut groups: Vec<String> = nic.security_groups.iter().map(|g| g.value.clone()).collect();
+        groups.sort();
+        groups.dedup();
+        out.insert(
+            Address::new(Kind::NetworkInterface, &nic.name.value),
+            Attributes::NetworkInterface(NetworkInterface {
+                subnet: nic.subnet.value.clone(),
+                description: nic
+                    .description
+                    .as_ref()
+                    .map(|d| d.value.clone())
+                    .unwrap_or_default(),
+                private_ip: nic.private_ip.as_ref().map(|ip| ip.value),
+                secondary_private_ips: nic.secondary_private_ips.iter().map(|ip| ip.value).collect(),
+                security_groups: groups,
+                source_dest_check: nic.source_dest_check(),
+                attach_to: nic.attach_to.as_ref().map(|a| a.value.clone()),
+                mac_address: None,
+            }),
+        );
+    }
+    for public_ip in model.public_ips.values() {
+        out.insert(
+            Address::new(Kind::PublicIp, &public_ip.name.value),
+            Attributes::PublicIp(PublicIp {
+                network_interface: public_ip.network_interface.as_ref().map(|n| n.value.clone()),
+                private_ip: public_ip.private_ip.as_ref().map(|ip| ip.value),
+                address: None,
+            }),
+        );
+    }
+    out
+}

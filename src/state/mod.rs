@@ -1,0 +1,321 @@
+//! State: what nicplan last saw of every resource it manages, by address, with the
+//! cloud ID. A JSON document with a fixed `lineage` and a `serial` that grows by one on
+//! every write, kept by a [`StateStore`].
+
+pub mod local;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::address::Address;
+use crate::resource::Attributes;
+
+/// The state format this nicplan writes and reads.
+pub const STATE_VERSION: u64 = 1;
+
+/// One managed resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The cloud's ID of the object.
+    pub id: String,
+    /// Its attributes as last observed.
+    pub attributes: Attributes,
+}
+
+/// A whole state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    /// Fixed when the state is created; a plan or a store of another lineage is another
+    /// state altogether.
+    pub lineage: String,
+    /// Grows by one on every write.
+    pub serial: u64,
+    /// Every managed resource, in address order.
+    pub resources: BTreeMap<Address, Entry>,
+}
+
+/// Why a state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The state file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or store.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The document is not a state.
+    #[error("{path} is not a valid nicplan state: {reason}; nothing was changed")]
+    Corrupt {
+        /// The file or store.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The document was written by a newer nicplan.
+    #[error("{path} was written in state format {found}, newer than this nicplan reads ({STATE_VERSION}); upgrade nicplan")]
+    TooNew {
+        /// The file or store.
+        path: String,
+        /// The version found.
+        found: u64,
+    },
+    /// Another command holds the lock.
+    #[error("the state {path} is locked by {holder}; if that command is gone, run `nicplan force-unlock {id}`")]
+    Locked {
+        /// The file or store.
+        path: String,
+        /// Who, when, which command.
+        holder: String,
+        /// The lock ID to pass to force-unlock.
+        id: String,
+    },
+    /// force-unlock was given an ID that is not the current lock's.
+    #[error("the state {path} is not locked with ID {id}{current}")]
+    NotLocked {
+        /// The file or store.
+        path: String,
+        /// The ID given.
+        id: String,
+        /// The current lock, if any, in words.
+        current: String,
+    },
+    /// Someone else wrote the state since it was read.
+    #[error("the state {path} changed since it was read (serial {expected} expected, {found} found); run the command again")]
+    Conflict {
+        /// The file or store.
+        path: String,
+        /// The serial this command read.
+        expected: u64,
+        /// The serial found.
+        found: u64,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    id: String,
+    attributes: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    version: u64,
+    lineage: String,
+    serial: u64,
+    resources: BTreeMap<String, RawEntry>,
+}
+
+impl State {
+    /// An empty state of a new lineage.
+    pub fn new(lineage: impl Into<String>) -> State {
+        State {
+            lineage: lineage.into(),
+            serial: 0,
+            resources: BTreeMap::new(),
+        }
+    }
+
+    /// The state as a JSON document, keys in address order, ending in a newline.
+    pub fn to_json(&self) -> String {
+        let raw = RawState {
+            version: STATE_VERSION,
+            lineage: self.lineage.clone(),
+            serial: self.serial,
+            resources: self
+                .resources
+                .iter()
+                .map(|(address, entry)| {
+                    (
+                        address.to_string(),
+                        RawEntry {
+                            id: entry.id.clone(),
+                            attributes: entry.attributes.to_value(),
+                        },
+                    )
+                })
+                .collect(),
+        };
+        let mut text = serde_json::to_string_pretty(&raw).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Reads a JSON document; `path` names it in errors.
+    pub fn from_json(path: &str, text: &str) -> Result<State, StateError> {
+        let corrupt = |reason: String| StateError::Corrupt {
+            path: path.to_string(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+        let version = value
+            .get("version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| corrupt("no `version`".to_string()))?;
+        if version > STATE_VERSION {
+            return Err(StateError::TooNew {
+                path: path.to_string(),
+                found: version,
+            });
+        }
+        let raw: RawState = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        let mut resources = BTreeMap::new();
+        for (key, entry) in raw.resources {
+            let address: Address = key.parse().map_err(|e: crate::address::AddressError| corrupt(e.to_string()))?;
+            let attributes = Attributes::from_value(address.kind, entry.attributes)
+                .map_err(|e| corrupt(format!("{address}: {e}")))?;
+            resources.insert(
+                address,
+                Entry {
+                    id: entry.id,
+                    attributes,
+                },
+            );
+        }
+        Ok(State {
+            lineage: raw.lineage,
+            serial: raw.serial,
+            resources,
+        })
+    }
+}
+
+/// Who holds a lock, and since when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// A unique ID, for force-unlock.
+    pub id: String,
+    /// `user@host`.
+    pub who: String,
+    /// When it was taken, RFC 3339 UTC.
+    pub when: String,
+    /// The command that took it (`apply`, `state rm`...).
+    pub command: String,
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} running `nicplan {}` since {} (lock ID {})",
+            self.who, self.command, self.when, self.id
+        )
+    }
+}
+
+/// Where a state lives. Every writing command holds the lock from before it reads the
+/// state until after its last write.
+pub trait StateStore: Send + Sync {
+    /// The store in words for messages: a path, or a URL without its password.
+    fn describe(&self) -> String;
+    /// The current state, or `None` when there is none yet.
+    fn read(&self) -> Result<Option<State>, StateError>;
+    /// Writes `state` with its serial increased by one, and records the new serial in
+    /// `state`. Refuses when the stored serial is no longer `state.serial`.
+    fn write(&self, state: &mut State) -> Result<(), StateError>;
+    /// Takes the lock for `command`, or says who holds it.
+    fn lock(&self, command: &str) -> Result<LockInfo, StateError>;
+    /// Releases a lock this process took.
+    fn unlock(&self, lock: &LockInfo) -> Result<(), StateError>;
+    /// Releases whatever lock has this ID.
+    fn force_unlock(&self, id: &str) -> Result<(), StateError>;
+}
+
+/// Releases the lock when dropped, so an early return or an error never leaves it held.
+pub struct LockGuard<'a> {
+    store: &'a dyn StateStore,
+    info: LockInfo,
+}
+
+impl<'a> LockGuard<'a> {
+    /// Takes the lock of `store` for `command`.
+    pub fn acquire(store: &'a dyn StateStore, command: &str) -> Result<LockGuard<'a>, StateError> {
+        let info = store.lock(command)?;
+        Ok(LockGuard { store, info })
+    }
+
+    /// The lock held.
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.store.unlock(&self.info);
+    }
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 UTC (`2026-11-26T10:00:00Z`).
+pub fn rfc3339(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil-from-days, Howard Hinnant's algorithm.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::Kind;
+    use crate::resource::{SecurityGroup, Vpc};
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_687_200), "2026-11-26T10:00:00Z");
+    }
+
+    #[test]
+    fn state_round_trips_through_json() {
+        let mut state = State::new("lineage-1");
+        state.serial = 4;
+        state.resources.insert(
+            Address::new(Kind::Vpc, "main"),
+            Entry {
+                id: "vpc-1".into(),
+                attributes: Attributes::Vpc(Vpc {
+                    cidr_block: "10.0.0.0/16".parse().expect("cidr"),
+                }),
+            },
+        );
+        state.resources.insert(
+            Address::new(Kind::SecurityGroup, "web"),
+            Entry {
+                id: "sg-1".into(),
+                attributes: Attributes::SecurityGroup(SecurityGroup::default()),
+            },
+        );
+        let text = state.to_json();
+        assert_eq!(State::from_json("s", &text).expect("reads"), state);
+    }
+
+    #[test]
+    fn newer_and_corrupt_states_are_refused() {
+        let newer = r#"{"version": 2, "lineage": "x", "serial": 1, "resources": {}}"#;
+        assert!(matches!(State::from_json("s", newer), Err(StateError::TooNew { found: 2, .. })));
+        for bad in ["", "{", "[]", r#"{"version": 1}"#, r#"{"version":1,"lineage":"x","serial":1,"resources":{"vpc.main":{"id":"v","attributes":{}}}}"#] {
+            assert!(matches!(State::from_json("s", bad), Err(StateError::Corrupt { .. })), "{bad}");
+        }
+    }
+}
