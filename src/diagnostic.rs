@@ -283,15 +283,23 @@ impl miette::Diagnostic for Report<'_> {
         if self.diagnostic.labels.is_empty() {
             return None;
         }
-        Some(Box::new(self.diagnostic.labels.iter().enumerate().map(
-            |(i, l)| {
+        // miette merges neighbouring snippets only when labels come in file order; the
+        // primary label stays marked as such wherever it falls.
+        let mut labels: Vec<miette::LabeledSpan> = self
+            .diagnostic
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
                 let text = (!l.text.is_empty()).then(|| l.text.clone());
                 if i == 0 {
                     miette::LabeledSpan::new_primary_with_span(text, l.span)
                 } else {
                     miette::LabeledSpan::new_with_span(text, l.span)
                 }
-            },
-        )))
+            })
+            .collect();
+        labels.sort_by_key(|l| (l.offset(), l.len()));
+        Some(Box::new(labels.into_iter()))
     }
 }

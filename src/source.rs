@@ -102,13 +102,18 @@ impl SourceCode for Source {
         let contents = self
             .text
             .read_span(span, context_lines_before, context_lines_after)?;
+        // miette's `str` implementation reports the last line's index as the line count,
+        // which makes distant labels merge into one long snippet; count the lines here.
+        let data = contents.data();
+        let newlines = data.iter().filter(|&&b| b == b'\n').count();
+        let line_count = newlines + usize::from(!data.ends_with(b"\n"));
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.name.clone(),
-            contents.data(),
+            data,
             *contents.span(),
             contents.line(),
             contents.column(),
-            contents.line_count(),
+            line_count,
         )))
     }
 }

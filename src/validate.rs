@@ -51,7 +51,7 @@ pub fn validate(name: &str, bytes: Vec<u8>, backend: Option<BackendKind>) -> Val
             };
         }
     };
-    let (model, mut diagnostics) = model::build(&file, backend);
+    let (model, mut diagnostics) = model::build(&file, source.text(), backend);
     diagnostics.extend(rules::check(&model));
     diagnostic::sort(&mut diagnostics);
     Validation {

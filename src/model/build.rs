@@ -10,17 +10,17 @@ use super::{
 };
 use crate::catalogue;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::source::At;
+use crate::source::{At, Span};
 use crate::spec::{BackendKind, File, Name, Sp, StateKind, at, span_of};
 
 /// Builds the model of a loaded file. `backend` overrides `settings.backend.kind` (a
 /// command-line flag or environment variable).
-pub fn build(file: &File, backend: Option<BackendKind>) -> (Model, Vec<Diagnostic>) {
+pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, Vec<Diagnostic>) {
     let mut b = Builder::default();
     b.model.capabilities = b.settings(file, backend);
     for (name, vpc) in file.vpcs.iter().flatten() {
         let name = b.name(name, "VPC");
-        let cidr_block = b.cidr(&vpc.cidr_block);
+        let cidr_block = b.cidr(&vpc.cidr_block, &format!("VPC {}", name.value));
         b.model
             .vpcs
             .insert(name.value.clone(), Vpc { name, cidr_block });
@@ -30,7 +30,7 @@ pub fn build(file: &File, backend: Option<BackendKind>) -> (Model, Vec<Diagnosti
         let value = Subnet {
             name: name.clone(),
             vpc: subnet.vpc.at(),
-            cidr_block: b.cidr(&subnet.cidr_block),
+            cidr_block: b.cidr(&subnet.cidr_block, &format!("subnet {}", name.value)),
             availability_zone: at(&subnet.availability_zone),
         };
         b.model.subnets.insert(name.value, value);
@@ -71,14 +71,20 @@ pub fn build(file: &File, backend: Option<BackendKind>) -> (Model, Vec<Diagnosti
                 .flat_map(|list| &list.value)
                 .filter_map(|ip| b.ip(ip))
                 .collect(),
-            secondary_private_ips_span: nic.secondary_private_ips.as_ref().map(span_of),
+            secondary_private_ips_span: nic
+                .secondary_private_ips
+                .as_ref()
+                .map(|l| list_span(text, span_of(l), l.value.iter().map(span_of))),
             security_groups: nic
                 .security_groups
                 .iter()
                 .flat_map(|list| &list.value)
                 .map(Name::at)
                 .collect(),
-            security_groups_span: nic.security_groups.as_ref().map(span_of),
+            security_groups_span: nic
+                .security_groups
+                .as_ref()
+                .map(|l| list_span(text, span_of(l), l.value.iter().map(|n| span_of(&n.0)))),
             source_dest_check: nic.source_dest_check.as_ref().map(at),
             attach_to: nic.attach_to.as_ref().map(Name::at),
         };
@@ -137,16 +143,18 @@ impl Builder {
                     format!("`{}` is not an IPv4 address", value.value),
                 )
                 .label(span_of(value), "expected an address such as 10.0.1.10");
-                if text.contains('/') {
-                    d = d.help("a private IP is a single address, without a prefix length");
-                }
+                d = d.help(if text.contains('/') {
+                    "a private IP is a single address, without a prefix length"
+                } else {
+                    "an IPv4 address is four numbers from 0 to 255 joined by dots"
+                });
                 self.diagnostics.push(d);
                 None
             }
         }
     }
 
-    fn cidr(&mut self, value: &Sp<String>) -> Option<At<Ipv4Net>> {
+    fn cidr(&mut self, value: &Sp<String>, owner: &str) -> Option<At<Ipv4Net>> {
         let span = span_of(value);
         match value.value.trim().parse::<Ipv4Net>() {
             Ok(net) if net.network() == net.addr() => Some(At::new(net, span)),
@@ -154,7 +162,10 @@ impl Builder {
                 self.diagnostics.push(
                     Diagnostic::new(
                         Code::Schema,
-                        format!("`{}` is not a network address", value.value),
+                        format!(
+                            "the CIDR block of {owner}, `{}`, is not a network address",
+                            value.value
+                        ),
                     )
                     .label(span, "host bits are set")
                     .help(format!("did you mean {}?", net.trunc())),
@@ -165,7 +176,10 @@ impl Builder {
                 self.diagnostics.push(
                     Diagnostic::new(
                         Code::Schema,
-                        format!("`{}` is not an IPv4 CIDR block", value.value),
+                        format!(
+                            "the CIDR block of {owner}, `{}`, is not an IPv4 CIDR block",
+                            value.value
+                        ),
                     )
                     .label(span, "expected a block such as 10.0.0.0/16"),
                 );
@@ -231,6 +245,23 @@ impl Builder {
             }
         }
     }
+}
+
+/// The span of a whole list: serde-saphyr gives the opening bracket (or first item) of a
+/// sequence; extend it over its items and, in flow style, the closing bracket.
+fn list_span(text: &str, list: Span, items: impl Iterator<Item = Span>) -> Span {
+    let mut end = items.fold(list.offset + list.len, |end, item| {
+        end.max(item.offset + item.len)
+    });
+    let flow = text.get(list.offset..).is_some_and(|t| t.starts_with('['));
+    if flow
+        && let Some(rest) = text.get(end..)
+        && let Some(close) = rest.find(']')
+        && !rest[..close].contains('\n')
+    {
+        end += close + 1;
+    }
+    Span::new(list.offset, end.saturating_sub(list.offset))
 }
 
 /// Why a resource name is invalid, or `None` when it is fine.

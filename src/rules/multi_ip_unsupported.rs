@@ -16,16 +16,27 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
         if nic.secondary_private_ips.is_empty() {
             continue;
         }
+        let (why, decided) = if caps.backend == "sim" {
+            (
+                "the sim backend is set to one IP per interface",
+                "`multiple_ips: false` set here",
+            )
+        } else {
+            (
+                "the kakaocloud backend supports one IP per interface",
+                "backend chosen here",
+            )
+        };
         let mut d = Diagnostic::new(
             Code::MultiIpUnsupported,
             format!(
-                "network interface {} has secondary private IPs, but the {} backend supports one IP per interface",
-                nic.name.value, caps.backend
+                "network interface {} has secondary private IPs, but {why}",
+                nic.name.value
             ),
         )
         .label(span, "secondary private IPs");
         if let Some(at) = caps.decided_at {
-            d = d.label(at, "backend chosen here");
+            d = d.label(at, decided);
         }
         out.push(d.help(
             "remove `secondary_private_ips`, or give each further address a network interface of its own",

@@ -22,11 +22,15 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
             Some(span) => (span, "an empty list"),
             None => (nic.name.span, "no `security_groups`"),
         };
-        let suggestion = model
-            .security_groups
-            .keys()
-            .next()
-            .map_or("NAME", String::as_str);
+        // Suggest a group the instance's other interfaces use, else any declared group.
+        let siblings = model.attachments(instance);
+        let suggestion = siblings
+            .iter()
+            .flat_map(|a| &a.nic.security_groups)
+            .map(|g| g.value.as_str())
+            .find(|g| model.security_groups.contains_key(*g))
+            .or_else(|| model.security_groups.keys().next().map(String::as_str))
+            .unwrap_or("NAME");
         out.push(
             Diagnostic::new(
                 Code::SecurityGroupRequired,
