@@ -1,1 +1,457 @@
-//! placeholder
+//! The local state store: one JSON file on disk, with its previous version beside it as
+//! `PATH.backup` and its lock as `PATH.lock`.
+//!
+//! Invariants:
+//! - The state file is only ever replaced by a rename of a complete, fsynced temporary
+//!   file from the same folder, so a crash leaves either the old or the new document,
+//!   never a mix; the folder is fsynced after the rename so the rename itself survives.
+//! - The backup is replaced the same way, with the exact bytes the write checked, before
+//!   the state file is; a crash in between leaves two copies of the old state.
+//! - A write is a compare-and-set on `serial`: it refuses when the stored serial is not
+//!   the one the caller read, and refuses to overwrite a file it cannot read as a state.
+//!   The check and the rename are not one atomic step, so writers must hold the lock;
+//!   the check catches a writer that read before another one wrote.
+//! - State, backup and lock are created mode 0600: the state holds cloud IDs and
+//!   addresses that are nobody else's business.
+//! - The lock is taken by creating `PATH.lock` exclusively (`O_EXCL`), so two processes
+//!   can never both hold it; it is only removed by someone who names its ID.
+//! - Nothing is changed on disk when any step fails before the final rename.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tempfile::NamedTempFile;
+
+use super::{LockInfo, State, StateError, StateStore, rfc3339};
+
+/// The largest state file read; anything larger is taken for something else.
+const MAX_STATE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The largest lock file read; a real one is a few hundred bytes.
+const MAX_LOCK_BYTES: u64 = 64 * 1024;
+
+/// How often a lock file that does not parse is read again: it may have been created a
+/// moment ago and not be written yet.
+const LOCK_READ_ATTEMPTS: u32 = 5;
+
+/// The pause between those reads.
+const LOCK_READ_PAUSE: Duration = Duration::from_millis(20);
+
+/// How often taking the lock is tried when the lock file vanishes between finding it
+/// and reading it (its holder released it meanwhile).
+const LOCK_ATTEMPTS: u32 = 5;
+
+/// A state kept in a file on the local disk.
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    path: PathBuf,
+}
+
+/// What is in the lock file right now.
+enum CurrentLock {
+    /// There is no lock file.
+    Free,
+    /// A lock file naming its holder.
+    Held(LockInfo),
+    /// A lock file that cannot be read or does not parse, and why.
+    Unreadable(String),
+}
+
+impl LocalStore {
+    /// A store of the state at `path`; nothing is touched until it is used.
+    pub fn new(path: impl Into<PathBuf>) -> LocalStore {
+        LocalStore { path: path.into() }
+    }
+
+    /// The state file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where the previous version is kept.
+    pub fn backup_path(&self) -> PathBuf {
+        self.sibling(".backup")
+    }
+
+    /// The lock file.
+    pub fn lock_path(&self) -> PathBuf {
+        self.sibling(".lock")
+    }
+
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut name = OsString::from(self.path.as_os_str());
+        name.push(suffix);
+        PathBuf::from(name)
+    }
+
+    /// The folder holding the state, where temporary files must live for the rename to
+    /// be atomic.
+    fn folder(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn io_error(path: &Path, source: io::Error) -> StateError {
+        StateError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, reason: String) -> StateError {
+        StateError::Corrupt {
+            path: self.describe(),
+            reason,
+        }
+    }
+
+    /// The stored text and the state it holds, or `None` when there is no file.
+    fn load(&self) -> Result<Option<(String, State)>, StateError> {
+        let bytes = match read_capped(&self.path, MAX_STATE_BYTES) {
+            Ok(None) => return Ok(None),
+            Ok(Some(Capped::Whole(bytes))) => bytes,
+            Ok(Some(Capped::TooLarge(len))) => {
+                return Err(self.corrupt(format!(
+                    "it is {len} bytes, larger than any state ({MAX_STATE_BYTES} bytes)"
+                )));
+            }
+            Err(source) => return Err(Self::io_error(&self.path, source)),
+        };
+        let text = String::from_utf8(bytes)
+            .map_err(|e| self.corrupt(format!("it is not UTF-8 text ({e})")))?;
+        let state = State::from_json(&self.describe(), &text)?;
+        Ok(Some((text, state)))
+    }
+
+    /// Replaces the state file with `state`, after keeping `previous` as the backup.
+    fn replace(&self, state: &State, previous: Option<&str>) -> Result<(), StateError> {
+        let folder = self.folder();
+        fs::create_dir_all(&folder).map_err(|e| Self::io_error(&folder, e))?;
+        let new = write_private_temp(&folder, state.to_json().as_bytes())
+            .map_err(|e| Self::io_error(&folder, e))?;
+        if let Some(previous) = previous {
+            let backup_path = self.backup_path();
+            let backup = write_private_temp(&folder, previous.as_bytes())
+                .map_err(|e| Self::io_error(&folder, e))?;
+            backup
+                .persist(&backup_path)
+                .map_err(|e| Self::io_error(&backup_path, e.error))?;
+        }
+        new.persist(&self.path)
+            .map_err(|e| Self::io_error(&self.path, e.error))?;
+        sync_folder(&folder).map_err(|e| Self::io_error(&folder, e))
+    }
+
+    fn current_lock(&self) -> CurrentLock {
+        let lock_path = self.lock_path();
+        let mut reason = String::new();
+        for attempt in 0..LOCK_READ_ATTEMPTS {
+            if attempt > 0 {
+                thread::sleep(LOCK_READ_PAUSE);
+            }
+            match read_capped(&lock_path, MAX_LOCK_BYTES) {
+                Ok(None) => return CurrentLock::Free,
+                Ok(Some(Capped::Whole(bytes))) => match serde_json::from_slice(&bytes) {
+                    Ok(info) => return CurrentLock::Held(info),
+                    Err(e) if bytes.is_empty() => reason = format!("it is empty ({e})"),
+                    Err(e) => reason = e.to_string(),
+                },
+                Ok(Some(Capped::TooLarge(len))) => {
+                    return CurrentLock::Unreadable(format!("it is {len} bytes"));
+                }
+                Err(e) => return CurrentLock::Unreadable(e.to_string()),
+            }
+        }
+        CurrentLock::Unreadable(reason)
+    }
+
+    /// Advice for a lock file that cannot be read.
+    fn unreadable_lock(&self, reason: &str) -> String {
+        format!(
+            "lock file {} unreadable: {reason}; if no nicplan command is running, delete that file",
+            self.lock_path().display()
+        )
+    }
+
+    /// Removes the lock file if it holds `id`.
+    fn release(&self, id: &str) -> Result<(), StateError> {
+        let lock_path = self.lock_path();
+        let not_locked = |current: String| StateError::NotLocked {
+            path: self.describe(),
+            id: id.to_string(),
+            current,
+        };
+        match self.current_lock() {
+            CurrentLock::Held(info) if info.id == id => match fs::remove_file(&lock_path) {
+                // Someone else removed it meanwhile: it is released either way.
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(Self::io_error(&lock_path, e)),
+                _ => Ok(()),
+            },
+            CurrentLock::Held(info) => Err(not_locked(format!(
+                "; it is locked with ID {} by {} running `nicplan {}` since {}",
+                info.id, info.who, info.command, info.when
+            ))),
+            CurrentLock::Free => Err(not_locked("; it is not locked".to_string())),
+            CurrentLock::Unreadable(reason) => Err(not_locked(format!(
+                "; it is locked by an unknown process ({})",
+                self.unreadable_lock(&reason)
+            ))),
+        }
+    }
+}
+
+impl StateStore for LocalStore {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn read(&self) -> Result<Option<State>, StateError> {
+        Ok(self.load()?.map(|(_, state)| state))
+    }
+
+    fn write(&self, state: &mut State) -> Result<(), StateError> {
+        let previous = self.load()?;
+        if let Some((_, stored)) = &previous
+            && stored.lineage != state.lineage
+        {
+            return Err(StateError::Lineage {
+                path: self.describe(),
+                expected: state.lineage.clone(),
+                found: stored.lineage.clone(),
+            });
+        }
+        let found = previous.as_ref().map_or(0, |(_, stored)| stored.serial);
+        if found != state.serial {
+            return Err(StateError::Conflict {
+                path: self.describe(),
+                expected: state.serial,
+                found,
+            });
+        }
+        let read_serial = state.serial;
+        state.serial = read_serial
+            .checked_add(1)
+            .ok_or_else(|| self.corrupt(format!("serial {read_serial} cannot grow")))?;
+        let result = self.replace(state, previous.as_ref().map(|(text, _)| text.as_str()));
+        if result.is_err() {
+            state.serial = read_serial;
+        }
+        result
+    }
+
+    fn lock(&self, command: &str) -> Result<LockInfo, StateError> {
+        let lock_path = self.lock_path();
+        let folder = self.folder();
+        fs::create_dir_all(&folder).map_err(|e| Self::io_error(&folder, e))?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let info = LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            who: who(),
+            when: rfc3339(now),
+            command: command.to_string(),
+        };
+        let mut body = serde_json::to_string_pretty(&info)
+            .map_err(|e| Self::io_error(&lock_path, io::Error::other(e)))?;
+        body.push('\n');
+        for _ in 0..LOCK_ATTEMPTS {
+            match create_private_exclusive(&lock_path) {
+                Ok(mut file) => {
+                    let written = file
+                        .write_all(body.as_bytes())
+                        .and_then(|()| file.sync_all());
+                    return match written {
+                        Ok(()) => Ok(info),
+                        Err(e) => {
+                            // The file is ours and says nothing useful: do not leave it
+                            // behind as a lock nobody can name.
+                            let _ = fs::remove_file(&lock_path);
+                            Err(Self::io_error(&lock_path, e))
+                        }
+                    };
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => match self.current_lock() {
+                    // Released between our attempt and our read: try again.
+                    CurrentLock::Free => continue,
+                    CurrentLock::Held(held) => {
+                        return Err(StateError::Locked {
+                            path: self.describe(),
+                            holder: held.to_string(),
+                            id: held.id,
+                        });
+                    }
+                    CurrentLock::Unreadable(reason) => {
+                        return Err(StateError::Locked {
+                            path: self.describe(),
+                            holder: format!(
+                                "an unknown process ({})",
+                                self.unreadable_lock(&reason)
+                            ),
+                            id: String::new(),
+                        });
+                    }
+                },
+                Err(e) => return Err(Self::io_error(&lock_path, e)),
+            }
+        }
+        Err(StateError::Locked {
+            path: self.describe(),
+            holder: "other commands that keep taking and releasing it; try again".to_string(),
+            id: String::new(),
+        })
+    }
+
+    fn unlock(&self, lock: &LockInfo) -> Result<(), StateError> {
+        self.release(&lock.id)
+    }
+
+    fn force_unlock(&self, id: &str) -> Result<(), StateError> {
+        self.release(id)
+    }
+}
+
+/// A file read up to a limit.
+enum Capped {
+    /// All of it.
+    Whole(Vec<u8>),
+    /// More than the limit; the size seen.
+    TooLarge(u64),
+}
+
+/// Reads `path` unless it is larger than `limit`; `None` when it does not exist. Refuses
+/// anything but a regular file, which could block (a FIFO) or never end (a device).
+fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Capped>> {
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !metadata.is_file() {
+        return Err(io::Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    if metadata.len() > limit {
+        return Ok(Some(Capped::TooLarge(metadata.len())));
+    }
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    // It may have grown since the size was taken.
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(Some(Capped::TooLarge(bytes.len() as u64)));
+    }
+    Ok(Some(Capped::Whole(bytes)))
+}
+
+/// A temporary file in `folder` holding `bytes`, on disk, mode 0600.
+fn write_private_temp(folder: &Path, bytes: &[u8]) -> io::Result<NamedTempFile> {
+    let mut temp = tempfile::Builder::new()
+        .prefix(".nicplan-state-")
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    make_private(temp.as_file())?;
+    Ok(temp)
+}
+
+/// Creates `path`, failing if it exists, mode 0600.
+fn create_private_exclusive(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    // The umask may have taken bits away, never added; set it exactly.
+    make_private(&file)?;
+    Ok(file)
+}
+
+#[cfg(unix)]
+fn make_private(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn make_private(_file: &File) -> io::Result<()> {
+    Ok(())
+}
+
+/// Makes a rename in `folder` durable.
+#[cfg(unix)]
+fn sync_folder(folder: &Path) -> io::Result<()> {
+    match File::open(folder).and_then(|dir| dir.sync_all()) {
+        // Some filesystems refuse to fsync a directory (EINVAL, ENOTSUP); the rename has
+        // happened and there is nothing more to do.
+        Err(e) if matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::Unsupported) => Ok(()),
+        other => other,
+    }
+}
+
+/// Directories cannot be opened as files here; the rename is all there is.
+#[cfg(not(unix))]
+fn sync_folder(_folder: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// `user@host` for the lock, `unknown` for either part that cannot be found.
+fn who() -> String {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .map(|value| value.trim().to_string())
+        .find(|value| !value.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| fs::read_to_string(path).ok())
+        .map(|value| value.trim().to_string())
+        .find(|value| !value.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    format!("{user}@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siblings_append_to_the_file_name() {
+        let store = LocalStore::new("dir/nicplan.state.json");
+        assert_eq!(
+            store.backup_path(),
+            PathBuf::from("dir/nicplan.state.json.backup")
+        );
+        assert_eq!(
+            store.lock_path(),
+            PathBuf::from("dir/nicplan.state.json.lock")
+        );
+        assert_eq!(store.folder(), PathBuf::from("dir"));
+        assert_eq!(LocalStore::new("s.json").folder(), PathBuf::from("."));
+        assert_eq!(store.describe(), "dir/nicplan.state.json");
+    }
+
+    #[test]
+    fn who_names_a_user_and_a_host() {
+        let who = who();
+        let (user, host) = who.split_once('@').unwrap_or_default();
+        assert!(!user.is_empty() && !host.is_empty(), "{who}");
+    }
+}

@@ -55,15 +55,29 @@ pub enum StateError {
         reason: String,
     },
     /// The document was written by a newer nicplan.
-    #[error("{path} was written in state format {found}, newer than this nicplan reads ({STATE_VERSION}); upgrade nicplan")]
+    #[error(
+        "{path} was written in state format {found}, newer than this nicplan reads ({STATE_VERSION}); upgrade nicplan"
+    )]
     TooNew {
         /// The file or store.
         path: String,
         /// The version found.
         found: u64,
     },
+    /// The stored state is another state altogether.
+    #[error(
+        "the state {path} has lineage {found}, not {expected}: it is another state; nothing was written"
+    )]
+    Lineage {
+        /// The file or store.
+        path: String,
+        /// The lineage this command read.
+        expected: String,
+        /// The lineage found.
+        found: String,
+    },
     /// Another command holds the lock.
-    #[error("the state {path} is locked by {holder}; if that command is gone, run `nicplan force-unlock {id}`")]
+    #[error("the state {path} is locked by {holder}; {}", unlock_hint(id))]
     Locked {
         /// The file or store.
         path: String,
@@ -83,7 +97,9 @@ pub enum StateError {
         current: String,
     },
     /// Someone else wrote the state since it was read.
-    #[error("the state {path} changed since it was read (serial {expected} expected, {found} found); run the command again")]
+    #[error(
+        "the state {path} changed since it was read (serial {expected} expected, {found} found); run the command again"
+    )]
     Conflict {
         /// The file or store.
         path: String,
@@ -166,7 +182,9 @@ impl State {
         let raw: RawState = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
         let mut resources = BTreeMap::new();
         for (key, entry) in raw.resources {
-            let address: Address = key.parse().map_err(|e: crate::address::AddressError| corrupt(e.to_string()))?;
+            let address: Address = key
+                .parse()
+                .map_err(|e: crate::address::AddressError| corrupt(e.to_string()))?;
             let attributes = Attributes::from_value(address.kind, entry.attributes)
                 .map_err(|e| corrupt(format!("{address}: {e}")))?;
             resources.insert(
@@ -182,6 +200,14 @@ impl State {
             serial: raw.serial,
             resources,
         })
+    }
+}
+
+fn unlock_hint(id: &str) -> String {
+    if id.is_empty() {
+        "if no nicplan command is running, delete the lock file".to_string()
+    } else {
+        format!("if that command is gone, run `nicplan force-unlock {id}`")
     }
 }
 
@@ -313,9 +339,21 @@ mod tests {
     #[test]
     fn newer_and_corrupt_states_are_refused() {
         let newer = r#"{"version": 2, "lineage": "x", "serial": 1, "resources": {}}"#;
-        assert!(matches!(State::from_json("s", newer), Err(StateError::TooNew { found: 2, .. })));
-        for bad in ["", "{", "[]", r#"{"version": 1}"#, r#"{"version":1,"lineage":"x","serial":1,"resources":{"vpc.main":{"id":"v","attributes":{}}}}"#] {
-            assert!(matches!(State::from_json("s", bad), Err(StateError::Corrupt { .. })), "{bad}");
+        assert!(matches!(
+            State::from_json("s", newer),
+            Err(StateError::TooNew { found: 2, .. })
+        ));
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"version": 1}"#,
+            r#"{"version":1,"lineage":"x","serial":1,"resources":{"vpc.main":{"id":"v","attributes":{}}}}"#,
+        ] {
+            assert!(
+                matches!(State::from_json("s", bad), Err(StateError::Corrupt { .. })),
+                "{bad}"
+            );
         }
     }
 }

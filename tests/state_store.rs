@@ -1,0 +1,522 @@
+//! The local state store: atomic compare-and-set writes with a backup, refusal of files
+//! it cannot read as a state, and a lock that holds across processes.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nicplan::address::{Address, Kind};
+use nicplan::resource::{Attributes, Vpc};
+use nicplan::state::local::LocalStore;
+use nicplan::state::{Entry, LockGuard, LockInfo, State, StateError, StateStore};
+
+/// Set in the child process of `lock_is_exclusive_across_processes` to the state path.
+const CHILD_ENV: &str = "NICPLAN_LOCK_CHILD";
+
+/// What marks the child's report of its lock among the test harness's own output.
+const CHILD_PREFIX: &str = "LOCKINFO=";
+
+/// How long the parent waits for the child at each step before giving up.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn state_with_vpc(lineage: &str, name: &str) -> State {
+    let mut state = State::new(lineage);
+    state.resources.insert(
+        Address::new(Kind::Vpc, name),
+        Entry {
+            id: format!("vpc-{name}"),
+            attributes: Attributes::Vpc(Vpc {
+                cidr_block: "10.0.0.0/16".parse().expect("cidr"),
+            }),
+        },
+    );
+    state
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+/// Every name in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn write_then_read_round_trips_and_keeps_a_backup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let store = LocalStore::new(&path);
+    assert_eq!(store.describe(), path.display().to_string());
+    assert!(store.read().expect("reads").is_none());
+
+    let mut state = state_with_vpc("lin-1", "main");
+    store.write(&mut state).expect("first write");
+    assert_eq!(state.serial, 1);
+    assert_eq!(store.read().expect("reads"), Some(state.clone()));
+    let first = fs::read(&path).expect("state bytes");
+    assert_eq!(first, state.to_json().into_bytes());
+    assert!(!store.backup_path().exists(), "no backup of nothing");
+    assert_eq!(mode(&path), 0o600);
+
+    state.resources.clear();
+    store.write(&mut state).expect("second write");
+    assert_eq!(state.serial, 2);
+    let read = store.read().expect("reads").expect("a state");
+    assert_eq!(read, state);
+    assert!(read.resources.is_empty());
+    assert_eq!(fs::read(store.backup_path()).expect("backup"), first);
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&store.backup_path()), 0o600);
+
+    let second = fs::read(&path).expect("state bytes");
+    store.write(&mut state).expect("third write");
+    assert_eq!(state.serial, 3);
+    assert_eq!(fs::read(store.backup_path()).expect("backup"), second);
+
+    // No temporary file is left behind.
+    assert_eq!(listing(dir.path()), ["state.json", "state.json.backup"]);
+}
+
+#[test]
+fn write_creates_the_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("a/b/state.json");
+    let store = LocalStore::new(&path);
+    let mut state = State::new("lin");
+    store.write(&mut state).expect("writes");
+    assert_eq!(state.serial, 1);
+    assert_eq!(store.read().expect("reads"), Some(state));
+}
+
+#[test]
+fn a_stale_writer_gets_a_conflict_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let store = LocalStore::new(&path);
+    store
+        .write(&mut state_with_vpc("lin", "a"))
+        .expect("creates");
+
+    let mut first = store.read().expect("reads").expect("a state");
+    let mut second = store.read().expect("reads").expect("a state");
+    assert_eq!((first.serial, second.serial), (1, 1));
+    first.resources.clear();
+    store.write(&mut first).expect("first writer");
+    assert_eq!(first.serial, 2);
+
+    let state_before = fs::read(&path).expect("state");
+    let backup_before = fs::read(store.backup_path()).expect("backup");
+    let err = store.write(&mut second).expect_err("stale");
+    assert!(
+        matches!(&err, StateError::Conflict { path: p, expected: 1, found: 2 } if *p == store.describe()),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("serial 1 expected, 2 found"),
+        "{err}"
+    );
+    assert_eq!(
+        second.serial, 1,
+        "a refused write leaves the serial as read"
+    );
+    assert_eq!(fs::read(&path).expect("state"), state_before);
+    assert_eq!(
+        fs::read(store.backup_path()).expect("backup"),
+        backup_before
+    );
+    assert_eq!(listing(dir.path()), ["state.json", "state.json.backup"]);
+}
+
+#[test]
+fn a_state_whose_file_vanished_or_never_existed_must_be_new() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalStore::new(dir.path().join("state.json"));
+    let mut state = State::new("lin");
+    state.serial = 3;
+    let err = store.write(&mut state).expect_err("no file at serial 3");
+    assert!(
+        matches!(
+            err,
+            StateError::Conflict {
+                expected: 3,
+                found: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(state.serial, 3);
+    assert!(store.read().expect("reads").is_none());
+}
+
+#[test]
+fn a_failed_write_restores_the_serial_and_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let store = LocalStore::new(&path);
+    let mut state = state_with_vpc("lin", "a");
+    store.write(&mut state).expect("creates");
+    let before = fs::read(&path).expect("state");
+    // A folder where the backup should go makes the write fail after the check.
+    fs::create_dir(store.backup_path()).expect("mkdir");
+
+    let err = store
+        .write(&mut state)
+        .expect_err("backup cannot be written");
+    assert!(matches!(err, StateError::Io { .. }), "{err:?}");
+    assert_eq!(state.serial, 1);
+    assert_eq!(fs::read(&path).expect("state"), before);
+    assert_eq!(listing(dir.path()), ["state.json", "state.json.backup"]);
+}
+
+#[test]
+fn files_that_are_not_states_are_refused_and_left_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let store = LocalStore::new(&path);
+    let valid = state_with_vpc("lin", "a").to_json();
+    let cases: [(&str, Vec<u8>); 5] = [
+        ("garbage bytes", vec![0xff, 0xfe, 0x00, 0x13, b'{', 0x80]),
+        (
+            "truncated JSON",
+            valid.as_bytes()[..valid.len() / 2].to_vec(),
+        ),
+        (
+            "another shape",
+            br#"{"name": "x", "items": [1, 2]}"#.to_vec(),
+        ),
+        ("an array", b"[1, 2, 3]".to_vec()),
+        ("empty", Vec::new()),
+    ];
+    for (what, bytes) in cases {
+        fs::write(&path, &bytes).expect("writes");
+        let err = store.read().expect_err(what);
+        assert!(
+            matches!(&err, StateError::Corrupt { path: p, .. } if *p == store.describe()),
+            "{what}: {err:?}"
+        );
+        assert!(
+            err.to_string().starts_with(&store.describe()),
+            "{what}: {err}"
+        );
+
+        let mut state = State::new("lin");
+        let err = store.write(&mut state).expect_err(what);
+        assert!(matches!(err, StateError::Corrupt { .. }), "{what}: {err:?}");
+        assert_eq!(state.serial, 0, "{what}");
+        assert_eq!(
+            fs::read(&path).expect("reads"),
+            bytes,
+            "{what}: file changed"
+        );
+        assert!(!store.backup_path().exists(), "{what}");
+    }
+}
+
+#[test]
+fn a_newer_format_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let store = LocalStore::new(&path);
+    let newer = r#"{"version": 2, "lineage": "x", "serial": 1, "resources": {}, "extra": true}"#;
+    fs::write(&path, newer).expect("writes");
+    let err = store.read().expect_err("too new");
+    assert!(
+        matches!(&err, StateError::TooNew { path: p, found: 2 } if *p == store.describe()),
+        "{err:?}"
+    );
+    let mut state = State::new("x");
+    state.serial = 1;
+    assert!(matches!(
+        store.write(&mut state),
+        Err(StateError::TooNew { .. })
+    ));
+    assert_eq!(state.serial, 1);
+    assert_eq!(fs::read_to_string(&path).expect("reads"), newer);
+}
+
+#[test]
+fn an_oversized_file_is_corrupt_without_being_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    // Sparse: takes no space, and would take seconds and 257 MiB to read.
+    let file = fs::File::create(&path).expect("creates");
+    file.set_len(257 * 1024 * 1024).expect("set_len");
+    drop(file);
+    let started = Instant::now();
+    let err = LocalStore::new(&path).read().expect_err("too large");
+    assert!(matches!(err, StateError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("bytes"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_path_that_is_a_folder_is_an_io_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = LocalStore::new(dir.path()).read().expect_err("a folder");
+    assert!(matches!(err, StateError::Io { .. }), "{err:?}");
+}
+
+/// Not a test on its own: the child process of `lock_is_exclusive_across_processes`.
+/// Takes the lock, reports it, and keeps it until stdin has a line or ends.
+#[test]
+fn lock_child() {
+    let Some(path) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let store = LocalStore::new(path);
+    let info = store.lock("apply").expect("child takes the lock");
+    let json = serde_json::to_string(&info).expect("json");
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{CHILD_PREFIX}{json}").expect("stdout");
+    stdout.flush().expect("flush");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    store.unlock(&info).expect("child releases the lock");
+}
+
+/// Kills the child if the test fails before it is waited for.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn lock_is_exclusive_across_processes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let store = LocalStore::new(&path);
+
+    let mut child = Child(
+        Command::new(std::env::current_exe().expect("current_exe"))
+            .args(["--exact", "lock_child", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, &path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawns the child"),
+    );
+    let stdout = child.0.stdout.take().expect("child stdout");
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // The harness may have written `test lock_child ... ` on the same line.
+            if let Some((_, json)) = line.split_once(CHILD_PREFIX) {
+                let _ = send.send(json.to_string());
+            }
+        }
+    });
+    let json = receive
+        .recv_timeout(CHILD_TIMEOUT)
+        .expect("the child reports its lock in time");
+    let held: LockInfo = serde_json::from_str(&json).expect("lock info");
+    assert_eq!(held.command, "apply");
+    assert!(!held.id.is_empty());
+
+    // The file on disk says the same, and is private.
+    let on_disk: LockInfo =
+        serde_json::from_str(&fs::read_to_string(store.lock_path()).expect("lock file"))
+            .expect("lock json");
+    assert_eq!(on_disk, held);
+    assert_eq!(mode(&store.lock_path()), 0o600);
+
+    let err = store.lock("plan").expect_err("the child holds it");
+    match &err {
+        StateError::Locked {
+            path: p,
+            holder,
+            id,
+        } => {
+            assert_eq!(*p, store.describe());
+            assert_eq!(*id, held.id);
+            assert!(holder.contains(&held.who), "{holder}");
+            assert!(holder.contains("`nicplan apply`"), "{holder}");
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains(&format!("nicplan force-unlock {}", held.id)),
+        "{err}"
+    );
+
+    let err = store.force_unlock("not-the-id").expect_err("wrong id");
+    match &err {
+        StateError::NotLocked { id, current, .. } => {
+            assert_eq!(id, "not-the-id");
+            assert!(current.contains(&held.id), "{current}");
+            assert!(current.contains(&held.who), "{current}");
+        }
+        other => panic!("expected NotLocked, got {other:?}"),
+    }
+    assert!(store.lock_path().exists(), "a wrong id releases nothing");
+
+    // Let the child go.
+    drop(child.0.stdin.take());
+    let deadline = Instant::now() + CHILD_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the child did not exit in time");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "child: {status}");
+    assert!(!store.lock_path().exists());
+
+    let mine = store.lock("plan").expect("free again");
+    assert_ne!(mine.id, held.id);
+    assert_eq!(mine.who, held.who);
+    store.unlock(&mine).expect("unlocks");
+}
+
+#[test]
+fn only_one_of_many_threads_takes_the_lock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let results: Vec<Result<LockInfo, StateError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let path = path.clone();
+                scope.spawn(move || LocalStore::new(path).lock("apply"))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("joins"))
+            .collect()
+    });
+    let winners: Vec<&LockInfo> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for result in &results {
+        if let Err(err) = result {
+            assert!(
+                matches!(err, StateError::Locked { id, .. } if *id == winners[0].id),
+                "{err:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_guard_releases_the_lock_when_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalStore::new(dir.path().join("state.json"));
+    {
+        let guard = LockGuard::acquire(&store, "apply").expect("locks");
+        assert_eq!(guard.info().command, "apply");
+        assert!(store.lock_path().exists());
+        let err = store.lock("plan").expect_err("held by the guard");
+        assert!(matches!(err, StateError::Locked { id, .. } if id == guard.info().id));
+    }
+    assert!(!store.lock_path().exists());
+    let info = store.lock("plan").expect("free after the drop");
+    store.unlock(&info).expect("unlocks");
+}
+
+#[test]
+fn force_unlock_releases_a_lock_left_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalStore::new(dir.path().join("state.json"));
+    let left = store.lock("apply").expect("locks");
+    assert!(store.lock("plan").is_err());
+    store.force_unlock(&left.id).expect("right id");
+    assert!(!store.lock_path().exists());
+
+    let err = store.force_unlock(&left.id).expect_err("already free");
+    assert!(
+        matches!(&err, StateError::NotLocked { current, .. } if current == "; it is not locked"),
+        "{err:?}"
+    );
+    let again = store.lock("plan").expect("free");
+    store.unlock(&again).expect("unlocks");
+}
+
+#[test]
+fn unlock_leaves_someone_elses_lock_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalStore::new(dir.path().join("state.json"));
+    let mine = store.lock("apply").expect("locks");
+    store.force_unlock(&mine.id).expect("forced");
+    let theirs = store.lock("state rm").expect("someone else locks");
+    let err = store.unlock(&mine).expect_err("not mine any more");
+    assert!(
+        matches!(&err, StateError::NotLocked { current, .. } if current.contains(&theirs.id)),
+        "{err:?}"
+    );
+    assert!(store.lock_path().exists());
+    store.unlock(&theirs).expect("theirs");
+}
+
+#[test]
+fn an_unreadable_lock_file_still_locks_and_says_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalStore::new(dir.path().join("state.json"));
+    fs::write(store.lock_path(), b"\x00garbage").expect("writes");
+    let err = store.lock("apply").expect_err("locked");
+    match &err {
+        StateError::Locked { holder, id, .. } => {
+            assert_eq!(id, "");
+            assert!(
+                holder.starts_with("an unknown process (lock file"),
+                "{holder}"
+            );
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(
+        message.contains(&store.lock_path().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("delete that file"), "{message}");
+
+    let err = store.force_unlock("anything").expect_err("cannot match");
+    assert!(
+        matches!(&err, StateError::NotLocked { current, .. } if current.contains("unreadable")),
+        "{err:?}"
+    );
+    assert_eq!(
+        fs::read(store.lock_path()).expect("still there"),
+        b"\x00garbage"
+    );
+}
+
+#[test]
+fn a_state_of_another_lineage_is_never_overwritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let store = LocalStore::new(&path);
+    store
+        .write(&mut state_with_vpc("lin", "a"))
+        .expect("creates");
+    let before = fs::read(&path).expect("state");
+    let mut other = store.read().expect("reads").expect("a state");
+    other.lineage = "another".into();
+    let err = store.write(&mut other).expect_err("other lineage");
+    assert!(matches!(&err, StateError::Lineage { .. }), "{err:?}");
+    assert_eq!(other.serial, 1, "serial untouched");
+    assert_eq!(fs::read(&path).expect("state"), before);
+}
