@@ -92,7 +92,9 @@ impl fmt::Display for Address {
 
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not an address: expected KIND.NAME, KIND one of vpc, subnet, security_group, instance, network_interface, public_ip")]
+#[error(
+    "`{0}` is not an address: expected KIND.NAME, KIND one of vpc, subnet, security_group, instance, network_interface, public_ip"
+)]
 pub struct AddressError(pub String);
 
 impl FromStr for Address {

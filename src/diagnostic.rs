@@ -96,6 +96,8 @@ codes! {
     Subnet => "nicplan::subnet", Error;
     /// The plan deletes or replaces an instance that has prevent_destroy.
     PreventDestroy => "nicplan::prevent_destroy", Error;
+    /// The steps of a plan wait on each other and cannot be put in any safe order.
+    Ordering => "nicplan::ordering", Error;
     /// Two NICs of one instance sit in the same subnet.
     SameSubnet => "nicplan::same_subnet", Warning;
     /// A NIC's source/destination check is off.

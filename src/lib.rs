@@ -7,8 +7,10 @@
 pub mod address;
 pub mod catalogue;
 pub mod cli;
+pub mod cloud;
 pub mod diagnostic;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod resource;
 pub mod rules;

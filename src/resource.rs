@@ -188,7 +188,10 @@ impl Attributes {
     }
 
     /// Reads the attributes of a resource of `kind` from JSON.
-    pub fn from_value(kind: Kind, value: serde_json::Value) -> Result<Attributes, serde_json::Error> {
+    pub fn from_value(
+        kind: Kind,
+        value: serde_json::Value,
+    ) -> Result<Attributes, serde_json::Error> {
         Ok(match kind {
             Kind::Vpc => Attributes::Vpc(serde_json::from_value(value)?),
             Kind::Subnet => Attributes::Subnet(serde_json::from_value(value)?),
@@ -213,7 +216,9 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
         if let Some(cidr) = &vpc.cidr_block {
             out.insert(
                 Address::new(Kind::Vpc, &vpc.name.value),
-                Attributes::Vpc(Vpc { cidr_block: cidr.value }),
+                Attributes::Vpc(Vpc {
+                    cidr_block: cidr.value,
+                }),
             );
         }
     }
@@ -257,7 +262,11 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
         );
     }
     for nic in model.network_interfaces.values() {
-        let mut groups: Vec<String> = nic.security_groups.iter().map(|g| g.value.clone()).collect();
+        let mut groups: Vec<String> = nic
+            .security_groups
+            .iter()
+            .map(|g| g.value.clone())
+            .collect();
         groups.sort();
         groups.dedup();
         out.insert(
@@ -270,7 +279,11 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
                     .map(|d| d.value.clone())
                     .unwrap_or_default(),
                 private_ip: nic.private_ip.as_ref().map(|ip| ip.value),
-                secondary_private_ips: nic.secondary_private_ips.iter().map(|ip| ip.value).collect(),
+                secondary_private_ips: nic
+                    .secondary_private_ips
+                    .iter()
+                    .map(|ip| ip.value)
+                    .collect(),
                 security_groups: groups,
                 source_dest_check: nic.source_dest_check(),
                 attach_to: nic.attach_to.as_ref().map(|a| a.value.clone()),
@@ -282,7 +295,10 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
         out.insert(
             Address::new(Kind::PublicIp, &public_ip.name.value),
             Attributes::PublicIp(PublicIp {
-                network_interface: public_ip.network_interface.as_ref().map(|n| n.value.clone()),
+                network_interface: public_ip
+                    .network_interface
+                    .as_ref()
+                    .map(|n| n.value.clone()),
                 private_ip: public_ip.private_ip.as_ref().map(|ip| ip.value),
                 address: None,
             }),

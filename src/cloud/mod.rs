@@ -1,0 +1,340 @@
+//! The cloud, as nicplan sees it: a trait with one method per platform call, and the
+//! objects it returns, named by cloud ID. Implemented by the embedded simulator (`sim`)
+//! and, with credentials, by the KakaoCloud REST API.
+//!
+//! Objects nicplan creates carry a marker in their description, `[nicplan:LINEAGE/ADDR]`,
+//! so the objects of a run that crashed before recording them are found again instead of
+//! created twice.
+
+pub mod sim;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use crate::address::Address;
+use crate::resource::Status;
+
+/// A VPC as the cloud holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudVpc {
+    /// Cloud ID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description, with nicplan's marker when nicplan created it.
+    pub description: String,
+    /// Range.
+    pub cidr_block: Ipv4Net,
+}
+
+/// A subnet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudSubnet {
+    /// Cloud ID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Its VPC's ID.
+    pub vpc_id: String,
+    /// Range.
+    pub cidr_block: Ipv4Net,
+    /// Zone.
+    pub availability_zone: String,
+}
+
+/// A security group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudSecurityGroup {
+    /// Cloud ID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+}
+
+/// An instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudInstance {
+    /// Cloud ID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Flavor, `FAMILY.SIZE`.
+    pub flavor: String,
+    /// Image.
+    pub image: String,
+    /// Zone.
+    pub availability_zone: String,
+    /// Status.
+    pub status: Status,
+    /// ID of its primary NIC.
+    pub primary_nic_id: String,
+}
+
+/// A network interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudNic {
+    /// Cloud ID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Its subnet's ID.
+    pub subnet_id: String,
+    /// Primary private IP.
+    pub private_ip: Ipv4Addr,
+    /// Secondary private IPs.
+    pub secondary_ips: Vec<Ipv4Addr>,
+    /// Security group IDs.
+    pub security_group_ids: Vec<String>,
+    /// Source/destination check (mapped to allowed address pairs on the real platform).
+    pub source_dest_check: bool,
+    /// The instance it is attached to, primary or secondary.
+    pub device_id: Option<String>,
+    /// MAC address.
+    pub mac_address: String,
+}
+
+/// A public IP.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudPublicIp {
+    /// Cloud ID.
+    pub id: String,
+    /// Description.
+    pub description: String,
+    /// The public address.
+    pub address: Ipv4Addr,
+    /// The NIC it is associated with.
+    pub nic_id: Option<String>,
+    /// The private IP it maps to.
+    pub private_ip: Option<Ipv4Addr>,
+}
+
+/// Everything the cloud holds, by ID.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// VPCs.
+    pub vpcs: BTreeMap<String, CloudVpc>,
+    /// Subnets.
+    pub subnets: BTreeMap<String, CloudSubnet>,
+    /// Security groups.
+    pub security_groups: BTreeMap<String, CloudSecurityGroup>,
+    /// Instances.
+    pub instances: BTreeMap<String, CloudInstance>,
+    /// Network interfaces.
+    pub nics: BTreeMap<String, CloudNic>,
+    /// Public IPs.
+    pub public_ips: BTreeMap<String, CloudPublicIp>,
+}
+
+/// What to create: a NIC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NicRequest {
+    /// Name.
+    pub name: String,
+    /// Description (with marker).
+    pub description: String,
+    /// Subnet ID.
+    pub subnet_id: String,
+    /// Pinned primary IP, or `None` to have one assigned.
+    pub private_ip: Option<Ipv4Addr>,
+    /// Secondary IPs.
+    pub secondary_ips: Vec<Ipv4Addr>,
+    /// Security group IDs.
+    pub security_group_ids: Vec<String>,
+    /// Source/destination check.
+    pub source_dest_check: bool,
+}
+
+/// What to change on a NIC in place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NicUpdate {
+    /// Description (with marker).
+    pub description: String,
+    /// Security group IDs.
+    pub security_group_ids: Vec<String>,
+    /// Source/destination check.
+    pub source_dest_check: bool,
+    /// Secondary IPs.
+    pub secondary_ips: Vec<Ipv4Addr>,
+}
+
+/// What to create: an instance around an existing, unattached primary NIC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceRequest {
+    /// Name.
+    pub name: String,
+    /// Description (with marker).
+    pub description: String,
+    /// Flavor, `FAMILY.SIZE`.
+    pub flavor: String,
+    /// Image.
+    pub image: String,
+    /// The primary NIC's ID.
+    pub primary_nic_id: String,
+}
+
+/// A refused or failed call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CloudError {
+    /// The platform refused the call (a 4xx): retrying will not help.
+    #[error("{0}")]
+    Rejected(String),
+    /// No object with that ID.
+    #[error("{kind} {id} does not exist")]
+    NotFound {
+        /// What was looked for.
+        kind: &'static str,
+        /// Its ID.
+        id: String,
+    },
+    /// The backend cannot be reached or failed (a 5xx, a timeout, a broken file).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// One platform, one set of calls. Every call checks the platform's own rules.
+pub trait Cloud: Send + Sync {
+    /// The backend's name, `sim` or `kakaocloud`.
+    fn name(&self) -> &'static str;
+    /// Whether a NIC may hold several private IPs.
+    fn multiple_ips(&self) -> bool;
+
+    /// Everything, in bulk reads.
+    fn inventory(&self) -> Result<Inventory, CloudError>;
+    /// One instance, for waiting on its status.
+    fn instance(&self, id: &str) -> Result<CloudInstance, CloudError>;
+
+    /// Creates a VPC.
+    fn create_vpc(
+        &self,
+        name: &str,
+        description: &str,
+        cidr: Ipv4Net,
+    ) -> Result<CloudVpc, CloudError>;
+    /// Deletes a VPC without subnets.
+    fn delete_vpc(&self, id: &str) -> Result<(), CloudError>;
+    /// Creates a subnet.
+    fn create_subnet(
+        &self,
+        name: &str,
+        description: &str,
+        vpc_id: &str,
+        cidr: Ipv4Net,
+        zone: &str,
+    ) -> Result<CloudSubnet, CloudError>;
+    /// Deletes a subnet without NICs.
+    fn delete_subnet(&self, id: &str) -> Result<(), CloudError>;
+    /// Creates a security group.
+    fn create_security_group(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<CloudSecurityGroup, CloudError>;
+    /// Changes a security group's description.
+    fn update_security_group(
+        &self,
+        id: &str,
+        description: &str,
+    ) -> Result<CloudSecurityGroup, CloudError>;
+    /// Deletes a security group no NIC uses.
+    fn delete_security_group(&self, id: &str) -> Result<(), CloudError>;
+    /// Creates an unattached NIC.
+    fn create_nic(&self, request: &NicRequest) -> Result<CloudNic, CloudError>;
+    /// Changes a NIC in place.
+    fn update_nic(&self, id: &str, update: &NicUpdate) -> Result<CloudNic, CloudError>;
+    /// Deletes an unattached NIC without public IP.
+    fn delete_nic(&self, id: &str) -> Result<(), CloudError>;
+    /// Creates an instance with an existing NIC as its primary; it starts `building`.
+    fn create_instance(&self, request: &InstanceRequest) -> Result<CloudInstance, CloudError>;
+    /// Changes an instance's flavor.
+    fn resize_instance(&self, id: &str, flavor: &str) -> Result<CloudInstance, CloudError>;
+    /// Deletes an instance and its primary NIC; its secondary NICs become unattached.
+    fn delete_instance(&self, id: &str) -> Result<(), CloudError>;
+    /// Attaches a NIC as a secondary interface.
+    fn attach_nic(&self, instance_id: &str, nic_id: &str) -> Result<(), CloudError>;
+    /// Detaches a secondary NIC.
+    fn detach_nic(&self, instance_id: &str, nic_id: &str) -> Result<(), CloudError>;
+    /// Allocates a public IP.
+    fn create_public_ip(&self, description: &str) -> Result<CloudPublicIp, CloudError>;
+    /// Maps a public IP to a private IP of a NIC.
+    fn associate_public_ip(
+        &self,
+        id: &str,
+        nic_id: &str,
+        private_ip: Option<Ipv4Addr>,
+    ) -> Result<CloudPublicIp, CloudError>;
+    /// Removes a public IP's mapping.
+    fn disassociate_public_ip(&self, id: &str, nic_id: &str) -> Result<(), CloudError>;
+    /// Releases an unassociated public IP.
+    fn delete_public_ip(&self, id: &str) -> Result<(), CloudError>;
+}
+
+/// The description nicplan gives an object: the user's text, then the marker.
+pub fn tag_description(user: &str, lineage: &str, address: &Address) -> String {
+    let short: String = lineage.chars().take(8).collect();
+    let marker = format!("[nicplan:{short}/{address}]");
+    if user.is_empty() {
+        marker
+    } else {
+        format!("{user} {marker}")
+    }
+}
+
+/// Splits a description into the user's text and the marker's lineage prefix and
+/// address, when it has a marker.
+pub fn untag_description(description: &str) -> (String, Option<(String, Address)>) {
+    let Some(start) = description.rfind("[nicplan:") else {
+        return (description.to_string(), None);
+    };
+    let Some(inner) = description[start..]
+        .strip_prefix("[nicplan:")
+        .and_then(|s| s.strip_suffix(']'))
+    else {
+        return (description.to_string(), None);
+    };
+    let Some((lineage, address)) = inner.split_once('/') else {
+        return (description.to_string(), None);
+    };
+    let Ok(address) = address.parse::<Address>() else {
+        return (description.to_string(), None);
+    };
+    let user = description[..start].trim_end().to_string();
+    (user, Some((lineage.to_string(), address)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::Kind;
+
+    #[test]
+    fn descriptions_carry_and_give_back_the_address() {
+        let address = Address::new(Kind::NetworkInterface, "web-1-eth0");
+        let tagged = tag_description("web tier", "0123456789abcdef", &address);
+        assert_eq!(
+            tagged,
+            "web tier [nicplan:01234567/network_interface.web-1-eth0]"
+        );
+        assert_eq!(
+            untag_description(&tagged),
+            (
+                "web tier".to_string(),
+                Some(("01234567".to_string(), address.clone()))
+            )
+        );
+        let bare = tag_description("", "0123456789abcdef", &address);
+        assert_eq!(untag_description(&bare).0, "");
+        assert_eq!(untag_description("plain").1, None);
+        assert_eq!(untag_description("x [nicplan:broken]").1, None);
+    }
+}

@@ -1,0 +1,591 @@
+//! What changes: desired attributes against state, into resource changes (with the
+//! replacement rules of the resource table) and the unordered steps they take.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use super::{Action, Change, ChangeKind, Step};
+use crate::address::{Address, Kind};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Model;
+use crate::resource::{self, Attributes};
+use crate::state::State;
+
+/// The diff: changes per resource and the steps, not yet ordered.
+pub(super) struct Diffed {
+    pub changes: Vec<Change>,
+    pub steps: Vec<Step>,
+    /// Instances deleted or replaced, with the reason of a replacement.
+    removed_instances: BTreeMap<String, Option<String>>,
+}
+
+fn instance_of(attrs: &Attributes) -> Option<&resource::Instance> {
+    match attrs {
+        Attributes::Instance(i) => Some(i),
+        _ => None,
+    }
+}
+
+pub(super) fn nic_of(attrs: &Attributes) -> Option<&resource::NetworkInterface> {
+    match attrs {
+        Attributes::NetworkInterface(n) => Some(n),
+        _ => None,
+    }
+}
+
+fn public_ip_of(attrs: &Attributes) -> Option<&resource::PublicIp> {
+    match attrs {
+        Attributes::PublicIp(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// The attributes whose change forces a replacement, with the reason in words.
+fn replacement_reason(want: &Attributes, have: &Attributes) -> Option<String> {
+    match (want, have) {
+        (Attributes::Vpc(w), Attributes::Vpc(h)) if w.cidr_block != h.cidr_block => Some(format!(
+            "its cidr_block changes from {} to {}",
+            h.cidr_block, w.cidr_block
+        )),
+        (Attributes::Subnet(w), Attributes::Subnet(h)) => {
+            if w.vpc != h.vpc {
+                Some(format!("it moves to VPC {}", w.vpc))
+            } else if w.cidr_block != h.cidr_block {
+                Some(format!(
+                    "its cidr_block changes from {} to {}",
+                    h.cidr_block, w.cidr_block
+                ))
+            } else if w.availability_zone != h.availability_zone {
+                Some(format!("it moves to zone {}", w.availability_zone))
+            } else {
+                None
+            }
+        }
+        (Attributes::Instance(w), Attributes::Instance(h)) => {
+            if w.image != h.image {
+                Some(format!("its image changes from {} to {}", h.image, w.image))
+            } else if w.primary_interface != h.primary_interface {
+                Some(format!(
+                    "its primary interface changes from network_interface.{} to network_interface.{}",
+                    h.primary_interface, w.primary_interface
+                ))
+            } else {
+                None
+            }
+        }
+        (Attributes::NetworkInterface(w), Attributes::NetworkInterface(h)) => {
+            if w.subnet != h.subnet {
+                Some(format!("it moves to subnet {}", w.subnet))
+            } else {
+                match (w.private_ip, h.private_ip) {
+                    (Some(want), Some(have)) if want != have => {
+                        Some(format!("its private_ip changes from {have} to {want}"))
+                    }
+                    (Some(want), None) => Some(format!("its private_ip becomes {want}")),
+                    _ => None,
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The attribute names that change in place.
+fn in_place_changes(want: &Attributes, have: &Attributes) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, differs: bool| {
+        if differs {
+            out.push(name.to_string());
+        }
+    };
+    match (want, have) {
+        (Attributes::SecurityGroup(w), Attributes::SecurityGroup(h)) => {
+            check("description", w.description != h.description);
+        }
+        (Attributes::Instance(w), Attributes::Instance(h)) => {
+            check("type", w.instance_type != h.instance_type);
+            check("prevent_destroy", w.prevent_destroy != h.prevent_destroy);
+        }
+        (Attributes::NetworkInterface(w), Attributes::NetworkInterface(h)) => {
+            check("description", w.description != h.description);
+            check("security_groups", w.security_groups != h.security_groups);
+            check(
+                "source_dest_check",
+                w.source_dest_check != h.source_dest_check,
+            );
+            check(
+                "secondary_private_ips",
+                w.secondary_private_ips != h.secondary_private_ips,
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The attributes a resource will have after the plan: desired values, with what only
+/// the cloud knows (assigned IPs, MACs, status) carried over when the object stays.
+fn merged_after(want: &Attributes, have: Option<&Attributes>) -> Attributes {
+    match (want, have) {
+        (Attributes::NetworkInterface(w), Some(Attributes::NetworkInterface(h))) => {
+            let mut n = w.clone();
+            n.private_ip = w.private_ip.or(h.private_ip);
+            n.mac_address.clone_from(&h.mac_address);
+            Attributes::NetworkInterface(n)
+        }
+        (Attributes::Instance(w), Some(Attributes::Instance(h))) => {
+            let mut i = w.clone();
+            i.status = h.status;
+            Attributes::Instance(i)
+        }
+        (Attributes::PublicIp(w), Some(Attributes::PublicIp(h))) => {
+            let mut p = w.clone();
+            p.address = h.address;
+            Attributes::PublicIp(p)
+        }
+        (want, _) => want.clone(),
+    }
+}
+
+fn step(action: Action, address: Address) -> Step {
+    Step {
+        index: 0,
+        action,
+        address,
+        instance: None,
+        network_interface: None,
+        before: None,
+        after: None,
+        replace: false,
+        with_instance: None,
+        depends_on: Vec::new(),
+    }
+}
+
+/// Diffs desired attributes against state.
+pub(super) fn diff(
+    _model: &Model,
+    desired: &BTreeMap<Address, Attributes>,
+    state: &State,
+) -> Diffed {
+    let current = &state.resources;
+    let have = |a: &Address| current.get(a).map(|e| &e.attributes);
+
+    // 1. Replacements, to a fixpoint: a replaced VPC replaces its subnets, a replaced
+    //    subnet its NICs, a replaced primary NIC its instance, and a removed or replaced
+    //    instance takes its primary NIC with it.
+    let mut replaced: BTreeMap<Address, String> = BTreeMap::new();
+    for (address, want) in desired {
+        if let Some(h) = have(address)
+            && let Some(reason) = replacement_reason(want, h)
+        {
+            replaced.insert(address.clone(), reason);
+        }
+    }
+    let gone = |a: &Address, replaced: &BTreeMap<Address, String>| {
+        replaced.contains_key(a) || (current.contains_key(a) && !desired.contains_key(a))
+    };
+    loop {
+        let mut found: Vec<(Address, String)> = Vec::new();
+        for (address, want) in desired {
+            if replaced.contains_key(address) || !current.contains_key(address) {
+                continue;
+            }
+            let reason = match want {
+                Attributes::Subnet(s) => {
+                    let vpc = Address::new(Kind::Vpc, &s.vpc);
+                    replaced
+                        .contains_key(&vpc)
+                        .then(|| format!("its VPC {vpc} is replaced"))
+                }
+                Attributes::NetworkInterface(n) => {
+                    let subnet = Address::new(Kind::Subnet, &n.subnet);
+                    if replaced.contains_key(&subnet) {
+                        Some(format!("its subnet {subnet} is replaced"))
+                    } else {
+                        // Deleted with the instance it is primary of in state.
+                        current
+                            .iter()
+                            .filter(|(a, _)| a.kind == Kind::Instance && gone(a, &replaced))
+                            .find(|(_, e)| {
+                                instance_of(&e.attributes)
+                                    .is_some_and(|i| i.primary_interface == address.name)
+                            })
+                            .map(|(a, _)| format!("it is deleted with its instance {a}"))
+                    }
+                }
+                Attributes::Instance(i) => {
+                    let nic = Address::new(Kind::NetworkInterface, &i.primary_interface);
+                    replaced.get(&nic).and_then(|why| {
+                        // A NIC replaced only because this instance goes is no cause.
+                        (!why.starts_with("it is deleted with its instance"))
+                            .then(|| format!("its primary interface {nic} is replaced: {why}"))
+                    })
+                }
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                found.push((address.clone(), reason));
+            }
+        }
+        if found.is_empty() {
+            break;
+        }
+        replaced.extend(found);
+    }
+
+    // 2. Changes per resource, in address order.
+    let mut changes = Vec::new();
+    let addresses: BTreeSet<&Address> = desired.keys().chain(current.keys()).collect();
+    for address in addresses {
+        let before = have(address).cloned();
+        let want = desired.get(address);
+        let change = match (want, &before) {
+            (Some(w), None) => Some(Change {
+                address: address.clone(),
+                kind: ChangeKind::Create,
+                before: None,
+                after: Some(w.clone()),
+                changed: Vec::new(),
+                reason: None,
+            }),
+            (None, Some(_)) => Some(Change {
+                address: address.clone(),
+                kind: ChangeKind::Delete,
+                before: before.clone(),
+                after: None,
+                changed: Vec::new(),
+                reason: None,
+            }),
+            (Some(w), Some(h)) => {
+                if let Some(reason) = replaced.get(address) {
+                    Some(Change {
+                        address: address.clone(),
+                        kind: ChangeKind::Replace,
+                        before: before.clone(),
+                        after: Some(w.clone()),
+                        changed: Vec::new(),
+                        reason: Some(format!("{address} is replaced because {reason}")),
+                    })
+                } else {
+                    let changed = in_place_changes(w, h);
+                    (!changed.is_empty()).then(|| Change {
+                        address: address.clone(),
+                        kind: ChangeKind::Update,
+                        before: before.clone(),
+                        after: Some(merged_after(w, Some(h))),
+                        changed,
+                        reason: None,
+                    })
+                }
+            }
+            (None, None) => None,
+        };
+        changes.extend(change);
+    }
+
+    // 3. Steps.
+    let mut steps = Vec::new();
+    let removed_instances: BTreeMap<String, Option<String>> = current
+        .keys()
+        .filter(|a| a.kind == Kind::Instance && gone(a, &replaced))
+        .map(|a| (a.name.clone(), replaced.get(a).cloned()))
+        .collect();
+    // NIC name -> the instance (in state) it is primary of.
+    let primary_owner: BTreeMap<&str, &str> = current
+        .iter()
+        .filter_map(|(a, e)| {
+            instance_of(&e.attributes).map(|i| (i.primary_interface.as_str(), a.name.as_str()))
+        })
+        .collect();
+    for change in &changes {
+        let address = &change.address;
+        let with_instance = (address.kind == Kind::NetworkInterface)
+            .then(|| primary_owner.get(address.name.as_str()))
+            .flatten()
+            .filter(|owner| removed_instances.contains_key(**owner))
+            .map(|owner| owner.to_string());
+        match change.kind {
+            ChangeKind::Create => {
+                let mut s = step(Action::Create, address.clone());
+                s.after.clone_from(&change.after);
+                steps.push(s);
+            }
+            ChangeKind::Delete | ChangeKind::Replace => {
+                let replace = change.kind == ChangeKind::Replace;
+                let mut d = step(Action::Delete, address.clone());
+                d.before.clone_from(&change.before);
+                d.replace = replace;
+                d.with_instance = with_instance;
+                steps.push(d);
+                if replace {
+                    let mut c = step(Action::Create, address.clone());
+                    c.after.clone_from(&change.after);
+                    c.replace = true;
+                    steps.push(c);
+                }
+            }
+            ChangeKind::Update => {
+                let resize = change.changed.iter().any(|c| c == "type");
+                let other = change.changed.iter().any(|c| c != "type");
+                if resize {
+                    let mut s = step(Action::Resize, address.clone());
+                    s.instance = Some(address.name.clone());
+                    s.before.clone_from(&change.before);
+                    s.after.clone_from(&change.after);
+                    steps.push(s);
+                }
+                if other {
+                    let mut s = step(Action::Update, address.clone());
+                    s.before.clone_from(&change.before);
+                    s.after.clone_from(&change.after);
+                    steps.push(s);
+                }
+            }
+        }
+    }
+
+    // Secondary attachments.
+    let nic_names: BTreeSet<&str> = desired
+        .keys()
+        .chain(current.keys())
+        .filter(|a| a.kind == Kind::NetworkInterface)
+        .map(|a| a.name.as_str())
+        .collect();
+    for name in nic_names {
+        let address = Address::new(Kind::NetworkInterface, name);
+        let old = have(&address)
+            .and_then(nic_of)
+            .and_then(|n| n.attach_to.clone());
+        let new = desired
+            .get(&address)
+            .and_then(nic_of)
+            .and_then(|n| n.attach_to.clone());
+        let nic_goes = gone(&address, &replaced);
+        let nic_deleted = current.contains_key(&address) && !desired.contains_key(&address);
+        let mut detached = false;
+        if let Some(a) = &old {
+            let instance_goes = removed_instances.contains_key(a);
+            let moves = new.as_deref() != Some(a.as_str());
+            if moves || nic_goes || instance_goes {
+                // An instance's deletion frees the NICs no longer wanted on its own.
+                if !(instance_goes && nic_deleted) {
+                    let mut s = step(Action::Detach, address.clone());
+                    s.instance = Some(a.clone());
+                    s.before = have(&address).cloned();
+                    steps.push(s);
+                }
+                detached = true;
+            }
+        }
+        if let Some(b) = &new {
+            let instance_replaced = replaced.contains_key(&Address::new(Kind::Instance, b));
+            let attached_already = old.as_deref() == Some(b.as_str());
+            if !attached_already || detached || nic_goes || instance_replaced {
+                let mut s = step(Action::Attach, address.clone());
+                s.instance = Some(b.clone());
+                s.after = desired.get(&address).cloned();
+                steps.push(s);
+            }
+        }
+    }
+
+    // Public IP associations.
+    let pip_names: BTreeSet<&str> = desired
+        .keys()
+        .chain(current.keys())
+        .filter(|a| a.kind == Kind::PublicIp)
+        .map(|a| a.name.as_str())
+        .collect();
+    for name in pip_names {
+        let address = Address::new(Kind::PublicIp, name);
+        let old = have(&address).and_then(public_ip_of);
+        let new = desired.get(&address).and_then(public_ip_of);
+        let new_target = new.and_then(|p| {
+            let nic_name = p.network_interface.clone()?;
+            let nic = Address::new(Kind::NetworkInterface, &nic_name);
+            let ip: Option<Ipv4Addr> = p
+                .private_ip
+                .or_else(|| {
+                    desired
+                        .get(&nic)
+                        .and_then(nic_of)
+                        .and_then(|n| n.private_ip)
+                })
+                .or_else(|| {
+                    (!gone(&nic, &replaced))
+                        .then(|| have(&nic).and_then(nic_of).and_then(|n| n.private_ip))
+                        .flatten()
+                });
+            Some((nic_name, ip))
+        });
+        let mut disassociated = false;
+        if let Some(old_nic) = old.and_then(|p| p.network_interface.clone()) {
+            let old_ip = old.and_then(|p| p.private_ip);
+            let nic_goes = gone(&Address::new(Kind::NetworkInterface, &old_nic), &replaced);
+            let same = new_target
+                .as_ref()
+                .is_some_and(|(n, ip)| *n == old_nic && (ip.is_none() || *ip == old_ip));
+            if !same || nic_goes {
+                let mut s = step(Action::Disassociate, address.clone());
+                s.network_interface = Some(old_nic);
+                s.before = old.cloned().map(Attributes::PublicIp);
+                steps.push(s);
+                disassociated = true;
+            }
+        }
+        if let Some((nic, ip)) = new_target {
+            let associated = old.is_some_and(|p| p.network_interface.is_some());
+            if !associated || disassociated {
+                let mut s = step(Action::Associate, address.clone());
+                s.network_interface = Some(nic);
+                let mut after = new.cloned().unwrap_or(resource::PublicIp {
+                    network_interface: None,
+                    private_ip: None,
+                    address: None,
+                });
+                after.private_ip = after.private_ip.or(ip);
+                s.after = Some(Attributes::PublicIp(after));
+                steps.push(s);
+            }
+        }
+    }
+
+    Diffed {
+        changes,
+        steps,
+        removed_instances,
+    }
+}
+
+impl Diffed {
+    /// Keeps only what `--target` names and what those depend on: the targets' own
+    /// changes and steps, plus creations of the resources they refer to.
+    pub(super) fn retain_targets(&mut self, targets: &[Address]) {
+        let keep: BTreeSet<&Address> = targets.iter().collect();
+        self.changes.retain(|c| keep.contains(&c.address));
+        self.steps.retain(|s| {
+            keep.contains(&s.address)
+                || s.instance
+                    .as_ref()
+                    .is_some_and(|i| keep.contains(&Address::new(Kind::Instance, i)))
+        });
+    }
+
+    /// The plan-time rules that need the state: `prevent_destroy`, `instance_status`,
+    /// and `static_routing` for instances gaining their second NIC.
+    pub(super) fn diagnostics(&self, model: &Model, state: &State) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for (name, reason) in &self.removed_instances {
+            let Some(instance) = model.instances.get(name) else {
+                continue;
+            };
+            let Some(flag) = instance.prevent_destroy.as_ref().filter(|f| f.value) else {
+                continue;
+            };
+            let (message, help) = match reason {
+                Some(why) => (
+                    format!("the plan replaces instance {name}, which has prevent_destroy: {why}"),
+                    "undo the change that forces the replacement, or set prevent_destroy to false first",
+                ),
+                None => (
+                    format!("the plan destroys instance {name}, which has prevent_destroy"),
+                    "set prevent_destroy to false first if the instance really must go",
+                ),
+            };
+            out.push(
+                Diagnostic::new(Code::PreventDestroy, message)
+                    .label(flag.span, "prevent_destroy is set here")
+                    .help(help),
+            );
+        }
+        for step in &self.steps {
+            let Some(name) = step.touches_instance() else {
+                continue;
+            };
+            if !matches!(
+                step.action,
+                Action::Attach | Action::Detach | Action::Resize
+            ) {
+                continue;
+            }
+            let address = Address::new(Kind::Instance, name);
+            let Some(status) = state
+                .resources
+                .get(&address)
+                .and_then(|e| instance_of(&e.attributes))
+                .and_then(|i| i.status)
+            else {
+                continue;
+            };
+            if status.allows_nic_changes() || status == resource::Status::Building {
+                continue;
+            }
+            if self.removed_instances.contains_key(name) && step.action == Action::Detach {
+                // Detaching from an instance that is being replaced happens on the old
+                // instance; the rule still applies, fall through.
+            }
+            let mut d = Diagnostic::new(
+                Code::InstanceStatus,
+                format!(
+                    "the plan would {} but instance {name} is {}; NICs can be attached, detached or resized only on an active or stopped instance",
+                    step.describe(),
+                    status.as_str()
+                ),
+            )
+            .help(format!(
+                "bring instance {name} to active or stopped, then plan again"
+            ));
+            let nic = model.network_interfaces.get(&step.address.name);
+            let span = match step.action {
+                Action::Attach => nic.and_then(|n| n.attach_to.as_ref()).map(|a| a.span),
+                _ => model.instances.get(name).map(|i| i.type_name.span),
+            }
+            .or_else(|| model.instances.get(name).map(|i| i.name.span));
+            if let Some(span) = span {
+                d = d.label(span, format!("instance {name} is {}", status.as_str()));
+            }
+            out.push(d);
+        }
+        // static_routing, narrowed to instances that gain their second NIC.
+        for instance in model.instances.values() {
+            let attachments = model.attachments(instance);
+            if attachments.len() < 2 {
+                continue;
+            }
+            let address = Address::new(Kind::Instance, &instance.name.value);
+            let before = if state.resources.contains_key(&address) {
+                1 + state
+                    .resources
+                    .values()
+                    .filter_map(|e| nic_of(&e.attributes))
+                    .filter(|n| n.attach_to.as_deref() == Some(instance.name.value.as_str()))
+                    .count()
+            } else {
+                0
+            };
+            if before >= 2 {
+                continue;
+            }
+            let second = attachments.iter().find(|a| !a.primary);
+            let Some(second) = second else { continue };
+            let span = second
+                .nic
+                .attach_to
+                .as_ref()
+                .map_or(second.nic.name.span, |a| a.span);
+            out.push(
+                Diagnostic::new(
+                    Code::StaticRouting,
+                    format!(
+                        "instance {} gains its second network interface: static routes must be configured on the instance",
+                        instance.name.value
+                    ),
+                )
+                .label(span, format!("{} is a secondary interface", second.nic.name.value))
+                .help("add a route for each secondary interface's subnet in the instance's network configuration"),
+            );
+        }
+        out
+    }
+}

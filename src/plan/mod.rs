@@ -1,0 +1,311 @@
+//! The planner: from the desired model and the (refreshed) state to an ordered plan in
+//! which no step and no state in between breaks a NIC rule.
+//!
+//! `plan()` is pure: no I/O, no clock, no environment. It runs a fixed sequence:
+//! `diff` (what changes and which steps that takes), `order` (dependencies, capacity and
+//! state constraints, a deterministic topological order), `check` (the plan simulated
+//! step by step over the state with every rule). Renderers and the executor take the
+//! resulting `Plan` as it is.
+
+mod check;
+mod diff;
+mod order;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::address::Address;
+use crate::diagnostic::{self, Code, Diagnostic, Severity};
+use crate::model::Model;
+use crate::resource::{self, Attributes};
+use crate::state::State;
+
+/// What a plan does to one resource as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// Created.
+    Create,
+    /// Changed in place (a resize, a new security group list...).
+    Update,
+    /// Deleted, then created anew.
+    Replace,
+    /// Deleted.
+    Delete,
+}
+
+impl ChangeKind {
+    /// The word used in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update",
+            ChangeKind::Replace => "replace",
+            ChangeKind::Delete => "delete",
+        }
+    }
+}
+
+/// One resource's change, with the attributes before and after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The resource.
+    pub address: Address,
+    /// What happens to it.
+    pub kind: ChangeKind,
+    /// Its attributes in state (none when created).
+    pub before: Option<Attributes>,
+    /// Its desired attributes (none when deleted).
+    pub after: Option<Attributes>,
+    /// The attributes that differ, by name.
+    pub changed: Vec<String>,
+    /// Why it is replaced, in words, when it is.
+    pub reason: Option<String>,
+}
+
+/// A single call to the cloud.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Removes a public IP's mapping.
+    Disassociate,
+    /// Detaches a secondary NIC.
+    Detach,
+    /// Deletes an object.
+    Delete,
+    /// Changes an object in place.
+    Update,
+    /// Changes an instance's type.
+    Resize,
+    /// Creates an object.
+    Create,
+    /// Attaches a NIC as a secondary interface.
+    Attach,
+    /// Maps a public IP to a private IP.
+    Associate,
+}
+
+impl Action {
+    /// The word used in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Disassociate => "disassociate",
+            Action::Detach => "detach",
+            Action::Delete => "delete",
+            Action::Update => "update",
+            Action::Resize => "resize",
+            Action::Create => "create",
+            Action::Attach => "attach",
+            Action::Associate => "associate",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why one step waits for another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    /// Index of the step that must come first.
+    pub step: usize,
+    /// The constraint, in words.
+    pub reason: String,
+}
+
+/// One step of the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Position in the plan, from 1.
+    pub index: usize,
+    /// The call.
+    pub action: Action,
+    /// The resource it acts on (the NIC for attach/detach, the public IP for
+    /// associate/disassociate).
+    pub address: Address,
+    /// The instance of an attach, detach or resize.
+    pub instance: Option<String>,
+    /// The NIC of an associate or disassociate.
+    pub network_interface: Option<String>,
+    /// The resource's attributes before the step, when it existed.
+    pub before: Option<Attributes>,
+    /// The resource's attributes after the step, when it still exists.
+    pub after: Option<Attributes>,
+    /// Part of a replacement.
+    pub replace: bool,
+    /// A delete that happens with the deletion of the instance the NIC is primary of:
+    /// no call of its own.
+    pub with_instance: Option<String>,
+    /// The steps that must come first and why.
+    pub depends_on: Vec<Dependency>,
+}
+
+impl Step {
+    /// The step in a few words: `attach network_interface.x to instance.y`.
+    pub fn describe(&self) -> String {
+        match (self.action, &self.instance, &self.network_interface) {
+            (Action::Attach, Some(i), _) => format!("attach {} to instance.{i}", self.address),
+            (Action::Detach, Some(i), _) => format!("detach {} from instance.{i}", self.address),
+            (Action::Resize, _, _) => {
+                let to = match &self.after {
+                    Some(Attributes::Instance(i)) => i.instance_type.as_str(),
+                    _ => "?",
+                };
+                format!("resize {} to {to}", self.address)
+            }
+            (Action::Associate, _, Some(n)) => {
+                format!("associate {} with network_interface.{n}", self.address)
+            }
+            (Action::Disassociate, _, Some(n)) => {
+                format!("disassociate {} from network_interface.{n}", self.address)
+            }
+            (action, _, _) => format!("{action} {}", self.address),
+        }
+    }
+
+    /// The instance whose NIC set or status this step touches, for the rule that two
+    /// steps on one instance never run at once.
+    pub fn touches_instance(&self) -> Option<&str> {
+        match self.action {
+            Action::Attach | Action::Detach | Action::Resize => self.instance.as_deref(),
+            Action::Create | Action::Delete | Action::Update
+                if self.address.kind == crate::address::Kind::Instance =>
+            {
+                Some(&self.address.name)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The counts of the summary line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Resources created.
+    pub create: usize,
+    /// Resources changed in place.
+    pub update: usize,
+    /// Resources replaced.
+    pub replace: usize,
+    /// Resources destroyed.
+    pub destroy: usize,
+    /// Attach steps.
+    pub attach: usize,
+    /// Detach steps.
+    pub detach: usize,
+    /// Associate steps.
+    pub associate: usize,
+    /// Disassociate steps.
+    pub disassociate: usize,
+}
+
+impl Summary {
+    /// Whether the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Summary::default()
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Plan: {} to create, {} to update, {} to replace, {} to destroy; {} attach, {} detach, {} associate, {} disassociate.",
+            self.create,
+            self.update,
+            self.replace,
+            self.destroy,
+            self.attach,
+            self.detach,
+            self.associate,
+            self.disassociate
+        )
+    }
+}
+
+/// An ordered, checked plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Resource-level changes, in address order.
+    pub changes: Vec<Change>,
+    /// The steps, in the order they run.
+    pub steps: Vec<Step>,
+    /// Every finding: the offline rules, the plan-time rules, the step simulation.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Plan {
+    /// The counts of the summary line.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for change in &self.changes {
+            match change.kind {
+                ChangeKind::Create => s.create += 1,
+                ChangeKind::Update => s.update += 1,
+                ChangeKind::Replace => s.replace += 1,
+                ChangeKind::Delete => s.destroy += 1,
+            }
+        }
+        for step in &self.steps {
+            match step.action {
+                Action::Attach => s.attach += 1,
+                Action::Detach => s.detach += 1,
+                Action::Associate => s.associate += 1,
+                Action::Disassociate => s.disassociate += 1,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// Whether any finding is an error: such a plan is never applied.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity() == Severity::Error)
+    }
+}
+
+/// What the planner is given besides the model and the state.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Plan only these addresses and what they depend on; empty means everything.
+    pub targets: Vec<Address>,
+    /// Plan the deletion of everything in state (`nicplan destroy`).
+    pub destroy: bool,
+}
+
+/// Plans the way from `state` to `model`. The model should come from a file without
+/// errors; its own diagnostics are included in the plan's.
+pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
+    let mut diagnostics: Vec<Diagnostic> = crate::rules::check(model)
+        .into_iter()
+        .filter(|d| d.code != Code::StaticRouting)
+        .collect();
+    let desired: BTreeMap<Address, Attributes> = if options.destroy {
+        BTreeMap::new()
+    } else {
+        resource::desired(model)
+    };
+    let mut diffed = diff::diff(model, &desired, state);
+    if !options.targets.is_empty() {
+        diffed.retain_targets(&options.targets);
+    }
+    diagnostics.extend(diffed.diagnostics(model, state));
+    let (steps, order_errors) = order::order(diffed.steps, state, &desired);
+    if order_errors.is_empty() {
+        diagnostics.extend(check::simulate(model, state, &desired, &steps));
+    }
+    diagnostics.extend(order_errors);
+    diagnostic::sort(&mut diagnostics);
+    Plan {
+        changes: diffed.changes,
+        steps,
+        diagnostics,
+    }
+}

@@ -1,0 +1,451 @@
+//! Ordering: the constraints between steps, plain dependencies first, then capacity and
+//! state (detaches before resizes before attaches on one instance, a freed IP before
+//! its reuse), and a deterministic topological order over them (petgraph).
+//!
+//! Ties between ready steps are broken by an explicit key: the action (what frees
+//! capacity or addresses first: disassociate, detach, delete, then update, resize,
+//! create, attach, associate), then the address, then the instance. A cycle means the
+//! plan cannot be ordered; it is refused with the steps involved.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::diff::nic_of;
+use super::{Action, Dependency, Step};
+use crate::address::{Address, Kind};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::resource::Attributes;
+use crate::state::State;
+
+struct Edges<'s> {
+    steps: &'s [Step],
+    graph: DiGraph<usize, String>,
+    nodes: Vec<NodeIndex>,
+}
+
+impl Edges<'_> {
+    fn add(
+        &mut self,
+        before: Option<usize>,
+        after: Option<usize>,
+        reason: impl FnOnce(&Step) -> String,
+    ) {
+        let (Some(b), Some(a)) = (before, after) else {
+            return;
+        };
+        if a == b || self.graph.contains_edge(self.nodes[b], self.nodes[a]) {
+            return;
+        }
+        let text = reason(&self.steps[b]);
+        self.graph.add_edge(self.nodes[b], self.nodes[a], text);
+    }
+}
+
+/// Finds steps by what they do.
+struct Index {
+    by: BTreeMap<(Action, Address), Vec<usize>>,
+    on_instance: BTreeMap<(Action, String), Vec<usize>>,
+}
+
+impl Index {
+    fn new(steps: &[Step]) -> Index {
+        let mut by: BTreeMap<(Action, Address), Vec<usize>> = BTreeMap::new();
+        let mut on_instance: BTreeMap<(Action, String), Vec<usize>> = BTreeMap::new();
+        for (i, s) in steps.iter().enumerate() {
+            by.entry((s.action, s.address.clone())).or_default().push(i);
+            if let Some(instance) = &s.instance {
+                on_instance
+                    .entry((s.action, instance.clone()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        Index { by, on_instance }
+    }
+
+    fn one(&self, action: Action, address: &Address) -> Option<usize> {
+        self.by
+            .get(&(action, address.clone()))
+            .and_then(|v| v.first().copied())
+    }
+
+    fn all(&self, action: Action, address: &Address) -> Vec<usize> {
+        self.by
+            .get(&(action, address.clone()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn on(&self, action: Action, instance: &str) -> Vec<usize> {
+        self.on_instance
+            .get(&(action, instance.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn nic(name: &str) -> Address {
+    Address::new(Kind::NetworkInterface, name)
+}
+
+/// Orders the steps; returns them numbered from 1 with their dependencies, or the
+/// diagnostic of a cycle (the steps then stay in diff order, unnumbered dependencies).
+pub(super) fn order(
+    steps: Vec<Step>,
+    state: &State,
+    desired: &BTreeMap<Address, Attributes>,
+) -> (Vec<Step>, Vec<Diagnostic>) {
+    let index = Index::new(&steps);
+    let mut graph = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..steps.len()).map(|i| graph.add_node(i)).collect();
+    let mut e = Edges {
+        steps: &steps,
+        graph,
+        nodes,
+    };
+    let current = &state.resources;
+
+    for (i, step) in steps.iter().enumerate() {
+        let me = Some(i);
+        match step.action {
+            Action::Create => {
+                // A replacement's delete first.
+                e.add(index.one(Action::Delete, &step.address), me, |_| {
+                    format!("{} is replaced: the old one goes first", step.address)
+                });
+                for r in refs(step.after.as_ref()) {
+                    e.add(index.one(Action::Create, &r), me, |_| format!("needs {r}"));
+                }
+                if let Some(Attributes::NetworkInterface(n)) = &step.after {
+                    free_ips_first(
+                        &mut e,
+                        &index,
+                        current,
+                        i,
+                        &n.subnet,
+                        n.private_ip.iter().chain(&n.secondary_private_ips),
+                    );
+                }
+                if let Some(Attributes::Subnet(s)) = &step.after {
+                    for (a, entry) in current {
+                        if let Attributes::Subnet(old) = &entry.attributes
+                            && old.vpc == s.vpc
+                            && *a != step.address
+                            && (old.cidr_block.contains(&s.cidr_block.network())
+                                || s.cidr_block.contains(&old.cidr_block.network()))
+                        {
+                            e.add(index.one(Action::Delete, a), me, |_| {
+                                format!("{a} frees the range {}", s.cidr_block)
+                            });
+                        }
+                    }
+                }
+            }
+            Action::Update => {
+                for r in refs(step.after.as_ref()) {
+                    e.add(index.one(Action::Create, &r), me, |_| format!("needs {r}"));
+                }
+                if let Some(Attributes::NetworkInterface(n)) = &step.after {
+                    free_ips_first(
+                        &mut e,
+                        &index,
+                        current,
+                        i,
+                        &n.subnet,
+                        n.secondary_private_ips.iter(),
+                    );
+                }
+            }
+            Action::Delete => {
+                // Whatever referred to this resource in state lets go first.
+                for (a, entry) in current {
+                    if !refs(Some(&entry.attributes)).contains(&step.address) {
+                        continue;
+                    }
+                    for j in index.all(Action::Delete, a) {
+                        e.add(Some(j), me, |_| format!("{a} uses {}", step.address));
+                    }
+                    for j in index.all(Action::Update, a) {
+                        e.add(Some(j), me, |_| format!("{a} stops using {}", step.address));
+                    }
+                }
+                match step.address.kind {
+                    Kind::NetworkInterface => {
+                        for j in index.all(Action::Detach, &step.address) {
+                            e.add(Some(j), me, |_| {
+                                "a NIC is deleted only when detached".to_string()
+                            });
+                        }
+                        if let Some(owner) = &step.with_instance {
+                            e.add(
+                                index.one(Action::Delete, &Address::new(Kind::Instance, owner)),
+                                me,
+                                |_| format!("it goes with instance.{owner}"),
+                            );
+                        }
+                        for j in disassociates_on(&index, current, &step.address.name) {
+                            e.add(Some(j), me, |_| {
+                                "its public IP is disassociated first".to_string()
+                            });
+                        }
+                    }
+                    Kind::Instance => {
+                        for j in index.on(Action::Detach, &step.address.name) {
+                            e.add(Some(j), me, |_| {
+                                "its secondary interfaces are detached first".to_string()
+                            });
+                        }
+                        if let Some(Attributes::Instance(old)) = &step.before {
+                            for j in disassociates_on(&index, current, &old.primary_interface) {
+                                e.add(Some(j), me, |_| {
+                                    "public IPs on its primary interface are disassociated first"
+                                        .to_string()
+                                });
+                            }
+                        }
+                    }
+                    Kind::PublicIp => {
+                        e.add(index.one(Action::Disassociate, &step.address), me, |_| {
+                            "a public IP is released only when disassociated".to_string()
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            Action::Detach => {}
+            Action::Resize => {
+                let name = step.address.name.as_str();
+                for j in index.on(Action::Detach, name) {
+                    e.add(Some(j), me, |_| {
+                        format!("the detach makes room on instance.{name} before it resizes")
+                    });
+                }
+            }
+            Action::Attach => {
+                let Some(name) = step.instance.as_deref() else {
+                    continue;
+                };
+                let instance = Address::new(Kind::Instance, name);
+                e.add(index.one(Action::Create, &step.address), me, |_| {
+                    format!("needs {}", step.address)
+                });
+                e.add(index.one(Action::Create, &instance), me, |_| {
+                    format!("needs {instance}")
+                });
+                e.add(index.one(Action::Update, &step.address), me, |_| {
+                    format!(
+                        "{} gets its new settings before it is attached",
+                        step.address
+                    )
+                });
+                for j in index.all(Action::Detach, &step.address) {
+                    e.add(Some(j), me, |s| {
+                        format!(
+                            "{} leaves instance.{} first",
+                            step.address,
+                            s.instance.as_deref().unwrap_or("?")
+                        )
+                    });
+                }
+                for j in index.on(Action::Resize, name) {
+                    e.add(Some(j), me, |_| {
+                        format!("the resize makes room on {instance}")
+                    });
+                }
+                for j in index.on(Action::Detach, name) {
+                    e.add(Some(j), me, |s| {
+                        format!("the detach of {} makes room on {instance}", s.address)
+                    });
+                }
+            }
+            Action::Associate => {
+                e.add(index.one(Action::Create, &step.address), me, |_| {
+                    format!("needs {}", step.address)
+                });
+                e.add(index.one(Action::Disassociate, &step.address), me, |_| {
+                    format!(
+                        "{} is disassociated from its old interface first",
+                        step.address
+                    )
+                });
+                if let Some(n) = &step.network_interface {
+                    let target = nic(n);
+                    e.add(index.one(Action::Create, &target), me, |_| {
+                        format!("needs {target}")
+                    });
+                    e.add(index.one(Action::Update, &target), me, |_| {
+                        format!("{target} gets its new IPs first")
+                    });
+                    // Another public IP leaving this interface frees its private IP.
+                    for j in disassociates_on(&index, current, n) {
+                        e.add(Some(j), me, |s| {
+                            format!("{} frees a private IP of {target}", s.address)
+                        });
+                    }
+                    // An instance being created around the NIC.
+                    for (a, want) in desired {
+                        if let Attributes::Instance(inst) = want
+                            && inst.primary_interface == *n
+                        {
+                            e.add(index.one(Action::Create, a), me, |_| format!("needs {a}"));
+                        }
+                    }
+                }
+            }
+            Action::Disassociate => {}
+        }
+    }
+
+    let Edges { graph, nodes, .. } = e;
+    toposort(steps, graph, &nodes)
+}
+
+/// Steps that disassociate a public IP which, in state, sits on NIC `nic_name`.
+fn disassociates_on(
+    index: &Index,
+    current: &BTreeMap<Address, crate::state::Entry>,
+    nic_name: &str,
+) -> Vec<usize> {
+    current
+        .iter()
+        .filter(|(_, e)| matches!(&e.attributes, Attributes::PublicIp(p) if p.network_interface.as_deref() == Some(nic_name)))
+        .flat_map(|(a, _)| index.all(Action::Disassociate, a))
+        .collect()
+}
+
+/// Orders step `i`, which takes `ips` in `subnet`, after the deletes and updates that
+/// release those IPs from their current holders.
+fn free_ips_first<'a>(
+    e: &mut Edges<'_>,
+    index: &Index,
+    current: &BTreeMap<Address, crate::state::Entry>,
+    i: usize,
+    subnet: &str,
+    ips: impl Iterator<Item = &'a std::net::Ipv4Addr>,
+) {
+    let ips: BTreeSet<_> = ips.copied().collect();
+    if ips.is_empty() {
+        return;
+    }
+    for (a, entry) in current {
+        let Some(held) = nic_of(&entry.attributes) else {
+            continue;
+        };
+        if held.subnet != subnet || *a == e.steps[i].address {
+            continue;
+        }
+        let overlap: Vec<_> = held
+            .private_ip
+            .iter()
+            .chain(&held.secondary_private_ips)
+            .filter(|ip| ips.contains(ip))
+            .copied()
+            .collect();
+        let Some(ip) = overlap.first().copied() else {
+            continue;
+        };
+        for j in index
+            .all(Action::Delete, a)
+            .into_iter()
+            .chain(index.all(Action::Update, a))
+        {
+            e.add(Some(j), Some(i), |_| format!("{a} frees {ip}"));
+        }
+    }
+}
+
+/// The resources a resource's attributes refer to and need to exist first.
+fn refs(attributes: Option<&Attributes>) -> Vec<Address> {
+    match attributes {
+        Some(Attributes::Subnet(s)) => vec![Address::new(Kind::Vpc, &s.vpc)],
+        Some(Attributes::NetworkInterface(n)) => {
+            std::iter::once(Address::new(Kind::Subnet, &n.subnet))
+                .chain(
+                    n.security_groups
+                        .iter()
+                        .map(|g| Address::new(Kind::SecurityGroup, g)),
+                )
+                .collect()
+        }
+        Some(Attributes::Instance(i)) => vec![nic(&i.primary_interface)],
+        _ => Vec::new(),
+    }
+}
+
+fn rank(step: &Step) -> (Action, Address, Option<String>, Option<String>) {
+    (
+        step.action,
+        step.address.clone(),
+        step.instance.clone(),
+        step.network_interface.clone(),
+    )
+}
+
+fn toposort(
+    mut steps: Vec<Step>,
+    graph: DiGraph<usize, String>,
+    nodes: &[NodeIndex],
+) -> (Vec<Step>, Vec<Diagnostic>) {
+    let n = steps.len();
+    let mut indegree: Vec<usize> = nodes
+        .iter()
+        .map(|&node| {
+            graph
+                .neighbors_directed(node, petgraph::Direction::Incoming)
+                .count()
+        })
+        .collect();
+    let mut ready: BinaryHeap<Reverse<(_, usize)>> = (0..n)
+        .filter(|&i| indegree[i] == 0)
+        .map(|i| Reverse((rank(&steps[i]), i)))
+        .collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(Reverse((_, i))) = ready.pop() {
+        order.push(i);
+        for next in graph.neighbors_directed(nodes[i], petgraph::Direction::Outgoing) {
+            let j = graph[next];
+            indegree[j] -= 1;
+            if indegree[j] == 0 {
+                ready.push(Reverse((rank(&steps[j]), j)));
+            }
+        }
+    }
+    if order.len() < n {
+        let stuck: Vec<String> = (0..n)
+            .filter(|&i| indegree[i] > 0)
+            .map(|i| steps[i].describe())
+            .collect();
+        let d = Diagnostic::new(
+            Code::Ordering,
+            format!(
+                "the plan cannot be ordered: these steps wait on each other: {}",
+                stuck.join("; ")
+            ),
+        )
+        .help("apply the change in two smaller steps, or use --target to split it");
+        return (steps, vec![d]);
+    }
+    let mut position = vec![0; n];
+    for (pos, &i) in order.iter().enumerate() {
+        position[i] = pos + 1;
+    }
+    for (i, step) in steps.iter_mut().enumerate() {
+        step.index = position[i];
+        let mut deps: Vec<Dependency> = graph
+            .edges_directed(nodes[i], petgraph::Direction::Incoming)
+            .map(|edge| {
+                use petgraph::visit::EdgeRef;
+                Dependency {
+                    step: position[graph[edge.source()]],
+                    reason: edge.weight().clone(),
+                }
+            })
+            .collect();
+        deps.sort_by(|a, b| a.step.cmp(&b.step).then_with(|| a.reason.cmp(&b.reason)));
+        step.depends_on = deps;
+    }
+    steps.sort_by_key(|s| s.index);
+    (steps, Vec::new())
+}
