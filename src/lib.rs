@@ -5,12 +5,15 @@
 //! instance `catalogue` holds the platform's NIC limits.
 
 pub mod address;
+pub mod apply;
 pub mod catalogue;
 pub mod cli;
 pub mod cloud;
 pub mod diagnostic;
 pub mod model;
+pub mod ops;
 pub mod plan;
+pub mod refresh;
 pub mod render;
 pub mod resource;
 pub mod rules;

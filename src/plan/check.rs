@@ -227,6 +227,16 @@ impl Checker<'_> {
                     );
                 }
                 self.world.apply_attributes(&step.address, after);
+                if let Some(nic) = self.world.nics.get_mut(&name)
+                    && kind == Kind::NetworkInterface
+                {
+                    // Created unattached; attach steps attach it.
+                    nic.attached = None;
+                }
+                if kind == Kind::PublicIp {
+                    // Allocated unassociated; associate steps map it.
+                    self.world.public_ips.insert(name.clone(), None);
+                }
                 if let Attributes::Instance(i) = after {
                     let nic = self.world.nics.get(&i.primary_interface).cloned();
                     if let Some(mut nic) = nic {

@@ -3,6 +3,7 @@
 //! every write, kept by a [`StateStore`].
 
 pub mod local;
+pub mod memory;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,267 @@
+//! Refresh: what the cloud holds now for every address in state, translated back from
+//! IDs to names. Differences from the stored attributes are drift, reported apart from
+//! the plan. Objects nicplan created but never recorded (a run killed between the cloud
+//! call and the state write) are found by the marker in their description and adopted,
+//! so they are never created twice.
+
+use std::collections::BTreeMap;
+
+use crate::address::{Address, Kind};
+use crate::cloud::{self, Inventory};
+use crate::resource::{self, Attributes};
+use crate::state::{Entry, State};
+
+/// How an address changed outside the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DriftKind {
+    /// Attributes differ from the state.
+    Changed(Vec<String>),
+    /// The object no longer exists; it leaves the state.
+    Gone,
+    /// A tagged object of this state that the state did not record; it joins the state.
+    Adopted,
+}
+
+/// One address that changed outside the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Drift {
+    /// The resource.
+    pub address: Address,
+    /// What happened.
+    pub kind: DriftKind,
+    /// What the state held.
+    pub before: Option<Attributes>,
+    /// What the cloud holds.
+    pub after: Option<Attributes>,
+}
+
+/// ID -> address of every object the state (and the adopted objects) name.
+pub type Names = BTreeMap<String, Address>;
+
+/// The name of the object `id` refers to, or `id:ID` for an object nicplan does not
+/// manage (a NIC attached to an instance created by hand, say).
+pub fn name_of(names: &Names, id: &str) -> String {
+    names
+        .get(id)
+        .map_or_else(|| format!("id:{id}"), |a| a.name.clone())
+}
+
+/// The attributes of the object `id` of `kind`, as the cloud holds it now, or `None`
+/// when it is gone. `previous` supplies what only the file knows (prevent_destroy).
+pub fn observe(
+    inventory: &Inventory,
+    names: &Names,
+    kind: Kind,
+    id: &str,
+    previous: Option<&Attributes>,
+) -> Option<Attributes> {
+    Some(match kind {
+        Kind::Vpc => {
+            let v = inventory.vpcs.get(id)?;
+            Attributes::Vpc(resource::Vpc {
+                cidr_block: v.cidr_block,
+            })
+        }
+        Kind::Subnet => {
+            let s = inventory.subnets.get(id)?;
+            Attributes::Subnet(resource::Subnet {
+                vpc: name_of(names, &s.vpc_id),
+                cidr_block: s.cidr_block,
+                availability_zone: s.availability_zone.clone(),
+            })
+        }
+        Kind::SecurityGroup => {
+            let g = inventory.security_groups.get(id)?;
+            Attributes::SecurityGroup(resource::SecurityGroup {
+                description: cloud::untag_description(&g.description).0,
+            })
+        }
+        Kind::Instance => {
+            let i = inventory.instances.get(id)?;
+            let prevent_destroy =
+                matches!(previous, Some(Attributes::Instance(p)) if p.prevent_destroy);
+            Attributes::Instance(resource::Instance {
+                instance_type: i.flavor.clone(),
+                image: i.image.clone(),
+                primary_interface: name_of(names, &i.primary_nic_id),
+                prevent_destroy,
+                availability_zone: Some(i.availability_zone.clone()),
+                status: Some(i.status),
+            })
+        }
+        Kind::NetworkInterface => {
+            let n = inventory.nics.get(id)?;
+            let mut groups: Vec<String> = n
+                .security_group_ids
+                .iter()
+                .map(|g| name_of(names, g))
+                .collect();
+            groups.sort();
+            // Only a secondary attachment is an `attach_to`; the primary is the
+            // instance's `primary_interface`.
+            let attach_to = n.device_id.as_ref().and_then(|device| {
+                let primary = inventory
+                    .instances
+                    .get(device)
+                    .is_some_and(|i| i.primary_nic_id == n.id);
+                (!primary).then(|| name_of(names, device))
+            });
+            Attributes::NetworkInterface(resource::NetworkInterface {
+                subnet: name_of(names, &n.subnet_id),
+                description: cloud::untag_description(&n.description).0,
+                private_ip: Some(n.private_ip),
+                secondary_private_ips: n.secondary_ips.clone(),
+                security_groups: groups,
+                source_dest_check: n.source_dest_check,
+                attach_to,
+                mac_address: Some(n.mac_address.clone()),
+            })
+        }
+        Kind::PublicIp => {
+            let p = inventory.public_ips.get(id)?;
+            Attributes::PublicIp(resource::PublicIp {
+                network_interface: p.nic_id.as_ref().map(|n| name_of(names, n)),
+                private_ip: p.private_ip,
+                address: Some(p.address),
+            })
+        }
+    })
+}
+
+/// Every object in the inventory with the marker of this lineage: ID -> address.
+fn tagged(inventory: &Inventory, lineage: &str) -> Vec<(Kind, String, Address)> {
+    let short: String = lineage.chars().take(8).collect();
+    let mut out = Vec::new();
+    let mut take = |kind: Kind, id: &str, description: &str| {
+        if let (_, Some((prefix, address))) = cloud::untag_description(description)
+            && prefix == short
+            && address.kind == kind
+        {
+            out.push((kind, id.to_string(), address));
+        }
+    };
+    for v in inventory.vpcs.values() {
+        take(Kind::Vpc, &v.id, &v.description);
+    }
+    for s in inventory.subnets.values() {
+        take(Kind::Subnet, &s.id, &s.description);
+    }
+    for g in inventory.security_groups.values() {
+        take(Kind::SecurityGroup, &g.id, &g.description);
+    }
+    for i in inventory.instances.values() {
+        take(Kind::Instance, &i.id, &i.description);
+    }
+    for n in inventory.nics.values() {
+        take(Kind::NetworkInterface, &n.id, &n.description);
+    }
+    for p in inventory.public_ips.values() {
+        take(Kind::PublicIp, &p.id, &p.description);
+    }
+    out
+}
+
+/// Refreshes `state` from `inventory`: the new state (same lineage and serial) and the
+/// drift found.
+pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
+    let mut names: Names = state
+        .resources
+        .iter()
+        .map(|(a, e)| (e.id.clone(), a.clone()))
+        .collect();
+    let mut adopted: Vec<(String, Address)> = Vec::new();
+    for (kind, id, address) in tagged(inventory, &state.lineage) {
+        let recorded = state.resources.get(&address);
+        // Adopt only what the state does not hold, or holds under an ID that is gone.
+        let missing = match recorded {
+            None => true,
+            Some(e) => e.id != id && observe(inventory, &names, kind, &e.id, None).is_none(),
+        };
+        if missing && !names.contains_key(&id) {
+            names.insert(id.clone(), address.clone());
+            adopted.push((id, address));
+        }
+    }
+    let adopted_addresses: BTreeMap<&Address, &String> =
+        adopted.iter().map(|(id, a)| (a, id)).collect();
+    let mut next = State {
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        resources: BTreeMap::new(),
+    };
+    let mut drift = Vec::new();
+    for (address, entry) in &state.resources {
+        if adopted_addresses.contains_key(address) {
+            continue;
+        }
+        match observe(
+            inventory,
+            &names,
+            address.kind,
+            &entry.id,
+            Some(&entry.attributes),
+        ) {
+            None => drift.push(Drift {
+                address: address.clone(),
+                kind: DriftKind::Gone,
+                before: Some(entry.attributes.clone()),
+                after: None,
+            }),
+            Some(now) => {
+                let changed = differences(&entry.attributes, &now);
+                if !changed.is_empty() {
+                    drift.push(Drift {
+                        address: address.clone(),
+                        kind: DriftKind::Changed(changed),
+                        before: Some(entry.attributes.clone()),
+                        after: Some(now.clone()),
+                    });
+                }
+                next.resources.insert(
+                    address.clone(),
+                    Entry {
+                        id: entry.id.clone(),
+                        attributes: now,
+                    },
+                );
+            }
+        }
+    }
+    for (id, address) in &adopted {
+        let previous = state.resources.get(address).map(|e| &e.attributes);
+        if let Some(now) = observe(inventory, &names, address.kind, id, previous) {
+            drift.push(Drift {
+                address: address.clone(),
+                kind: DriftKind::Adopted,
+                before: previous.cloned(),
+                after: Some(now.clone()),
+            });
+            next.resources.insert(
+                address.clone(),
+                Entry {
+                    id: id.clone(),
+                    attributes: now,
+                },
+            );
+        }
+    }
+    drift.sort_by(|a, b| a.address.cmp(&b.address));
+    (next, drift)
+}
+
+/// Names of the top-level attributes that differ, status excluded (it is observed,
+/// never desired, and changes on its own).
+pub fn differences(before: &Attributes, after: &Attributes) -> Vec<String> {
+    let (serde_json::Value::Object(b), serde_json::Value::Object(a)) =
+        (before.to_value(), after.to_value())
+    else {
+        return Vec::new();
+    };
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| k.as_str() != "status" && b.get(*k) != a.get(*k))
+        .cloned()
+        .collect()
+}
