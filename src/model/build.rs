@@ -18,6 +18,21 @@ use crate::spec::{BackendKind, File, Name, Sp, StateKind, at, span_of};
 pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, Vec<Diagnostic>) {
     let mut b = Builder::default();
     b.model.capabilities = b.settings(file, backend);
+    if let Some(settings) = &file.settings {
+        let value = |v: &Option<Sp<String>>| v.as_ref().map(|v| v.value.clone());
+        let s = &mut b.model.settings;
+        if let Some(backend) = &settings.backend {
+            s.backend = Some(backend.kind.value);
+            s.sim_path = value(&backend.path);
+            s.region = value(&backend.region);
+        }
+        if let Some(state) = &settings.state {
+            s.state = Some(state.kind.value);
+            s.state_path = value(&state.path);
+            s.state_url = value(&state.url);
+            s.state_name = value(&state.name);
+        }
+    }
     for (name, vpc) in file.vpcs.iter().flatten() {
         let name = b.name(name, "VPC");
         let cidr_block = b.cidr(&vpc.cidr_block, &format!("VPC {}", name.value));

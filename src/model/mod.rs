@@ -140,6 +140,25 @@ impl Default for Capabilities {
     }
 }
 
+/// The `settings` block, as given (flags and environment variables override it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// `settings.backend.kind`.
+    pub backend: Option<crate::spec::BackendKind>,
+    /// `settings.backend.path` (sim).
+    pub sim_path: Option<String>,
+    /// `settings.backend.region` (kakaocloud).
+    pub region: Option<String>,
+    /// `settings.state.kind`.
+    pub state: Option<crate::spec::StateKind>,
+    /// `settings.state.path` (local).
+    pub state_path: Option<String>,
+    /// `settings.state.url` (postgres).
+    pub state_url: Option<String>,
+    /// `settings.state.name` (postgres).
+    pub state_name: Option<String>,
+}
+
 /// The desired state of a file.
 #[derive(Clone, Debug, Default)]
 pub struct Model {
@@ -157,6 +176,8 @@ pub struct Model {
     pub public_ips: IndexMap<String, PublicIp>,
     /// What the configured backend can do.
     pub capabilities: Capabilities,
+    /// Where state and cloud live, as the file says.
+    pub settings: Settings,
     /// NIC name -> the instances naming it as primary, in file order.
     primaries: IndexMap<String, Vec<String>>,
     /// Instance name -> the NICs with `attach_to` naming it, in file order.

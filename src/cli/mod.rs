@@ -1,15 +1,24 @@
 //! The command line: clap definitions and, per command, a thin `exec` that resolves the
-//! flags, calls the library, prints, and returns the exit code.
+//! flags into a workspace, calls the library, prints, and returns the exit code.
+//!
+//! Output rules: a command's result goes to stdout (`--format json`: nothing else
+//! does), errors and progress go to stderr, colour only on a terminal and never with
+//! `NO_COLOR`.
 
-use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+mod apply;
+mod inspect;
+mod workspace;
+
+use std::io::{IsTerminal, Write};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::catalogue;
 use crate::render;
-use crate::spec::{self, BackendKind};
-use crate::validate;
+use crate::spec;
+
+pub use workspace::Error;
+use workspace::FileArg;
 
 /// Plan and apply KakaoCloud network interfaces as code.
 #[derive(Debug, Parser)]
@@ -23,6 +32,28 @@ pub struct Cli {
 enum Command {
     /// Check a desired-state file against every rule that needs no cloud.
     Validate(ValidateArgs),
+    /// Refresh, diff, order and check: show what apply would do.
+    Plan(apply::PlanArgs),
+    /// Plan, ask for confirmation, and run the steps.
+    Apply(apply::ApplyArgs),
+    /// Plan and apply the deletion of everything in state.
+    Destroy(apply::DestroyArgs),
+    /// Show the current state.
+    Show(inspect::ShowArgs),
+    /// Read the backend, report drift, update the state.
+    Refresh(inspect::RefreshArgs),
+    /// Adopt an existing cloud object into state.
+    Import(inspect::ImportArgs),
+    /// State surgery: list, show, rm, mv.
+    #[command(subcommand)]
+    State(inspect::StateCommand),
+    /// Release a stuck state lock.
+    ForceUnlock(inspect::ForceUnlockArgs),
+    /// Print the resource graph, or the plan's step graph, as Graphviz DOT.
+    Graph(inspect::GraphArgs),
+    /// Operator controls of the embedded simulator.
+    #[command(subcommand)]
+    Sim(inspect::SimCommand),
     /// List the instance types and how many network interfaces each may hold.
     InstanceTypes(InstanceTypesArgs),
     /// Print the JSON Schema of the desired-state file.
@@ -31,15 +62,14 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct ValidateArgs {
-    /// The desired-state file (`-` reads standard input).
-    #[arg(short, long, default_value = "nicplan.yaml")]
-    file: PathBuf,
+    #[command(flatten)]
+    file: FileArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
     format: DiagnosticFormat,
     /// The backend whose capabilities apply (overrides `settings.backend.kind`).
     #[arg(long, env = "NICPLAN_BACKEND", value_enum)]
-    backend: Option<Backend>,
+    backend: Option<workspace::Backend>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -61,42 +91,20 @@ enum TableFormat {
     Json,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Backend {
-    Sim,
-    Kakaocloud,
-}
-
-impl From<Backend> for BackendKind {
-    fn from(backend: Backend) -> BackendKind {
-        match backend {
-            Backend::Sim => BackendKind::Sim,
-            Backend::Kakaocloud => BackendKind::Kakaocloud,
-        }
-    }
-}
-
-/// A command's failure that is not a finding: a file that cannot be read, a pipe that
-/// closed. Printed on stderr as `error: ...`.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The desired-state file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The path as given.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Standard output failed.
-    #[error("cannot write output: {0}")]
-    Write(#[from] std::io::Error),
-}
-
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Validate(args) => exec_validate(args),
+        Command::Plan(args) => apply::exec_plan(args),
+        Command::Apply(args) => apply::exec_apply(args),
+        Command::Destroy(args) => apply::exec_destroy(args),
+        Command::Show(args) => inspect::exec_show(args),
+        Command::Refresh(args) => inspect::exec_refresh(args),
+        Command::Import(args) => inspect::exec_import(args),
+        Command::State(command) => inspect::exec_state(command),
+        Command::ForceUnlock(args) => inspect::exec_force_unlock(args),
+        Command::Graph(args) => inspect::exec_graph(args),
+        Command::Sim(command) => inspect::exec_sim(command),
         Command::InstanceTypes(args) => exec_instance_types(args),
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&spec::json_schema())
@@ -107,32 +115,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-fn read_file(path: &PathBuf) -> Result<(String, Vec<u8>), Error> {
-    let name = path.display().to_string();
-    let read_error = |source| Error::Read {
-        path: name.clone(),
-        source,
-    };
-    if name == "-" {
-        let mut bytes = Vec::new();
-        // One byte past the limit is enough to know the input is too large.
-        std::io::stdin()
-            .take(spec::MAX_FILE_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(read_error)?;
-        return Ok(("<stdin>".to_string(), bytes));
-    }
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Vec::new();
-    file.take(spec::MAX_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    Ok((name, bytes))
-}
-
 fn exec_validate(args: ValidateArgs) -> Result<u8, Error> {
-    let (name, bytes) = read_file(&args.file)?;
-    let validation = validate::validate(&name, bytes, args.backend.map(Into::into));
+    let validation = args.file.validate(args.backend)?;
     let out = match args.format {
         DiagnosticFormat::Text => render::text::diagnostics(
             &validation.source,
@@ -200,9 +184,21 @@ fn color_on_stdout() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
+fn color_on_stderr() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
 fn print(text: &str) -> Result<(), Error> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     Ok(())
+}
+
+/// The text style for output on stdout.
+fn stdout_style() -> render::text::Style {
+    render::text::Style {
+        color: color_on_stdout(),
+        width: 100,
+    }
 }

@@ -1,0 +1,344 @@
+//! `plan`, `apply`, `destroy`: the commands that change the cloud or say how they would.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::workspace::{Common, Error, Workspace};
+use super::{color_on_stderr, print, stdout_style};
+use crate::address::Address;
+use crate::apply::{self as executor, Event, Outcome};
+use crate::ops::{self, Planned};
+use crate::plan;
+use crate::render;
+use crate::state::LockGuard;
+use crate::validate::Validation;
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Read the cloud before planning (`--refresh=false` plans from the state alone).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    refresh: bool,
+    /// Plan only this address and what it needs; repeatable.
+    #[arg(long, value_name = "ADDR")]
+    target: Vec<Address>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    auto_approve: bool,
+    /// Steps run at once, at most; steps on one instance never run together.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallelism: u16,
+    /// Read the cloud before planning.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    refresh: bool,
+    /// Apply only this address and what it needs; repeatable.
+    #[arg(long, value_name = "ADDR")]
+    target: Vec<Address>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Destroy without asking for confirmation.
+    #[arg(long)]
+    auto_approve: bool,
+    /// Steps run at once, at most.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallelism: u16,
+}
+
+/// Prints the file's diagnostics and returns true when it has errors.
+fn refuse_invalid(validation: &Validation) -> Result<bool, Error> {
+    if validation.has_errors() {
+        print(&render::text::diagnostics(
+            &validation.source,
+            &validation.diagnostics,
+            stdout_style(),
+        ))?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+fn warn_targets(targets: &[Address]) {
+    if !targets.is_empty() {
+        eprintln!(
+            "warning: --target plans only part of the file; the rest may differ from the cloud. Use it to recover from a mistake, not routinely."
+        );
+    }
+}
+
+fn print_plan(planned: &Planned, ws: &Workspace) -> Result<(), Error> {
+    let source = ws
+        .validation
+        .as_ref()
+        .map(|v| v.source.clone())
+        .unwrap_or_else(|| crate::source::Source::new("(no file)", ""));
+    let mut out = render::plan_text::drift(&planned.drift);
+    out.push_str(&render::plan_text::plan(
+        &planned.plan,
+        &source,
+        stdout_style(),
+    ));
+    print(&out)
+}
+
+pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
+    let ws = args.common.open(true)?;
+    let Some(validation) = &ws.validation else {
+        return Err(Error::Usage("no desired-state file".to_string()));
+    };
+    if refuse_invalid(validation)? {
+        return Ok(1);
+    }
+    warn_targets(&args.target);
+    let options = plan::Options {
+        targets: args.target.clone(),
+        destroy: false,
+    };
+    let planned = ops::plan(&ws.model(), &*ws.store, &*ws.cloud, args.refresh, &options)?;
+    print_plan(&planned, &ws)?;
+    if planned.plan.has_errors() {
+        return Ok(1);
+    }
+    let changes = !planned.plan.steps.is_empty() || !planned.plan.summary().is_empty();
+    Ok(if args.detailed_exitcode && changes {
+        2
+    } else {
+        0
+    })
+}
+
+pub fn exec_apply(args: ApplyArgs) -> Result<u8, Error> {
+    let ws = args.common.open(true)?;
+    let Some(validation) = &ws.validation else {
+        return Err(Error::Usage("no desired-state file".to_string()));
+    };
+    if refuse_invalid(validation)? {
+        return Ok(1);
+    }
+    warn_targets(&args.target);
+    let options = plan::Options {
+        targets: args.target.clone(),
+        destroy: false,
+    };
+    run(
+        &ws,
+        "apply",
+        args.refresh,
+        &options,
+        args.auto_approve,
+        args.parallelism,
+    )
+}
+
+pub fn exec_destroy(args: DestroyArgs) -> Result<u8, Error> {
+    let ws = args.common.open(false)?;
+    if let Some(validation) = &ws.validation
+        && refuse_invalid(validation)?
+    {
+        return Ok(1);
+    }
+    let options = plan::Options {
+        targets: Vec::new(),
+        destroy: true,
+    };
+    run(
+        &ws,
+        "destroy",
+        true,
+        &options,
+        args.auto_approve,
+        args.parallelism,
+    )
+}
+
+fn run(
+    ws: &Workspace,
+    command: &str,
+    refresh: bool,
+    options: &plan::Options,
+    auto_approve: bool,
+    parallelism: u16,
+) -> Result<u8, Error> {
+    let _lock = LockGuard::acquire(&*ws.store, command)?;
+    let planned = ops::plan(&ws.model(), &*ws.store, &*ws.cloud, refresh, options)?;
+    print_plan(&planned, ws)?;
+    if planned.plan.has_errors() {
+        return Ok(1);
+    }
+    if planned.plan.steps.is_empty() {
+        if !planned.drift.is_empty() {
+            // Record what the refresh found, as `nicplan refresh` would.
+            let mut state = planned.state;
+            ws.store.write(&mut state)?;
+        }
+        return Ok(0);
+    }
+    if !auto_approve && !confirm(command)? {
+        eprintln!("{command} cancelled; nothing was changed.");
+        return Ok(1);
+    }
+    let total = planned.plan.steps.len();
+    let progress = Progress::new(total as u64);
+    let on_event = |event: Event<'_>| progress.event(&event, total);
+    let executor_options = executor::Options {
+        parallelism: usize::from(parallelism),
+        ..executor::Options::default()
+    };
+    let steps = planned.plan.steps.clone();
+    let (_, outcome) = ops::apply(
+        planned,
+        &*ws.store,
+        &*ws.cloud,
+        &executor_options,
+        &on_event,
+    )?;
+    progress.finish();
+    report(&outcome, &steps, command)
+}
+
+fn confirm(command: &str) -> Result<bool, Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(format!(
+            "{command} needs --auto-approve when standard input is not a terminal; nothing was changed"
+        )));
+    }
+    eprint!("Do you want to perform these actions? Only 'yes' will be accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Progress on stderr: a bar on a terminal, plain lines otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    lines: Mutex<()>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(total);
+            let template = if color_on_stderr() {
+                "{bar:30.green} {pos}/{len} {msg}"
+            } else {
+                "{bar:30} {pos}/{len} {msg}"
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            bar,
+            lines: Mutex::new(()),
+        }
+    }
+
+    fn line(&self, text: String) {
+        let _guard = self.lines.lock();
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn event(&self, event: &Event<'_>, total: usize) {
+        match event {
+            Event::Started(step) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(step.describe());
+                }
+            }
+            Event::Waiting(step) => self.line(format!(
+                "[{}/{total}] {}: waiting for the instance to finish building",
+                step.index,
+                step.describe()
+            )),
+            Event::Done(step, detail) => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+                self.line(format!(
+                    "[{}/{total}] {}: done ({detail})",
+                    step.index,
+                    step.describe()
+                ));
+            }
+            Event::Failed(step, error) => {
+                self.line(format!(
+                    "[{}/{total}] {}: FAILED: {error}",
+                    step.index,
+                    step.describe()
+                ));
+            }
+            Event::Skipped(step, dep) => {
+                self.line(format!(
+                    "[{}/{total}] {}: not run, step {dep} failed",
+                    step.index,
+                    step.describe()
+                ));
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn report(outcome: &Outcome, steps: &[crate::plan::Step], command: &str) -> Result<u8, Error> {
+    let describe = |i: usize| {
+        steps
+            .iter()
+            .find(|s| s.index == i)
+            .map(|s| s.describe())
+            .unwrap_or_default()
+    };
+    if outcome.succeeded() {
+        print(&format!(
+            "{}{} complete: {} steps done.\n",
+            command[..1].to_uppercase(),
+            &command[1..],
+            outcome.done.len()
+        ))?;
+        return Ok(0);
+    }
+    let mut text = format!(
+        "{} stopped: {} of {} steps done; the state records every completed step.\n",
+        command,
+        outcome.done.len(),
+        steps.len()
+    );
+    for (i, error) in &outcome.failed {
+        text.push_str(&format!("  failed:  {i}. {}: {error}\n", describe(*i)));
+    }
+    for (i, dep) in &outcome.skipped {
+        let why = if *dep == 0 {
+            "stopped".to_string()
+        } else {
+            format!("waits for step {dep}")
+        };
+        text.push_str(&format!("  not run: {i}. {} ({why})\n", describe(*i)));
+    }
+    text.push_str("Fix the cause and run the command again: it plans from what was done.\n");
+    eprint!("{text}");
+    Ok(1)
+}

@@ -1,0 +1,491 @@
+//! The commands that look at or adjust state without planning: `show`, `refresh`,
+//! `import`, `state`, `force-unlock`, `graph`, and the simulator's operator controls.
+
+use std::fmt::Write;
+
+use clap::{Subcommand, ValueEnum};
+
+use super::workspace::{Common, Error};
+use super::{print, stdout_style};
+use crate::address::{Address, Kind};
+use crate::ops;
+use crate::plan;
+use crate::refresh;
+use crate::render;
+use crate::resource::{Attributes, Status};
+use crate::state::{Entry, LockGuard};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ShowFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    format: ShowFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The address to adopt the object as, such as network_interface.web-1-eth1.
+    address: Address,
+    /// The object's cloud ID.
+    id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List every address in state.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show one resource's ID and attributes.
+    Show {
+        #[command(flatten)]
+        common: Common,
+        /// The address.
+        address: Address,
+    },
+    /// Forget resources without touching the cloud.
+    Rm {
+        #[command(flatten)]
+        common: Common,
+        /// The addresses.
+        #[arg(required = true)]
+        addresses: Vec<Address>,
+    },
+    /// Rename a resource in state (after renaming it in the file).
+    Mv {
+        #[command(flatten)]
+        common: Common,
+        /// The current address.
+        from: Address,
+        /// The new address, of the same kind.
+        to: Address,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ForceUnlockArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The lock ID, as the error naming the holder gave it.
+    lock_id: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The plan's steps and their ordering constraints instead of the resources.
+    #[arg(long)]
+    plan: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Set an instance's status (by name or ID) in the simulator.
+    SetInstanceStatus {
+        #[command(flatten)]
+        common: Common,
+        /// The instance's name or ID.
+        name: String,
+        /// active, stopped, shelved_offloaded or error.
+        status: Status,
+    },
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn entry_text(address: &Address, entry: &Entry) -> String {
+    let mut out = format!("{address} ({})\n", entry.id);
+    if let serde_json::Value::Object(fields) = entry.attributes.to_value() {
+        for (k, v) in fields {
+            let _ = writeln!(out, "    {k} = {}", value_text(&v));
+        }
+    }
+    out
+}
+
+pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
+    let ws = args.common.open(false)?;
+    let Some(state) = ws.store.read()? else {
+        print("No state yet: nothing has been applied.\n")?;
+        return Ok(0);
+    };
+    match args.format {
+        ShowFormat::Json => print(&state.to_json())?,
+        ShowFormat::Text => {
+            let mut out = format!(
+                "# state {} (lineage {}, serial {})\n\n",
+                ws.store.describe(),
+                state.lineage,
+                state.serial
+            );
+            for (address, entry) in &state.resources {
+                out.push_str(&entry_text(address, entry));
+                out.push('\n');
+            }
+            print(&out)?;
+        }
+    }
+    Ok(0)
+}
+
+pub fn exec_refresh(args: RefreshArgs) -> Result<u8, Error> {
+    let ws = args.common.open(false)?;
+    let _lock = LockGuard::acquire(&*ws.store, "refresh")?;
+    let Some(stored) = ws.store.read()? else {
+        print("No state yet: nothing to refresh.\n")?;
+        return Ok(0);
+    };
+    let (mut state, drift) = ops::refresh(&stored, &*ws.cloud)?;
+    if drift.is_empty() {
+        print("No changes outside nicplan.\n")?;
+        return Ok(0);
+    }
+    print(&render::plan_text::drift(&drift))?;
+    ws.store.write(&mut state)?;
+    print(&format!("State updated (serial {}).\n", state.serial))?;
+    Ok(0)
+}
+
+pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
+    let ws = args.common.open(false)?;
+    let _lock = LockGuard::acquire(&*ws.store, "import")?;
+    let mut state = ops::read_state(&*ws.store)?;
+    if let Some(entry) = state.resources.get(&args.address) {
+        return Err(Error::Usage(format!(
+            "{} is already in state as {}; `nicplan state rm {}` first to import another object",
+            args.address, entry.id, args.address
+        )));
+    }
+    if let Some((other, _)) = state.resources.iter().find(|(_, e)| e.id == args.id) {
+        return Err(Error::Usage(format!(
+            "{} is already managed as {other}",
+            args.id
+        )));
+    }
+    let inventory = ws.cloud.inventory().map_err(|e| Error::Cloud {
+        backend: ws.cloud.name(),
+        message: e.to_string(),
+    })?;
+    let mut names: refresh::Names = state
+        .resources
+        .iter()
+        .map(|(a, e)| (e.id.clone(), a.clone()))
+        .collect();
+    names.insert(args.id.clone(), args.address.clone());
+    let Some(attributes) = refresh::observe(&inventory, &names, args.address.kind, &args.id, None)
+    else {
+        return Err(Error::Usage(format!(
+            "the {} backend has no {} with ID {}",
+            ws.cloud.name(),
+            args.address.kind.noun(),
+            args.id
+        )));
+    };
+    let unmanaged = unmanaged_refs(&attributes);
+    state.resources.insert(
+        args.address.clone(),
+        Entry {
+            id: args.id.clone(),
+            attributes,
+        },
+    );
+    ws.store.write(&mut state)?;
+    let mut out = format!("Imported {} ({}).\n", args.address, args.id);
+    for id in unmanaged {
+        let _ = writeln!(
+            out,
+            "note: it refers to {id}, which nicplan does not manage yet; import it too so plans can name it"
+        );
+    }
+    print(&out)?;
+    Ok(0)
+}
+
+/// The IDs an imported object refers to that are not in state.
+fn unmanaged_refs(attributes: &Attributes) -> Vec<String> {
+    let mut refs: Vec<&str> = Vec::new();
+    match attributes {
+        Attributes::Subnet(s) => refs.push(&s.vpc),
+        Attributes::NetworkInterface(n) => {
+            refs.push(&n.subnet);
+            refs.extend(n.security_groups.iter().map(String::as_str));
+            refs.extend(n.attach_to.as_deref());
+        }
+        Attributes::Instance(i) => refs.push(&i.primary_interface),
+        Attributes::PublicIp(p) => refs.extend(p.network_interface.as_deref()),
+        _ => {}
+    }
+    refs.into_iter()
+        .filter_map(|r| r.strip_prefix("id:"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Renames every reference to `from` (of `kind`) in the attributes to `to`.
+fn rename_refs(attributes: &mut Attributes, kind: Kind, from: &str, to: &str) {
+    let swap = |v: &mut String| {
+        if v == from {
+            *v = to.to_string();
+        }
+    };
+    match (attributes, kind) {
+        (Attributes::Subnet(s), Kind::Vpc) => swap(&mut s.vpc),
+        (Attributes::NetworkInterface(n), Kind::Subnet) => swap(&mut n.subnet),
+        (Attributes::NetworkInterface(n), Kind::SecurityGroup) => {
+            n.security_groups.iter_mut().for_each(swap);
+            n.security_groups.sort();
+        }
+        (Attributes::NetworkInterface(n), Kind::Instance) => {
+            if let Some(a) = n.attach_to.as_mut() {
+                swap(a);
+            }
+        }
+        (Attributes::Instance(i), Kind::NetworkInterface) => swap(&mut i.primary_interface),
+        (Attributes::PublicIp(p), Kind::NetworkInterface) => {
+            if let Some(n) = p.network_interface.as_mut() {
+                swap(n);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn exec_state(command: StateCommand) -> Result<u8, Error> {
+    match command {
+        StateCommand::List { common } => {
+            let ws = common.open(false)?;
+            let state = ws
+                .store
+                .read()?
+                .unwrap_or_else(|| crate::state::State::new(""));
+            let mut out = String::new();
+            for address in state.resources.keys() {
+                let _ = writeln!(out, "{address}");
+            }
+            print(&out)?;
+            Ok(0)
+        }
+        StateCommand::Show { common, address } => {
+            let ws = common.open(false)?;
+            let state = ws
+                .store
+                .read()?
+                .unwrap_or_else(|| crate::state::State::new(""));
+            let Some(entry) = state.resources.get(&address) else {
+                return Err(Error::Usage(format!("{address} is not in state")));
+            };
+            print(&entry_text(&address, entry))?;
+            Ok(0)
+        }
+        StateCommand::Rm { common, addresses } => {
+            let ws = common.open(false)?;
+            let _lock = LockGuard::acquire(&*ws.store, "state rm")?;
+            let mut state = ops::read_state(&*ws.store)?;
+            for address in &addresses {
+                if !state.resources.contains_key(address) {
+                    return Err(Error::Usage(format!(
+                        "{address} is not in state; nothing was removed"
+                    )));
+                }
+            }
+            for address in &addresses {
+                state.resources.remove(address);
+            }
+            ws.store.write(&mut state)?;
+            print(&format!(
+                "Removed {} from state; the cloud objects are untouched.\n",
+                addresses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))?;
+            Ok(0)
+        }
+        StateCommand::Mv { common, from, to } => {
+            if from.kind != to.kind {
+                return Err(Error::Usage(format!(
+                    "{from} and {to} are of different kinds; a resource keeps its kind"
+                )));
+            }
+            let ws = common.open(false)?;
+            let _lock = LockGuard::acquire(&*ws.store, "state mv")?;
+            let mut state = ops::read_state(&*ws.store)?;
+            if state.resources.contains_key(&to) {
+                return Err(Error::Usage(format!(
+                    "{to} is already in state; nothing was moved"
+                )));
+            }
+            let Some(entry) = state.resources.remove(&from) else {
+                return Err(Error::Usage(format!(
+                    "{from} is not in state; nothing was moved"
+                )));
+            };
+            state.resources.insert(to.clone(), entry);
+            for entry in state.resources.values_mut() {
+                rename_refs(&mut entry.attributes, from.kind, &from.name, &to.name);
+            }
+            ws.store.write(&mut state)?;
+            print(&format!("Moved {from} to {to}.\n"))?;
+            Ok(0)
+        }
+    }
+}
+
+pub fn exec_force_unlock(args: ForceUnlockArgs) -> Result<u8, Error> {
+    let ws = args.common.open(false)?;
+    ws.store.force_unlock(&args.lock_id)?;
+    print(&format!(
+        "Released lock {} on {}.\n",
+        args.lock_id,
+        ws.store.describe()
+    ))?;
+    Ok(0)
+}
+
+fn dot_id(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+pub fn exec_graph(args: GraphArgs) -> Result<u8, Error> {
+    let ws = args.common.open(true)?;
+    let Some(validation) = &ws.validation else {
+        return Err(Error::Usage("no desired-state file".to_string()));
+    };
+    if validation.has_errors() {
+        print(&render::text::diagnostics(
+            &validation.source,
+            &validation.diagnostics,
+            stdout_style(),
+        ))?;
+        return Ok(1);
+    }
+    let model = ws.model();
+    let mut out = String::new();
+    if args.plan {
+        let planned = ops::plan(
+            &model,
+            &*ws.store,
+            &*ws.cloud,
+            true,
+            &plan::Options::default(),
+        )?;
+        out.push_str("digraph plan {\n  rankdir = LR;\n  node [shape = box];\n");
+        for step in &planned.plan.steps {
+            let _ = writeln!(
+                out,
+                "  {} [label = {}];",
+                step.index,
+                dot_id(&format!("{}. {}", step.index, step.describe()))
+            );
+        }
+        for step in &planned.plan.steps {
+            for dep in &step.depends_on {
+                let _ = writeln!(
+                    out,
+                    "  {} -> {} [label = {}];",
+                    dep.step,
+                    step.index,
+                    dot_id(&dep.reason)
+                );
+            }
+        }
+    } else {
+        out.push_str("digraph resources {\n  rankdir = LR;\n  node [shape = box];\n");
+        let desired = crate::resource::desired(&model);
+        for address in desired.keys() {
+            let _ = writeln!(out, "  {};", dot_id(&address.to_string()));
+        }
+        for (address, attributes) in &desired {
+            let from = dot_id(&address.to_string());
+            let mut edge = |kind: Kind, name: &str, label: &str| {
+                let _ = writeln!(
+                    out,
+                    "  {from} -> {} [label = {}];",
+                    dot_id(&Address::new(kind, name).to_string()),
+                    dot_id(label)
+                );
+            };
+            match attributes {
+                Attributes::Subnet(s) => edge(Kind::Vpc, &s.vpc, "in"),
+                Attributes::NetworkInterface(n) => {
+                    edge(Kind::Subnet, &n.subnet, "in");
+                    for g in &n.security_groups {
+                        edge(Kind::SecurityGroup, g, "uses");
+                    }
+                    if let Some(i) = &n.attach_to {
+                        edge(Kind::Instance, i, "attached to");
+                    }
+                }
+                Attributes::Instance(i) => {
+                    edge(Kind::NetworkInterface, &i.primary_interface, "primary")
+                }
+                Attributes::PublicIp(p) => {
+                    if let Some(n) = &p.network_interface {
+                        edge(Kind::NetworkInterface, n, "associated with");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out.push_str("}\n");
+    print(&out)?;
+    Ok(0)
+}
+
+pub fn exec_sim(command: SimCommand) -> Result<u8, Error> {
+    match command {
+        SimCommand::SetInstanceStatus {
+            common,
+            name,
+            status,
+        } => {
+            let validation = common.file.validate_optional(common.backend)?;
+            let settings = validation
+                .as_ref()
+                .and_then(|v| v.model.as_ref())
+                .map(|m| m.settings.clone())
+                .unwrap_or_default();
+            let path = settings
+                .sim_path
+                .unwrap_or_else(|| super::workspace::DEFAULT_SIM.to_string());
+            // Open the simulator itself, not through the trait: this is an operator
+            // control of the simulation, not a platform call.
+            let sim = crate::cloud::sim::Sim::open(&path, true).map_err(|e| Error::Cloud {
+                backend: "sim",
+                message: e.to_string(),
+            })?;
+            sim.set_instance_status(&name, status)
+                .map_err(|e| Error::Cloud {
+                    backend: "sim",
+                    message: e.to_string(),
+                })?;
+            print(&format!("Instance {name} is now {}.\n", status.as_str()))?;
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! From flags, environment and the file's `settings` to the things a command works on:
+//! the validated file, the state store, the cloud. Precedence: flag, environment
+//! variable, file, default.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use crate::cloud::Cloud;
+use crate::cloud::sim::Sim;
+use crate::model::Model;
+use crate::spec::{self, BackendKind, StateKind};
+use crate::state::local::LocalStore;
+use crate::state::{StateError, StateStore};
+use crate::validate::{self, Validation};
+
+/// The default desired-state file.
+pub const DEFAULT_FILE: &str = "nicplan.yaml";
+/// The default local state file.
+pub const DEFAULT_STATE: &str = "nicplan.state.json";
+/// The default simulator file.
+pub const DEFAULT_SIM: &str = ".nicplan/sim.json";
+
+/// A command's failure that is not a finding. Printed on stderr as `error: ...`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The desired-state file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path as given.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Standard output failed.
+    #[error("cannot write output: {0}")]
+    Write(#[from] std::io::Error),
+    /// The state store failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// An operation failed.
+    #[error(transparent)]
+    Op(#[from] crate::ops::OpError),
+    /// The cloud failed.
+    #[error("the {backend} backend failed: {message}")]
+    Cloud {
+        /// Which backend.
+        backend: &'static str,
+        /// What it said.
+        message: String,
+    },
+    /// The command cannot run as asked.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// `--backend`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Backend {
+    /// The embedded simulator.
+    Sim,
+    /// The KakaoCloud REST API.
+    Kakaocloud,
+}
+
+impl From<Backend> for BackendKind {
+    fn from(backend: Backend) -> BackendKind {
+        match backend {
+            Backend::Sim => BackendKind::Sim,
+            Backend::Kakaocloud => BackendKind::Kakaocloud,
+        }
+    }
+}
+
+/// `-f/--file`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FileArg {
+    /// The desired-state file (`-` reads standard input) [default: nicplan.yaml]
+    #[arg(short, long)]
+    file: Option<PathBuf>,
+}
+
+impl FileArg {
+    /// Reads and validates the file, which must exist.
+    pub fn validate(&self, backend: Option<Backend>) -> Result<Validation, Error> {
+        let path = self
+            .file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
+        let (name, bytes) = read_file(&path)?;
+        Ok(validate::validate(&name, bytes, backend.map(Into::into)))
+    }
+
+    /// Like `validate`, but a missing default file is no file at all (commands that
+    /// only need its settings).
+    pub fn validate_optional(&self, backend: Option<Backend>) -> Result<Option<Validation>, Error> {
+        if self.file.is_none() && !std::path::Path::new(DEFAULT_FILE).exists() {
+            return Ok(None);
+        }
+        self.validate(backend).map(Some)
+    }
+}
+
+fn read_file(path: &PathBuf) -> Result<(String, Vec<u8>), Error> {
+    let name = path.display().to_string();
+    let read_error = |source| Error::Read {
+        path: name.clone(),
+        source,
+    };
+    let limit = spec::MAX_FILE_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    if name == "-" {
+        // One byte past the limit is enough to know the input is too large.
+        std::io::stdin()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        return Ok(("<stdin>".to_string(), bytes));
+    }
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    Ok((name, bytes))
+}
+
+/// The flags every command that reads state or the cloud takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Common {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// The state: a file path, or postgres://... [default: nicplan.state.json]
+    #[arg(long, env = "NICPLAN_STATE")]
+    pub state: Option<String>,
+    /// The cloud backend [default: sim]
+    #[arg(long, env = "NICPLAN_BACKEND", value_enum)]
+    pub backend: Option<Backend>,
+}
+
+/// What a command works on.
+pub struct Workspace {
+    /// The validated file, when there is one.
+    pub validation: Option<Validation>,
+    /// The state store.
+    pub store: Box<dyn StateStore>,
+    /// The cloud.
+    pub cloud: Box<dyn Cloud>,
+}
+
+impl Workspace {
+    /// The file's model (an empty one without a file).
+    pub fn model(&self) -> Model {
+        self.validation
+            .as_ref()
+            .and_then(|v| v.model.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Common {
+    /// Opens the workspace. With `need_file`, the file must exist.
+    pub fn open(&self, need_file: bool) -> Result<Workspace, Error> {
+        let validation = if need_file {
+            Some(self.file.validate(self.backend)?)
+        } else {
+            self.file.validate_optional(self.backend)?
+        };
+        let settings = validation
+            .as_ref()
+            .and_then(|v| v.model.as_ref())
+            .map(|m| m.settings.clone())
+            .unwrap_or_default();
+        let store = open_store(self.state.as_deref(), &settings)?;
+        let multiple_ips = validation
+            .as_ref()
+            .and_then(|v| v.model.as_ref())
+            .is_none_or(|m| m.capabilities.multiple_ips);
+        let kind = self
+            .backend
+            .map(BackendKind::from)
+            .or(settings.backend)
+            .unwrap_or(BackendKind::Sim);
+        let cloud = open_cloud(kind, settings.sim_path.as_deref(), multiple_ips)?;
+        Ok(Workspace {
+            validation,
+            store,
+            cloud,
+        })
+    }
+}
+
+fn open_store(
+    flag: Option<&str>,
+    settings: &crate::model::Settings,
+) -> Result<Box<dyn StateStore>, Error> {
+    let chosen = flag.map(str::to_string).or_else(|| match settings.state {
+        Some(StateKind::Postgres) => Some(
+            settings
+                .state_url
+                .clone()
+                .unwrap_or_else(|| "postgres://".to_string()),
+        ),
+        _ => settings.state_path.clone(),
+    });
+    let location = chosen.unwrap_or_else(|| DEFAULT_STATE.to_string());
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Err(Error::Usage(
+            "the PostgreSQL state store is not available in this version of nicplan; use a state file".to_string(),
+        ));
+    }
+    Ok(Box::new(LocalStore::new(location)))
+}
+
+/// Opens the backend of `kind`.
+pub fn open_cloud(
+    kind: BackendKind,
+    sim_path: Option<&str>,
+    multiple_ips: bool,
+) -> Result<Box<dyn Cloud>, Error> {
+    match kind {
+        BackendKind::Sim => {
+            let path = sim_path.unwrap_or(DEFAULT_SIM);
+            let sim = Sim::open(path, multiple_ips).map_err(|e| Error::Cloud {
+                backend: "sim",
+                message: e.to_string(),
+            })?;
+            Ok(Box::new(sim))
+        }
+        BackendKind::Kakaocloud => Err(Error::Usage(
+            "the kakaocloud backend is not available in this version of nicplan; use --backend sim"
+                .to_string(),
+        )),
+    }
+}

@@ -1,0 +1,197 @@
+//! The plan as text, like `terraform plan`: drift, then per resource `+ create`,
+//! `~ update`, `-/+ replace`, `- destroy` with only the changed attributes, then the
+//! numbered steps with the reason of each ordering constraint, then the diagnostics,
+//! then the summary line.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::text::{self, Style};
+use crate::plan::{ChangeKind, Plan};
+use crate::refresh::{Drift, DriftKind};
+use crate::resource::Attributes;
+use crate::source::Source;
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn green(&self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn red(&self, s: &str) -> String {
+        self.wrap("31", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+}
+
+/// A JSON value as the plan prints it.
+fn show(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "(none)".to_string(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(Value::Array(items)) => {
+            let inner: Vec<String> = items.iter().map(|i| show(Some(i))).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Some(other) => other.to_string(),
+    }
+}
+
+fn fields(a: Option<&Attributes>) -> serde_json::Map<String, Value> {
+    match a.map(Attributes::to_value) {
+        Some(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Attributes that only the cloud knows (or that follow from others): not shown as
+/// planned changes.
+fn observed(kind: crate::address::Kind, key: &str) -> bool {
+    matches!(key, "status" | "mac_address" | "address")
+        || (kind == crate::address::Kind::Instance && key == "availability_zone")
+}
+
+/// Renders the drift section (empty when there is none).
+pub fn drift(drift: &[Drift]) -> String {
+    if drift.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Changes outside nicplan since the last apply:\n\n");
+    for d in drift {
+        let _ = match &d.kind {
+            DriftKind::Gone => {
+                writeln!(out, "  {} no longer exists; it leaves the state", d.address)
+            }
+            DriftKind::Adopted => writeln!(
+                out,
+                "  {} was created by an interrupted run; found by its tag and adopted",
+                d.address
+            ),
+            DriftKind::Changed(names) => {
+                let before = fields(d.before.as_ref());
+                let after = fields(d.after.as_ref());
+                let _ = writeln!(out, "  {} changed:", d.address);
+                for n in names {
+                    let _ = writeln!(
+                        out,
+                        "      {n}: {} -> {}",
+                        show(before.get(n)),
+                        show(after.get(n))
+                    );
+                }
+                Ok(())
+            }
+        };
+    }
+    out.push('\n');
+    out
+}
+
+/// Renders a plan, with its diagnostics pointing into `source`.
+pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
+    let p = Paint { on: style.color };
+    let mut out = String::new();
+    if !plan.changes.is_empty() || !plan.steps.is_empty() {
+        out.push_str("nicplan will perform the following actions:\n\n");
+    }
+    for change in &plan.changes {
+        let before = fields(change.before.as_ref());
+        let after = fields(change.after.as_ref());
+        let (sign, words) = match change.kind {
+            ChangeKind::Create => (p.green("  +"), "will be created"),
+            ChangeKind::Update => (p.yellow("  ~"), "will be updated in place"),
+            ChangeKind::Replace => (p.red("-/+"), "will be replaced"),
+            ChangeKind::Delete => (p.red("  -"), "will be destroyed"),
+        };
+        let _ = writeln!(out, "  # {} {words}", change.address);
+        if let Some(reason) = &change.reason {
+            let _ = writeln!(out, "  # ({reason})");
+        }
+        let _ = writeln!(out, "{sign} {}", p.bold(&change.address.to_string()));
+        match change.kind {
+            ChangeKind::Create => {
+                for (k, v) in &after {
+                    let empty = v.is_null() || v.as_str() == Some("");
+                    if !observed(change.address.kind, k) && !empty {
+                        let _ = writeln!(out, "      {k} = {}", show(Some(v)));
+                    }
+                }
+            }
+            ChangeKind::Update | ChangeKind::Replace => {
+                let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    if observed(change.address.kind, k)
+                        || k == "attach_to"
+                        || k == "network_interface"
+                    {
+                        continue;
+                    }
+                    let (b, a) = (before.get(k), after.get(k));
+                    // An IP the cloud assigned stays when the file leaves it open.
+                    if k == "private_ip" && a.is_none_or(Value::is_null) {
+                        continue;
+                    }
+                    if b != a {
+                        let _ = writeln!(out, "      {k}: {} -> {}", show(b), show(a));
+                    }
+                }
+            }
+            ChangeKind::Delete => {}
+        }
+        out.push('\n');
+    }
+    if !plan.steps.is_empty() {
+        out.push_str("Steps, in order:\n");
+        let width = plan.steps.len().to_string().len();
+        for step in &plan.steps {
+            let _ = writeln!(out, "  {:>width$}. {}", step.index, step.describe());
+            for dep in &step.depends_on {
+                let _ = writeln!(
+                    out,
+                    "  {:>width$}    after {}: {}",
+                    "", dep.step, dep.reason
+                );
+            }
+        }
+        out.push('\n');
+    }
+    if !plan.diagnostics.is_empty() {
+        let rendered = text::diagnostics(source, &plan.diagnostics, style);
+        // The validate summary line is replaced by the plan's own.
+        let body = rendered
+            .trim_end()
+            .rsplit_once('\n')
+            .map_or("", |(body, _)| body);
+        out.push_str(body.trim_end());
+        out.push_str("\n\n");
+    }
+    if plan.has_errors() {
+        let _ = writeln!(
+            out,
+            "{} the plan breaks the rules above and cannot be applied.",
+            p.red("Error:")
+        );
+    } else if plan.summary().is_empty() {
+        out.push_str("No changes. The cloud matches the file.\n");
+    } else {
+        let _ = writeln!(out, "{}", p.bold(&plan.summary().to_string()));
+    }
+    out
+}
