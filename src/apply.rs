@@ -430,16 +430,11 @@ fn run_step(
         }
         (Action::Update, Some(after)) => {
             let id = id_of(state, address.kind, &name)?;
-            let current = lock(state)
-                .resources
-                .get(&address)
-                .map(|e| e.attributes.clone());
-            let attributes = match (after, current) {
-                (Attributes::SecurityGroup(g), _) => {
+            match after {
+                Attributes::SecurityGroup(g) => {
                     cloud.update_security_group(&id, &tag(&g.description))?;
-                    after.clone()
                 }
-                (Attributes::NetworkInterface(n), Some(Attributes::NetworkInterface(old))) => {
+                Attributes::NetworkInterface(n) => {
                     let update = NicUpdate {
                         description: tag(&n.description),
                         security_group_ids: ids_of(state, Kind::SecurityGroup, &n.security_groups)?,
@@ -447,21 +442,30 @@ fn run_step(
                         secondary_ips: n.secondary_private_ips.clone(),
                     };
                     cloud.update_nic(&id, &update)?;
-                    let mut observed = n.clone();
-                    observed.private_ip = old.private_ip;
-                    observed.mac_address = old.mac_address;
-                    observed.attach_to = old.attach_to;
-                    Attributes::NetworkInterface(observed)
                 }
-                (Attributes::Instance(i), Some(Attributes::Instance(old))) => {
-                    // Lifecycle settings live in the state only.
-                    let mut observed = old;
-                    observed.prevent_destroy = i.prevent_destroy;
-                    Attributes::Instance(observed)
+                // Lifecycle settings live in the state only.
+                _ => {}
+            }
+            // Change only what the update changes, in place: an attach or detach of the
+            // same NIC may have been recorded since this step started.
+            let after = after.clone();
+            record(store, state, |s| {
+                let Some(entry) = s.resources.get_mut(&address) else {
+                    return;
+                };
+                match (&mut entry.attributes, after) {
+                    (Attributes::NetworkInterface(old), Attributes::NetworkInterface(n)) => {
+                        old.description = n.description;
+                        old.security_groups = n.security_groups;
+                        old.source_dest_check = n.source_dest_check;
+                        old.secondary_private_ips = n.secondary_private_ips;
+                    }
+                    (Attributes::Instance(old), Attributes::Instance(i)) => {
+                        old.prevent_destroy = i.prevent_destroy;
+                    }
+                    (slot, other) => *slot = other,
                 }
-                (other, _) => other.clone(),
-            };
-            record(store, state, put(id.clone(), attributes))?;
+            })?;
             Ok(id)
         }
         (Action::Resize, Some(Attributes::Instance(after))) => {

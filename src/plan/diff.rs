@@ -40,6 +40,10 @@ fn public_ip_of(attrs: &Attributes) -> Option<&resource::PublicIp> {
     }
 }
 
+fn is_bare_metal(instance_type: &str) -> bool {
+    crate::catalogue::lookup(instance_type).is_some_and(|t| t.is_bare_metal())
+}
+
 /// The attributes whose change forces a replacement, with the reason in words.
 fn replacement_reason(want: &Attributes, have: &Attributes) -> Option<String> {
     match (want, have) {
@@ -64,6 +68,11 @@ fn replacement_reason(want: &Attributes, have: &Attributes) -> Option<String> {
         (Attributes::Instance(w), Attributes::Instance(h)) => {
             if w.image != h.image {
                 Some(format!("its image changes from {} to {}", h.image, w.image))
+            } else if is_bare_metal(&w.instance_type) != is_bare_metal(&h.instance_type) {
+                Some(format!(
+                    "its type changes from {} to {}, between bare metal and virtual machine, which no resize can do",
+                    h.instance_type, w.instance_type
+                ))
             } else if w.primary_interface != h.primary_interface {
                 Some(format!(
                     "its primary interface changes from network_interface.{} to network_interface.{}",

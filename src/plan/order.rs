@@ -173,7 +173,18 @@ pub(super) fn order(
                 }
                 match step.address.kind {
                     Kind::NetworkInterface => {
-                        for j in index.all(Action::Detach, &step.address) {
+                        let detaches = index.all(Action::Detach, &step.address);
+                        if detaches.is_empty()
+                            && let Some(Attributes::NetworkInterface(n)) = &step.before
+                            && let Some(owner) = &n.attach_to
+                        {
+                            // No detach: the deletion of its instance frees it.
+                            let instance = Address::new(Kind::Instance, owner);
+                            e.add(index.one(Action::Delete, &instance), me, |_| {
+                                format!("the deletion of {instance} detaches it")
+                            });
+                        }
+                        for j in detaches {
                             e.add(Some(j), me, |_| {
                                 "a NIC is deleted only when detached".to_string()
                             });
@@ -198,11 +209,27 @@ pub(super) fn order(
                             });
                         }
                         if let Some(Attributes::Instance(old)) = &step.before {
-                            for j in disassociates_on(&index, current, &old.primary_interface) {
-                                e.add(Some(j), me, |_| {
-                                    "public IPs on its primary interface are disassociated first"
-                                        .to_string()
-                                });
+                            // Public IPs on any of its NICs, primary or secondary.
+                            let nics: Vec<&str> = std::iter::once(old.primary_interface.as_str())
+                                .chain(current.iter().filter_map(|(a, e)| match &e.attributes {
+                                    Attributes::NetworkInterface(n)
+                                        if n.attach_to.as_deref()
+                                            == Some(step.address.name.as_str()) =>
+                                    {
+                                        Some(a.name.as_str())
+                                    }
+                                    _ => None,
+                                }))
+                                .collect();
+                            for nic in nics {
+                                for j in disassociates_on(&index, current, nic) {
+                                    e.add(Some(j), me, |s| {
+                                        format!(
+                                            "{} leaves network_interface.{nic} first",
+                                            s.address
+                                        )
+                                    });
+                                }
                             }
                         }
                     }
@@ -447,5 +474,34 @@ fn toposort(
         step.depends_on = deps;
     }
     steps.sort_by_key(|s| s.index);
+    chain_same_resource(&mut steps);
     (steps, Vec::new())
+}
+
+/// Steps on the same resource run one after the other, in plan order, so that running
+/// independent steps at once never reorders what the safety check simulated for that
+/// resource. These edges follow the order already chosen, so they add no cycle.
+fn chain_same_resource(steps: &mut [Step]) {
+    let mut last: BTreeMap<Address, usize> = BTreeMap::new();
+    for i in 0..steps.len() {
+        let mut touched = vec![steps[i].address.clone()];
+        if let Some(n) = &steps[i].network_interface {
+            touched.push(Address::new(Kind::NetworkInterface, n));
+        }
+        for address in touched {
+            if let Some(&prev) = last.get(&address) {
+                let prev_index = steps[prev].index;
+                if !steps[i].depends_on.iter().any(|d| d.step == prev_index) {
+                    steps[i].depends_on.push(Dependency {
+                        step: prev_index,
+                        reason: format!("one step at a time on {address}"),
+                    });
+                }
+            }
+            last.insert(address, i);
+        }
+        steps[i]
+            .depends_on
+            .sort_by(|a, b| a.step.cmp(&b.step).then_with(|| a.reason.cmp(&b.reason)));
+    }
 }
