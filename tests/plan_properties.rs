@@ -125,7 +125,7 @@ fn render(net: &Network) -> String {
     let mut nics = String::from("network_interfaces:\n");
     let mut nic_names: Vec<String> = Vec::new();
     let mut counts = [0usize; 4];
-    let mut write_nic = |out: &mut String,
+    let write_nic = |out: &mut String,
                          name: &str,
                          n: &Nic,
                          bare_metal: bool,
