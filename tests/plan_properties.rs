@@ -126,11 +126,11 @@ fn render(net: &Network) -> String {
     let mut nic_names: Vec<String> = Vec::new();
     let mut counts = [0usize; 4];
     let write_nic = |out: &mut String,
-                         name: &str,
-                         n: &Nic,
-                         bare_metal: bool,
-                         attach: Option<usize>,
-                         ip: Option<String>| {
+                     name: &str,
+                     n: &Nic,
+                     bare_metal: bool,
+                     attach: Option<usize>,
+                     ip: Option<String>| {
         let _ = write!(out, "  {name}:\n    subnet: {}\n", SUBNETS[n.subnet].0);
         if let Some(ip) = ip {
             let _ = writeln!(out, "    private_ip: {ip}");

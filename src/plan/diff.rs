@@ -467,6 +467,22 @@ pub(super) fn diff(
     }
 }
 
+/// How many NICs an instance holds in state, primary included (0 when it is not there).
+pub(super) fn nics_in_state(state: &State, instance: &str) -> usize {
+    if !state
+        .resources
+        .contains_key(&Address::new(Kind::Instance, instance))
+    {
+        return 0;
+    }
+    1 + state
+        .resources
+        .values()
+        .filter_map(|e| nic_of(&e.attributes))
+        .filter(|n| n.attach_to.as_deref() == Some(instance))
+        .count()
+}
+
 impl Diffed {
     /// Keeps only what `--target` names and what those depend on: the targets' own
     /// changes and steps, plus creations of the resources they refer to.
@@ -559,21 +575,7 @@ impl Diffed {
         // static_routing, narrowed to instances that gain their second NIC.
         for instance in model.instances.values() {
             let attachments = model.attachments(instance);
-            if attachments.len() < 2 {
-                continue;
-            }
-            let address = Address::new(Kind::Instance, &instance.name.value);
-            let before = if state.resources.contains_key(&address) {
-                1 + state
-                    .resources
-                    .values()
-                    .filter_map(|e| nic_of(&e.attributes))
-                    .filter(|n| n.attach_to.as_deref() == Some(instance.name.value.as_str()))
-                    .count()
-            } else {
-                0
-            };
-            if before >= 2 {
+            if attachments.len() < 2 || nics_in_state(state, &instance.name.value) >= 2 {
                 continue;
             }
             let second = attachments.iter().find(|a| !a.primary);

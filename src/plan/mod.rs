@@ -283,9 +283,21 @@ pub struct Options {
 /// Plans the way from `state` to `model`. The model should come from a file without
 /// errors; its own diagnostics are included in the plan's.
 pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
+    // Advice about several NICs matters where the plan adds NICs; the planner
+    // re-issues static_routing itself, and keeps bandwidth for instances that grow.
+    let growing: Vec<Option<crate::source::Span>> = model
+        .instances
+        .values()
+        .filter(|i| model.attachments(i).len() > diff::nics_in_state(state, &i.name.value))
+        .map(|i| Some(i.type_name.span))
+        .collect();
     let mut diagnostics: Vec<Diagnostic> = crate::rules::check(model)
         .into_iter()
-        .filter(|d| d.code != Code::StaticRouting)
+        .filter(|d| match d.code {
+            Code::StaticRouting => false,
+            Code::Bandwidth => growing.contains(&d.primary_span()),
+            _ => true,
+        })
         .collect();
     let desired: BTreeMap<Address, Attributes> = if options.destroy {
         BTreeMap::new()

@@ -159,6 +159,12 @@ pub(super) fn order(
                 }
             }
             Action::Delete => {
+                if let Some(owner) = &step.with_instance {
+                    let instance = Address::new(Kind::Instance, owner);
+                    e.add(index.one(Action::Delete, &instance), me, |_| {
+                        format!("it goes with {instance}")
+                    });
+                }
                 // Whatever referred to this resource in state lets go first.
                 for (a, entry) in current {
                     if !refs(Some(&entry.attributes)).contains(&step.address) {

@@ -102,6 +102,57 @@ pub fn drift(drift: &[Drift]) -> String {
     out
 }
 
+/// Attachment and association changes of resources that are otherwise unchanged:
+/// shown with the resources, counted as attach/detach/associate/disassociate.
+fn moves(plan: &Plan, p: &Paint) -> String {
+    use crate::plan::Action;
+    use std::collections::BTreeMap;
+    let changed: Vec<&crate::address::Address> = plan.changes.iter().map(|c| &c.address).collect();
+    // address -> (from, to)
+    let mut found: BTreeMap<&crate::address::Address, (Option<&str>, Option<&str>)> =
+        BTreeMap::new();
+    for step in &plan.steps {
+        if changed.contains(&&step.address) {
+            continue;
+        }
+        let target = match step.action {
+            Action::Attach | Action::Detach => step.instance.as_deref(),
+            Action::Associate | Action::Disassociate => step.network_interface.as_deref(),
+            _ => continue,
+        };
+        let slot = found.entry(&step.address).or_default();
+        match step.action {
+            Action::Detach | Action::Disassociate => slot.0 = target,
+            _ => slot.1 = target,
+        }
+    }
+    let mut out = String::new();
+    for (address, (from, to)) in found {
+        let (field, noun) = if address.kind == crate::address::Kind::PublicIp {
+            ("network_interface", "network_interface")
+        } else {
+            ("attach_to", "instance")
+        };
+        let words = match (from, to) {
+            (Some(a), Some(b)) if a == b => format!("is re-attached to {noun}.{a}"),
+            (Some(a), Some(b)) => format!("moves from {noun}.{a} to {noun}.{b}"),
+            (Some(a), None) => format!("leaves {noun}.{a}"),
+            (None, Some(b)) => format!("joins {noun}.{b}"),
+            (None, None) => continue,
+        };
+        let _ = writeln!(out, "  # {address} {words}");
+        let _ = writeln!(out, "{} {}", p.yellow("  ~"), p.bold(&address.to_string()));
+        let show_name = |n: Option<&str>| n.map_or("(none)".to_string(), |n| format!("{n:?}"));
+        let _ = writeln!(
+            out,
+            "      {field}: {} -> {}\n",
+            show_name(from),
+            show_name(to)
+        );
+    }
+    out
+}
+
 /// Renders a plan, with its diagnostics pointing into `source`.
 pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
     let p = Paint { on: style.color };
@@ -157,6 +208,7 @@ pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&moves(plan, &p));
     if !plan.steps.is_empty() {
         out.push_str("Steps, in order:\n");
         let width = plan.steps.len().to_string().len();

@@ -1,0 +1,593 @@
+//! End to end, as a user runs it: the `nicplan` binary against the simulator in a
+//! temporary folder, one scenario per step kind and per ordering case. The text plan of
+//! each scenario is a snapshot (`tests/snapshots/`); each scenario then applies and
+//! checks that the next plan is empty.
+
+use std::process::Output;
+
+use assert_cmd::Command;
+
+struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, text: &str) {
+        std::fs::write(self.path("nicplan.yaml"), text).expect("write file");
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("nicplan")
+            .expect("binary")
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("NICPLAN_SIM_BUILD_MS", "0")
+            .env_remove("NICPLAN_STATE")
+            .env_remove("NICPLAN_BACKEND")
+            .args(args)
+            .output()
+            .expect("runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "nicplan {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8")
+    }
+
+    /// Applies the file and checks the next plan is empty.
+    fn converge(&self) {
+        let out = self.ok(&["apply", "--auto-approve"]);
+        assert!(
+            out.contains("complete") || out.contains("No changes"),
+            "{out}"
+        );
+        let again = self.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(
+            again.status.code(),
+            Some(0),
+            "not converged:\n{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+    }
+
+    /// The plan's text and exit code (with --detailed-exitcode).
+    fn plan(&self) -> (String, Option<i32>) {
+        let out = self.run(&["plan", "--detailed-exitcode"]);
+        (
+            String::from_utf8(out.stdout).expect("UTF-8"),
+            out.status.code(),
+        )
+    }
+}
+
+fn base() -> String {
+    std::fs::read_to_string("tests/e2e/base.yaml").expect("base file")
+}
+
+/// A workdir with the base network applied.
+fn applied() -> Workdir {
+    let w = Workdir::new();
+    w.write(&base());
+    w.converge();
+    w
+}
+
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from:?} not in file");
+    text.replacen(from, to, 1)
+}
+
+/// Steps of a text plan, in order, without their reasons.
+fn steps(plan: &str) -> Vec<String> {
+    plan.lines()
+        .filter_map(|l| {
+            let t = l.trim_start();
+            let (n, rest) = t.split_once(". ")?;
+            n.parse::<usize>().ok().map(|_| rest.to_string())
+        })
+        .collect()
+}
+
+fn position(steps: &[String], prefix: &str) -> usize {
+    steps
+        .iter()
+        .position(|s| s.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no step {prefix:?} in {steps:#?}"))
+}
+
+#[test]
+fn create_from_nothing() {
+    let w = Workdir::new();
+    w.write(&base());
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2));
+    insta::assert_snapshot!("create_from_nothing", plan);
+    w.converge();
+    let shown = w.ok(&["show"]);
+    assert!(
+        shown.contains("network_interface.web-1-eth1 (nic-"),
+        "{shown}"
+    );
+    assert_eq!(w.ok(&["state", "list"]).lines().count(), 16);
+}
+
+#[test]
+fn a_full_instance_exchanges_a_nic() {
+    let w = applied();
+    let text = edit(
+        &base(),
+        "    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
+        "    subnet: mgmt-a\n    security_groups: [db]\n",
+    );
+    let text = edit(
+        &text,
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
+    );
+    w.write(&text);
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    insta::assert_snapshot!("a_full_instance_exchanges_a_nic", plan);
+    let s = steps(&plan);
+    assert!(
+        position(&s, "detach network_interface.web-1-eth2")
+            < position(&s, "attach network_interface.spare")
+    );
+    w.converge();
+}
+
+#[test]
+fn two_full_instances_swap_nics() {
+    let w = applied();
+    let text = base()
+        .replace(
+            "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1",
+            "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2x",
+        )
+        .replace(
+            "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2",
+            "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1",
+        )
+        .replace("attach_to: web-2x", "attach_to: web-2");
+    w.write(&text);
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    insta::assert_snapshot!("two_full_instances_swap_nics", plan);
+    let s = steps(&plan);
+    let last_detach = position(&s, "detach network_interface.web-2-eth2")
+        .max(position(&s, "detach network_interface.web-1-eth2"));
+    let first_attach = position(&s, "attach network_interface.web-2-eth2")
+        .min(position(&s, "attach network_interface.web-1-eth2"));
+    assert!(last_detach < first_attach, "{s:#?}");
+    w.converge();
+}
+
+#[test]
+fn a_growing_resize_comes_before_the_attach_that_needs_it() {
+    let w = applied();
+    let text = edit(
+        &base(),
+        "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+        "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+    );
+    let text = edit(
+        &text,
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
+    );
+    w.write(&text);
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    insta::assert_snapshot!(
+        "a_growing_resize_comes_before_the_attach_that_needs_it",
+        plan
+    );
+    let s = steps(&plan);
+    assert!(position(&s, "resize instance.web-1") < position(&s, "attach network_interface.spare"));
+    w.converge();
+}
+
+#[test]
+fn a_shrinking_resize_comes_after_the_detach_that_makes_room() {
+    let w = applied();
+    let text = edit(
+        &base(),
+        "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+        "    type: t1i.nano\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+    );
+    let text = edit(
+        &text,
+        "    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
+        "    subnet: mgmt-a\n    security_groups: [db]\n",
+    );
+    w.write(&text);
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    insta::assert_snapshot!(
+        "a_shrinking_resize_comes_after_the_detach_that_makes_room",
+        plan
+    );
+    let s = steps(&plan);
+    assert!(
+        position(&s, "detach network_interface.web-1-eth2") < position(&s, "resize instance.web-1")
+    );
+    w.converge();
+}
+
+#[test]
+fn a_primary_nic_moving_subnet_replaces_its_instance() {
+    let w = applied();
+    let text = edit(
+        &base(),
+        "  web-2-eth0:\n    subnet: app-a\n    private_ip: 10.0.1.11",
+        "  web-2-eth0:\n    subnet: db-a\n    private_ip: 10.0.2.11",
+    );
+    w.write(&text);
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    assert!(plan.contains("instance.web-2 is replaced because its primary interface network_interface.web-2-eth0 is replaced: it moves to subnet db-a"), "{plan}");
+    insta::assert_snapshot!("a_primary_nic_moving_subnet_replaces_its_instance", plan);
+    let s = steps(&plan);
+    assert!(
+        position(&s, "detach network_interface.web-2-eth1") < position(&s, "delete instance.web-2")
+    );
+    assert!(
+        position(&s, "create instance.web-2") < position(&s, "attach network_interface.web-2-eth1")
+    );
+    w.converge();
+}
+
+#[test]
+fn in_place_updates_change_only_what_changed() {
+    let w = applied();
+    let text = edit(
+        &base(),
+        "  web-2-eth1:\n    subnet: db-a\n    security_groups: [db]",
+        "  web-2-eth1:\n    subnet: db-a\n    description: replica link\n    source_dest_check: false\n    security_groups: [db, web]",
+    );
+    let text = edit(
+        &text,
+        "web: { description: web tier }",
+        "web: { description: web servers }",
+    );
+    w.write(&text);
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    insta::assert_snapshot!("in_place_updates_change_only_what_changed", plan);
+    assert!(
+        plan.contains("Plan: 0 to create, 2 to update, 0 to replace, 0 to destroy"),
+        "{plan}"
+    );
+    w.converge();
+}
+
+#[test]
+fn a_public_ip_moves_between_interfaces() {
+    let w = applied();
+    w.write(&edit(
+        &base(),
+        "    network_interface: web-1-eth0",
+        "    network_interface: web-2-eth0",
+    ));
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    insta::assert_snapshot!("a_public_ip_moves_between_interfaces", plan);
+    let s = steps(&plan);
+    assert!(
+        position(&s, "disassociate public_ip.web-public")
+            < position(&s, "associate public_ip.web-public")
+    );
+    w.converge();
+}
+
+#[test]
+fn removing_an_instance_deletes_it_with_its_nics() {
+    let w = applied();
+    let mut text = base();
+    for block in [
+        "  web-2:\n    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-2-eth0\n",
+        "  web-2-eth0:\n    subnet: app-a\n    private_ip: 10.0.1.11\n    security_groups: [web]\n",
+        "  web-2-eth1:\n    subnet: db-a\n    security_groups: [db]\n    attach_to: web-2\n",
+        "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2\n",
+    ] {
+        text = edit(&text, block, "");
+    }
+    w.write(&text);
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    insta::assert_snapshot!("removing_an_instance_deletes_it_with_its_nics", plan);
+    assert!(
+        plan.contains("0 to create, 0 to update, 0 to replace, 4 to destroy"),
+        "{plan}"
+    );
+    w.converge();
+}
+
+#[test]
+fn an_attach_to_an_instance_in_error_is_refused_at_plan_time() {
+    let w = applied();
+    assert!(
+        w.ok(&["sim", "set-instance-status", "web-2", "error"])
+            .contains("error")
+    );
+    let text = edit(
+        &base(),
+        "    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2\n",
+        "    subnet: mgmt-a\n    security_groups: [db]\n",
+    );
+    let text = edit(
+        &text,
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2\n",
+    );
+    w.write(&text);
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(1), "{plan}");
+    assert!(plan.contains("nicplan::instance_status"), "{plan}");
+    insta::assert_snapshot!(
+        "an_attach_to_an_instance_in_error_is_refused_at_plan_time",
+        plan
+    );
+    let out = w.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    // Nothing was touched: back to active, the original file plans nothing.
+    w.ok(&["sim", "set-instance-status", "web-2", "active"]);
+    w.write(&base());
+    assert_eq!(w.plan().1, Some(0));
+}
+
+#[test]
+fn prevent_destroy_refuses_a_replacement() {
+    let w = Workdir::new();
+    let protected = edit(
+        &base(),
+        "    primary_interface: web-1-eth0\n",
+        "    primary_interface: web-1-eth0\n    lifecycle: { prevent_destroy: true }\n",
+    );
+    w.write(&protected);
+    w.converge();
+    w.write(&edit(
+        &protected,
+        "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+        "    type: m2a.large\n    image: ubuntu-24.04\n    primary_interface: web-1-eth0",
+    ));
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(1), "{plan}");
+    insta::assert_snapshot!("prevent_destroy_refuses_a_replacement", plan);
+    let destroy = w.run(&["destroy", "--auto-approve"]);
+    assert_eq!(destroy.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&destroy.stdout).contains("nicplan::prevent_destroy"));
+}
+
+#[test]
+fn destroy_removes_everything() {
+    let w = applied();
+    let out = w.ok(&["destroy", "--auto-approve"]);
+    assert!(out.contains("16 to destroy"), "{out}");
+    assert_eq!(w.ok(&["state", "list"]), "");
+    let sim: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.path(".nicplan/sim.json")).expect("sim"))
+            .expect("json");
+    for kind in [
+        "vpcs",
+        "subnets",
+        "security_groups",
+        "instances",
+        "nics",
+        "public_ips",
+    ] {
+        let objects = sim
+            .get(kind)
+            .and_then(|v| v.as_object())
+            .map_or(0, serde_json::Map::len);
+        assert_eq!(objects, 0, "{kind} left in the simulator");
+    }
+}
+
+#[test]
+fn a_second_writer_is_told_who_holds_the_lock() {
+    let w = applied();
+    let lock = serde_json::json!({"id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "who": "alice@ci", "when": "2026-11-26T10:00:00Z", "command": "apply"});
+    std::fs::write(w.path("nicplan.state.json.lock"), lock.to_string()).expect("lock");
+    let out = w.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("locked by alice@ci running `nicplan apply` since 2026-11-26T10:00:00Z"),
+        "{err}"
+    );
+    assert!(
+        err.contains("nicplan force-unlock 1b4e28ba-2fa1-11d2-883f-0016d3cca427"),
+        "{err}"
+    );
+    assert_eq!(w.run(&["force-unlock", "wrong"]).status.code(), Some(1));
+    w.ok(&["force-unlock", "1b4e28ba-2fa1-11d2-883f-0016d3cca427"]);
+    w.converge();
+}
+
+#[test]
+fn a_corrupted_or_newer_state_is_refused_and_left_alone() {
+    let w = applied();
+    let state = w.path("nicplan.state.json");
+    for bad in [
+        b"{\"version\": 1, \"lineage\": ".to_vec(),
+        br#"{"version": 7, "lineage": "x", "serial": 1, "resources": {}}"#.to_vec(),
+    ] {
+        std::fs::write(&state, &bad).expect("write");
+        for args in [
+            &["plan"][..],
+            &["apply", "--auto-approve"],
+            &["refresh"],
+            &["state", "list"],
+        ] {
+            let out = w.run(args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("nicplan.state.json"), "{args:?}: {err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+        assert_eq!(
+            std::fs::read(&state).expect("state"),
+            bad,
+            "the state file was touched"
+        );
+    }
+}
+
+#[test]
+fn drift_is_reported_and_repaired() {
+    let w = applied();
+    // Someone deletes the spare NIC by hand.
+    let sim_path = w.path(".nicplan/sim.json");
+    let mut sim: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sim_path).expect("sim")).expect("json");
+    let nics = sim
+        .get_mut("nics")
+        .and_then(|v| v.as_object_mut())
+        .expect("nics");
+    let spare = nics
+        .iter()
+        .find(|(_, n)| n["name"] == "spare")
+        .map(|(id, _)| id.clone())
+        .expect("spare in sim");
+    nics.remove(&spare);
+    std::fs::write(&sim_path, serde_json::to_vec_pretty(&sim).expect("json")).expect("write");
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2));
+    assert!(
+        plan.contains("network_interface.spare no longer exists; it leaves the state"),
+        "{plan}"
+    );
+    assert!(plan.contains("Plan: 1 to create"), "{plan}");
+    w.converge();
+}
+
+#[test]
+fn state_surgery_and_import() {
+    let w = applied();
+    let shown = w.ok(&["state", "show", "network_interface.spare"]);
+    let id = shown
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(id, _)| id.to_string())
+        .expect("id in state show");
+    w.ok(&["state", "rm", "network_interface.spare"]);
+    assert!(!w.ok(&["state", "list"]).contains("spare"));
+    let out = w.ok(&["import", "network_interface.spare", &id]);
+    assert!(
+        out.contains(&format!("Imported network_interface.spare ({id})")),
+        "{out}"
+    );
+    assert_eq!(w.plan().1, Some(0));
+    // Rename in the file and in state: no change planned.
+    w.ok(&[
+        "state",
+        "mv",
+        "network_interface.spare",
+        "network_interface.reserve",
+    ]);
+    w.write(&base().replace("  spare:", "  reserve:"));
+    assert_eq!(w.plan().1, Some(0));
+    assert_eq!(
+        w.run(&[
+            "state",
+            "mv",
+            "network_interface.reserve",
+            "instance.reserve"
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn the_resource_and_plan_graphs_are_dot() {
+    let w = Workdir::new();
+    w.write(&base());
+    let dot = w.ok(&["graph"]);
+    assert!(dot.starts_with("digraph resources {"));
+    assert!(
+        dot.contains(
+            "\"network_interface.web-1-eth1\" -> \"instance.web-1\" [label = \"attached to\"];"
+        ),
+        "{dot}"
+    );
+    let plan = w.ok(&["graph", "--plan"]);
+    assert!(plan.starts_with("digraph plan {"));
+    assert!(plan.contains("[label = \"needs vpc.main\"]"), "{plan}");
+}
+
+#[test]
+fn a_killed_apply_loses_nothing_and_the_next_converges() {
+    let w = Workdir::new();
+    w.write(&base());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nicplan"))
+        .current_dir(w.dir.path())
+        .env("NO_COLOR", "1")
+        // Instances build for a minute: the apply waits on them before any attach,
+        // and is killed while it waits.
+        .env("NICPLAN_SIM_BUILD_MS", "60000")
+        .args(["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let state_path = w.path("nicplan.state.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&state_path).unwrap_or_default();
+        if text.contains("\"instance.web-1\"") && text.contains("\"instance.web-2\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never created its instances"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+    // The state is readable and holds what was done.
+    let listed = w.ok(&["state", "list"]);
+    assert!(
+        listed.contains("instance.web-1") && listed.contains("network_interface.spare"),
+        "{listed}"
+    );
+    // An operator finishes the builds instead of waiting a minute.
+    w.ok(&["sim", "set-instance-status", "web-1", "active"]);
+    w.ok(&["sim", "set-instance-status", "web-2", "active"]);
+    // The killed run left its lock: release it as a user would, then converge.
+    if w.path("nicplan.state.json.lock").exists() {
+        let lock: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(w.path("nicplan.state.json.lock")).expect("lock"),
+        )
+        .expect("json");
+        w.ok(&["force-unlock", lock["id"].as_str().expect("id")]);
+    }
+    w.converge();
+    let sim: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.path(".nicplan/sim.json")).expect("sim"))
+            .expect("json");
+    let count = |kind: &str| sim[kind].as_object().map_or(0, serde_json::Map::len);
+    assert_eq!(count("instances"), 2, "no duplicate instance");
+    assert_eq!(count("nics"), 7, "no duplicate or orphaned NIC");
+    assert_eq!(count("public_ips"), 1);
+}
