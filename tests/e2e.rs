@@ -591,3 +591,30 @@ fn a_killed_apply_loses_nothing_and_the_next_converges() {
     assert_eq!(count("nics"), 7, "no duplicate or orphaned NIC");
     assert_eq!(count("public_ips"), 1);
 }
+
+#[test]
+fn target_plans_an_address_and_what_it_needs() {
+    let w = Workdir::new();
+    w.write(&base());
+    let out = w.run(&["plan", "--target", "instance.web-1"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: --target"));
+    let plan = String::from_utf8(out.stdout).expect("UTF-8");
+    let s = steps(&plan);
+    assert_eq!(
+        s,
+        [
+            "create vpc.main",
+            "create subnet.app-a",
+            "create security_group.web",
+            "create network_interface.web-1-eth0",
+            "create instance.web-1",
+        ],
+        "{plan}"
+    );
+    assert_eq!(
+        w.run(&["plan", "--target", "nic.web-1"]).status.code(),
+        Some(1),
+        "a malformed address is a usage error"
+    );
+}

@@ -484,17 +484,49 @@ pub(super) fn nics_in_state(state: &State, instance: &str) -> usize {
 }
 
 impl Diffed {
-    /// Keeps only what `--target` names and what those depend on: the targets' own
-    /// changes and steps, plus creations of the resources they refer to.
-    pub(super) fn retain_targets(&mut self, targets: &[Address]) {
-        let keep: BTreeSet<&Address> = targets.iter().collect();
+    /// Keeps only what `--target` names and what those need: the targets' own changes
+    /// and steps, and those of every resource they refer to in the file (a NIC's
+    /// subnet, groups and instance, an instance's primary NIC, a public IP's NIC),
+    /// transitively.
+    pub(super) fn retain_targets(
+        &mut self,
+        targets: &[Address],
+        desired: &BTreeMap<Address, Attributes>,
+    ) {
+        let mut keep: BTreeSet<Address> = BTreeSet::new();
+        let mut queue: Vec<Address> = targets.to_vec();
+        while let Some(address) = queue.pop() {
+            if !keep.insert(address.clone()) {
+                continue;
+            }
+            let needs: Vec<Address> = match desired.get(&address) {
+                Some(Attributes::Subnet(s)) => vec![Address::new(Kind::Vpc, &s.vpc)],
+                Some(Attributes::NetworkInterface(n)) => {
+                    let mut v = vec![Address::new(Kind::Subnet, &n.subnet)];
+                    v.extend(
+                        n.security_groups
+                            .iter()
+                            .map(|g| Address::new(Kind::SecurityGroup, g)),
+                    );
+                    v.extend(n.attach_to.iter().map(|i| Address::new(Kind::Instance, i)));
+                    v
+                }
+                Some(Attributes::Instance(i)) => {
+                    vec![Address::new(Kind::NetworkInterface, &i.primary_interface)]
+                }
+                Some(Attributes::PublicIp(p)) => p
+                    .network_interface
+                    .iter()
+                    .map(|n| Address::new(Kind::NetworkInterface, n))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            queue.extend(needs);
+        }
         self.changes.retain(|c| keep.contains(&c.address));
-        self.steps.retain(|s| {
-            keep.contains(&s.address)
-                || s.instance
-                    .as_ref()
-                    .is_some_and(|i| keep.contains(&Address::new(Kind::Instance, i)))
-        });
+        // A NIC's attachment belongs to the NIC: targeting an instance does not pull in
+        // the NICs that attach to it, as targeting never pulls in dependents.
+        self.steps.retain(|s| keep.contains(&s.address));
     }
 
     /// The plan-time rules that need the state: `prevent_destroy`, `instance_status`,

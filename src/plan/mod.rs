@@ -306,7 +306,7 @@ pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
     };
     let mut diffed = diff::diff(model, &desired, state);
     if !options.targets.is_empty() {
-        diffed.retain_targets(&options.targets);
+        diffed.retain_targets(&options.targets, &desired);
     }
     diagnostics.extend(diffed.diagnostics(model, state));
     let (steps, order_errors) = order::order(diffed.steps, state, &desired);

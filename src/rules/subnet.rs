@@ -1,10 +1,35 @@
-//! `nicplan::subnet`: a subnet's CIDR lies inside its VPC's, and subnets of one VPC do
-//! not overlap.
+//! `nicplan::subnet`: a subnet sits in a real availability zone, its CIDR lies inside
+//! its VPC's, and subnets of one VPC do not overlap.
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Model, Subnet};
 
+/// KakaoCloud's zones: regions kr-central-1 to -3, zones a to c.
+fn is_zone(zone: &str) -> bool {
+    zone.strip_prefix("kr-central-")
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(region, letter)| {
+            matches!(region, "1" | "2" | "3") && matches!(letter, "a" | "b" | "c")
+        })
+}
+
 pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
+    for subnet in model.subnets.values() {
+        let zone = &subnet.availability_zone;
+        if !is_zone(&zone.value) {
+            out.push(
+                Diagnostic::new(
+                    Code::Subnet,
+                    format!(
+                        "subnet {} is in `{}`, which is not a KakaoCloud availability zone",
+                        subnet.name.value, zone.value
+                    ),
+                )
+                .label(zone.span, "unknown zone")
+                .help("zones are kr-central-N-a, -b or -c, N from 1 to 3 (the default region is kr-central-2)"),
+            );
+        }
+    }
     for subnet in model.subnets.values() {
         let (Some(vpc), Some(cidr)) = (model.vpcs.get(&subnet.vpc.value), &subnet.cidr_block)
         else {
