@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
+use super::index::StateIndex;
 use super::{Action, Change, ChangeKind, Step};
 use crate::address::{Address, Kind};
 use crate::diagnostic::{Code, Diagnostic};
@@ -173,9 +174,9 @@ fn step(action: Action, address: Address) -> Step {
 
 /// Diffs desired attributes against state.
 pub(super) fn diff(
-    _model: &Model,
     desired: &BTreeMap<Address, Attributes>,
     state: &State,
+    index: &StateIndex,
 ) -> Diffed {
     let current = &state.resources;
     let have = |a: &Address| current.get(a).map(|e| &e.attributes);
@@ -213,14 +214,12 @@ pub(super) fn diff(
                         Some(format!("its subnet {subnet} is replaced"))
                     } else {
                         // Deleted with the instance it is primary of in state.
-                        current
-                            .iter()
-                            .filter(|(a, _)| a.kind == Kind::Instance && gone(a, &replaced))
-                            .find(|(_, e)| {
-                                instance_of(&e.attributes)
-                                    .is_some_and(|i| i.primary_interface == address.name)
-                            })
-                            .map(|(a, _)| format!("it is deleted with its instance {a}"))
+                        index
+                            .primary_owner
+                            .get(&address.name)
+                            .map(|owner| Address::new(Kind::Instance, owner))
+                            .filter(|a| gone(a, &replaced))
+                            .map(|a| format!("it is deleted with its instance {a}"))
                     }
                 }
                 Attributes::Instance(i) => {
@@ -300,19 +299,13 @@ pub(super) fn diff(
         .filter(|a| a.kind == Kind::Instance && gone(a, &replaced))
         .map(|a| (a.name.clone(), replaced.get(a).cloned()))
         .collect();
-    // NIC name -> the instance (in state) it is primary of.
-    let primary_owner: BTreeMap<&str, &str> = current
-        .iter()
-        .filter_map(|(a, e)| {
-            instance_of(&e.attributes).map(|i| (i.primary_interface.as_str(), a.name.as_str()))
-        })
-        .collect();
+    let primary_owner = &index.primary_owner;
     for change in &changes {
         let address = &change.address;
         let with_instance = (address.kind == Kind::NetworkInterface)
-            .then(|| primary_owner.get(address.name.as_str()))
+            .then(|| primary_owner.get(&address.name))
             .flatten()
-            .filter(|owner| removed_instances.contains_key(**owner))
+            .filter(|owner| removed_instances.contains_key(*owner))
             .map(|owner| owner.to_string());
         match change.kind {
             ChangeKind::Create => {
@@ -467,22 +460,6 @@ pub(super) fn diff(
     }
 }
 
-/// How many NICs an instance holds in state, primary included (0 when it is not there).
-pub(super) fn nics_in_state(state: &State, instance: &str) -> usize {
-    if !state
-        .resources
-        .contains_key(&Address::new(Kind::Instance, instance))
-    {
-        return 0;
-    }
-    1 + state
-        .resources
-        .values()
-        .filter_map(|e| nic_of(&e.attributes))
-        .filter(|n| n.attach_to.as_deref() == Some(instance))
-        .count()
-}
-
 impl Diffed {
     /// Keeps only what `--target` names and what those need: the targets' own changes
     /// and steps, and those of every resource they refer to in the file (a NIC's
@@ -531,7 +508,12 @@ impl Diffed {
 
     /// The plan-time rules that need the state: `prevent_destroy`, `instance_status`,
     /// and `static_routing` for instances gaining their second NIC.
-    pub(super) fn diagnostics(&self, model: &Model, state: &State) -> Vec<Diagnostic> {
+    pub(super) fn diagnostics(
+        &self,
+        model: &Model,
+        state: &State,
+        index: &StateIndex,
+    ) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for (name, reason) in &self.removed_instances {
             let Some(instance) = model.instances.get(name) else {
@@ -607,7 +589,7 @@ impl Diffed {
         // static_routing, narrowed to instances that gain their second NIC.
         for instance in model.instances.values() {
             let attachments = model.attachments(instance);
-            if attachments.len() < 2 || nics_in_state(state, &instance.name.value) >= 2 {
+            if attachments.len() < 2 || index.nic_count(state, &instance.name.value) >= 2 {
                 continue;
             }
             let second = attachments.iter().find(|a| !a.primary);

@@ -9,6 +9,7 @@
 
 mod check;
 mod diff;
+mod index;
 mod order;
 
 use std::collections::BTreeMap;
@@ -285,10 +286,11 @@ pub struct Options {
 pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
     // Advice about several NICs matters where the plan adds NICs; the planner
     // re-issues static_routing itself, and keeps bandwidth for instances that grow.
+    let index = index::StateIndex::new(state);
     let growing: Vec<Option<crate::source::Span>> = model
         .instances
         .values()
-        .filter(|i| model.attachments(i).len() > diff::nics_in_state(state, &i.name.value))
+        .filter(|i| model.attachments(i).len() > index.nic_count(state, &i.name.value))
         .map(|i| Some(i.type_name.span))
         .collect();
     let mut diagnostics: Vec<Diagnostic> = crate::rules::check(model)
@@ -304,14 +306,14 @@ pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
     } else {
         resource::desired(model)
     };
-    let mut diffed = diff::diff(model, &desired, state);
+    let mut diffed = diff::diff(&desired, state, &index);
     if !options.targets.is_empty() {
         diffed.retain_targets(&options.targets, &desired);
     }
-    diagnostics.extend(diffed.diagnostics(model, state));
-    let (steps, order_errors) = order::order(diffed.steps, state, &desired);
+    diagnostics.extend(diffed.diagnostics(model, state, &index));
+    let (steps, order_errors) = order::order(diffed.steps, state, &desired, &index);
     if order_errors.is_empty() {
-        diagnostics.extend(check::simulate(model, state, &desired, &steps));
+        diagnostics.extend(check::simulate(model, state, &steps));
     }
     diagnostics.extend(order_errors);
     diagnostic::sort(&mut diagnostics);

@@ -8,11 +8,11 @@
 //! plan cannot be ordered; it is refused with the steps involved.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use super::diff::nic_of;
+use super::index::StateIndex;
 use super::{Action, Dependency, Step};
 use crate::address::{Address, Kind};
 use crate::diagnostic::{Code, Diagnostic};
@@ -23,6 +23,9 @@ struct Edges<'s> {
     steps: &'s [Step],
     graph: DiGraph<usize, String>,
     nodes: Vec<NodeIndex>,
+    /// Edges already added, as (before, after): petgraph's own lookup walks a node's
+    /// whole adjacency list, and a security group may come before every NIC.
+    seen: std::collections::BTreeSet<(usize, usize)>,
 }
 
 impl Edges<'_> {
@@ -35,7 +38,7 @@ impl Edges<'_> {
         let (Some(b), Some(a)) = (before, after) else {
             return;
         };
-        if a == b || self.graph.contains_edge(self.nodes[b], self.nodes[a]) {
+        if a == b || !self.seen.insert((b, a)) {
             return;
         }
         let text = reason(&self.steps[b]);
@@ -96,6 +99,7 @@ pub(super) fn order(
     steps: Vec<Step>,
     state: &State,
     desired: &BTreeMap<Address, Attributes>,
+    ix: &StateIndex,
 ) -> (Vec<Step>, Vec<Diagnostic>) {
     let index = Index::new(&steps);
     let mut graph = DiGraph::new();
@@ -104,8 +108,17 @@ pub(super) fn order(
         steps: &steps,
         graph,
         nodes,
+        seen: std::collections::BTreeSet::new(),
     };
     let current = &state.resources;
+    // NIC name -> the desired instance it is the primary interface of.
+    let desired_primary_owner: BTreeMap<&str, &Address> = desired
+        .iter()
+        .filter_map(|(a, want)| match want {
+            Attributes::Instance(i) => Some((i.primary_interface.as_str(), a)),
+            _ => None,
+        })
+        .collect();
 
     for (i, step) in steps.iter().enumerate() {
         let me = Some(i);
@@ -122,7 +135,7 @@ pub(super) fn order(
                     free_ips_first(
                         &mut e,
                         &index,
-                        current,
+                        ix,
                         i,
                         &n.subnet,
                         n.private_ip.iter().chain(&n.secondary_private_ips),
@@ -151,7 +164,7 @@ pub(super) fn order(
                     free_ips_first(
                         &mut e,
                         &index,
-                        current,
+                        ix,
                         i,
                         &n.subnet,
                         n.secondary_private_ips.iter(),
@@ -166,10 +179,7 @@ pub(super) fn order(
                     });
                 }
                 // Whatever referred to this resource in state lets go first.
-                for (a, entry) in current {
-                    if !refs(Some(&entry.attributes)).contains(&step.address) {
-                        continue;
-                    }
+                for a in ix.referrers.get(&step.address).into_iter().flatten() {
                     for j in index.all(Action::Delete, a) {
                         e.add(Some(j), me, |_| format!("{a} uses {}", step.address));
                     }
@@ -202,7 +212,7 @@ pub(super) fn order(
                                 |_| format!("it goes with instance.{owner}"),
                             );
                         }
-                        for j in disassociates_on(&index, current, &step.address.name) {
+                        for j in disassociates_on(&index, ix, &step.address.name) {
                             e.add(Some(j), me, |_| {
                                 "its public IP is disassociated first".to_string()
                             });
@@ -228,7 +238,7 @@ pub(super) fn order(
                                 }))
                                 .collect();
                             for nic in nics {
-                                for j in disassociates_on(&index, current, nic) {
+                                for j in disassociates_on(&index, ix, nic) {
                                     e.add(Some(j), me, |s| {
                                         format!(
                                             "{} leaves network_interface.{nic} first",
@@ -312,18 +322,14 @@ pub(super) fn order(
                         format!("{target} gets its new IPs first")
                     });
                     // Another public IP leaving this interface frees its private IP.
-                    for j in disassociates_on(&index, current, n) {
+                    for j in disassociates_on(&index, ix, n) {
                         e.add(Some(j), me, |s| {
                             format!("{} frees a private IP of {target}", s.address)
                         });
                     }
                     // An instance being created around the NIC.
-                    for (a, want) in desired {
-                        if let Attributes::Instance(inst) = want
-                            && inst.primary_interface == *n
-                        {
-                            e.add(index.one(Action::Create, a), me, |_| format!("needs {a}"));
-                        }
+                    if let Some(a) = desired_primary_owner.get(n.as_str()) {
+                        e.add(index.one(Action::Create, a), me, |_| format!("needs {a}"));
                     }
                 }
             }
@@ -336,15 +342,12 @@ pub(super) fn order(
 }
 
 /// Steps that disassociate a public IP which, in state, sits on NIC `nic_name`.
-fn disassociates_on(
-    index: &Index,
-    current: &BTreeMap<Address, crate::state::Entry>,
-    nic_name: &str,
-) -> Vec<usize> {
-    current
-        .iter()
-        .filter(|(_, e)| matches!(&e.attributes, Attributes::PublicIp(p) if p.network_interface.as_deref() == Some(nic_name)))
-        .flat_map(|(a, _)| index.all(Action::Disassociate, a))
+fn disassociates_on(index: &Index, ix: &StateIndex, nic_name: &str) -> Vec<usize> {
+    ix.public_ips_on
+        .get(nic_name)
+        .into_iter()
+        .flatten()
+        .flat_map(|a| index.all(Action::Disassociate, a))
         .collect()
 }
 
@@ -353,32 +356,18 @@ fn disassociates_on(
 fn free_ips_first<'a>(
     e: &mut Edges<'_>,
     index: &Index,
-    current: &BTreeMap<Address, crate::state::Entry>,
+    ix: &StateIndex,
     i: usize,
     subnet: &str,
     ips: impl Iterator<Item = &'a std::net::Ipv4Addr>,
 ) {
-    let ips: BTreeSet<_> = ips.copied().collect();
-    if ips.is_empty() {
-        return;
-    }
-    for (a, entry) in current {
-        let Some(held) = nic_of(&entry.attributes) else {
+    for ip in ips {
+        let Some(a) = ix.ip_holder.get(&(subnet.to_string(), *ip)) else {
             continue;
         };
-        if held.subnet != subnet || *a == e.steps[i].address {
+        if *a == e.steps[i].address {
             continue;
         }
-        let overlap: Vec<_> = held
-            .private_ip
-            .iter()
-            .chain(&held.secondary_private_ips)
-            .filter(|ip| ips.contains(ip))
-            .copied()
-            .collect();
-        let Some(ip) = overlap.first().copied() else {
-            continue;
-        };
         for j in index
             .all(Action::Delete, a)
             .into_iter()
@@ -391,20 +380,7 @@ fn free_ips_first<'a>(
 
 /// The resources a resource's attributes refer to and need to exist first.
 fn refs(attributes: Option<&Attributes>) -> Vec<Address> {
-    match attributes {
-        Some(Attributes::Subnet(s)) => vec![Address::new(Kind::Vpc, &s.vpc)],
-        Some(Attributes::NetworkInterface(n)) => {
-            std::iter::once(Address::new(Kind::Subnet, &n.subnet))
-                .chain(
-                    n.security_groups
-                        .iter()
-                        .map(|g| Address::new(Kind::SecurityGroup, g)),
-                )
-                .collect()
-        }
-        Some(Attributes::Instance(i)) => vec![nic(&i.primary_interface)],
-        _ => Vec::new(),
-    }
+    attributes.map(super::index::refs).unwrap_or_default()
 }
 
 fn rank(step: &Step) -> (Action, Address, Option<String>, Option<String>) {

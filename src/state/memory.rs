@@ -6,10 +6,11 @@ use std::sync::Mutex;
 
 use super::{LockInfo, State, StateError, StateStore};
 
-/// A state kept in memory as its JSON text.
+/// A state kept in memory as its JSON text, with the lineage and serial of that text
+/// beside it so a write need not parse it again.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    text: Mutex<Option<String>>,
+    text: Mutex<Option<(String, String, u64)>>,
     lock: Mutex<Option<LockInfo>>,
 }
 
@@ -31,35 +32,31 @@ impl StateStore for MemoryStore {
 
     fn read(&self) -> Result<Option<State>, StateError> {
         guard(&self.text)
-            .as_deref()
-            .map(|t| State::from_json("memory", t))
+            .as_ref()
+            .map(|(t, _, _)| State::from_json("memory", t))
             .transpose()
     }
 
     fn write(&self, state: &mut State) -> Result<(), StateError> {
         let mut text = guard(&self.text);
-        let stored = text
-            .as_deref()
-            .map(|t| State::from_json("memory", t))
-            .transpose()?;
-        if let Some(stored) = &stored {
-            if stored.lineage != state.lineage {
+        if let Some((_, lineage, serial)) = text.as_ref() {
+            if *lineage != state.lineage {
                 return Err(StateError::Lineage {
                     path: self.describe(),
                     expected: state.lineage.clone(),
-                    found: stored.lineage.clone(),
+                    found: lineage.clone(),
                 });
             }
-            if stored.serial != state.serial {
+            if *serial != state.serial {
                 return Err(StateError::Conflict {
                     path: self.describe(),
                     expected: state.serial,
-                    found: stored.serial,
+                    found: *serial,
                 });
             }
         }
         state.serial += 1;
-        *text = Some(state.to_json());
+        *text = Some((state.to_json(), state.lineage.clone(), state.serial));
         Ok(())
     }
 
