@@ -229,6 +229,25 @@ impl fmt::Display for Summary {
     }
 }
 
+/// How full an instance the plan touches is, before and after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Capacity {
+    /// The instance's name.
+    pub instance: String,
+    /// Its type in state (none when created).
+    pub type_before: Option<String>,
+    /// Its type when the plan is applied (none when destroyed).
+    pub type_after: Option<String>,
+    /// NICs it holds in state, primary included.
+    pub nics_before: usize,
+    /// NICs it holds when the plan is applied.
+    pub nics_after: usize,
+    /// What its type allows before.
+    pub max_before: Option<u32>,
+    /// What its type allows after.
+    pub max_after: Option<u32>,
+}
+
 /// An ordered, checked plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
@@ -238,6 +257,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Every finding: the offline rules, the plan-time rules, the step simulation.
     pub diagnostics: Vec<Diagnostic>,
+    /// The instances whose NICs or type the plan touches, by name.
+    pub capacity: Vec<Capacity>,
 }
 
 impl Plan {
@@ -317,9 +338,57 @@ pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
     }
     diagnostics.extend(order_errors);
     diagnostic::sort(&mut diagnostics);
+    let capacity = capacity(model, state, &desired, &index, &steps);
     Plan {
         changes: diffed.changes,
         steps,
         diagnostics,
+        capacity,
     }
+}
+
+/// The capacity rows of the instances that steps touch.
+fn capacity(
+    model: &Model,
+    state: &State,
+    desired: &BTreeMap<Address, Attributes>,
+    index: &index::StateIndex,
+    steps: &[Step],
+) -> Vec<Capacity> {
+    let touched: std::collections::BTreeSet<&str> =
+        steps.iter().filter_map(Step::touches_instance).collect();
+    let type_of = |a: Option<&Attributes>| match a {
+        Some(Attributes::Instance(i)) => Some(i.instance_type.clone()),
+        _ => None,
+    };
+    let max_of = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(crate::catalogue::lookup)
+            .map(|t| t.max_network_interfaces)
+    };
+    touched
+        .into_iter()
+        .map(|name| {
+            let address = Address::new(crate::address::Kind::Instance, name);
+            let type_before = type_of(state.resources.get(&address).map(|e| &e.attributes));
+            let type_after = type_of(desired.get(&address));
+            let nics_after = if type_after.is_some() {
+                model
+                    .instances
+                    .get(name)
+                    .map_or(0, |i| model.attachments(i).len())
+            } else {
+                0
+            };
+            Capacity {
+                instance: name.to_string(),
+                max_before: max_of(&type_before),
+                max_after: max_of(&type_after),
+                type_before,
+                type_after,
+                nics_before: index.nic_count(state, name),
+                nics_after,
+            }
+        })
+        .collect()
 }
