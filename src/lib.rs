@@ -17,6 +17,7 @@ pub mod refresh;
 pub mod render;
 pub mod resource;
 pub mod rules;
+pub mod saved;
 pub mod source;
 pub mod spec;
 pub mod state;

@@ -85,3 +85,140 @@ pub fn apply(
     }
     Ok(apply::apply(&plan, cloud, store, state, options, on_event))
 }
+
+/// Seals a plan into the body of a plan file.
+pub fn save(
+    planned: &Planned,
+    source: &crate::source::Source,
+    options: &plan::Options,
+    backend: Option<crate::spec::BackendKind>,
+) -> crate::saved::Body {
+    use crate::render::plan_json;
+    let document = plan_json::document(&planned.plan, &planned.drift, source);
+    crate::saved::Body {
+        format_version: crate::render::json::FORMAT_VERSION.to_string(),
+        nicplan_version: env!("CARGO_PKG_VERSION").to_string(),
+        lineage: planned.state.lineage.clone(),
+        serial: planned.state.serial,
+        desired: crate::saved::DesiredFile {
+            name: source.name().to_string(),
+            sha256: crate::saved::sha256_hex(source.text().as_bytes()),
+            text: source.text().to_string(),
+        },
+        targets: options.targets.iter().map(ToString::to_string).collect(),
+        destroy: options.destroy,
+        backend: backend.map(|b| {
+            match b {
+                crate::spec::BackendKind::Sim => "sim",
+                crate::spec::BackendKind::Kakaocloud => "kakaocloud",
+            }
+            .to_string()
+        }),
+        state: serde_json::from_str(&planned.state.to_json()).unwrap_or_default(),
+        drift: plan_json::drift_json(&planned.drift),
+        plan: serde_json::to_value(&document).unwrap_or_default(),
+    }
+}
+
+/// Why a saved plan cannot be re-derived.
+#[derive(Debug, thiserror::Error)]
+pub enum RederiveError {
+    /// Something in the body does not parse.
+    #[error("{path} is damaged: {reason}; nothing was applied")]
+    Damaged {
+        /// The plan file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The planner no longer makes the same plan from the same inputs.
+    #[error(
+        "{path} was made by nicplan {version}, which planned differently from this one; make a new plan"
+    )]
+    Mismatch {
+        /// The plan file.
+        path: String,
+        /// The nicplan that wrote it.
+        version: String,
+    },
+}
+
+/// The inputs and the plan of a saved plan, re-derived with the pure planner and
+/// checked to be the very plan that was saved.
+pub struct Rederived {
+    /// The desired file, validated.
+    pub validation: crate::validate::Validation,
+    /// The options it was planned with.
+    pub options: plan::Options,
+    /// The plan, its base state and drift.
+    pub planned: Planned,
+}
+
+/// Re-derives a saved plan.
+pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, RederiveError> {
+    use crate::render::plan_json;
+    let damaged = |reason: String| RederiveError::Damaged {
+        path: path.to_string(),
+        reason,
+    };
+    let backend = match body.backend.as_deref() {
+        Some("kakaocloud") => Some(crate::spec::BackendKind::Kakaocloud),
+        Some("sim") => Some(crate::spec::BackendKind::Sim),
+        Some(other) => return Err(damaged(format!("unknown backend `{other}`"))),
+        None => None,
+    };
+    let validation = crate::validate::validate(
+        &body.desired.name,
+        body.desired.text.clone().into_bytes(),
+        backend,
+    );
+    let model = validation
+        .model
+        .clone()
+        .ok_or_else(|| damaged("its desired file does not load".to_string()))?;
+    let state =
+        State::from_json(path, &body.state.to_string()).map_err(|e| damaged(e.to_string()))?;
+    let targets = body
+        .targets
+        .iter()
+        .map(|t| {
+            t.parse()
+                .map_err(|e: crate::address::AddressError| damaged(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = plan::Options {
+        targets,
+        destroy: body.destroy,
+    };
+    let plan = plan::plan(&model, &state, &options);
+    let drift = plan_json::drift_from_json(&body.drift);
+    let document = serde_json::to_value(plan_json::document(&plan, &drift, &validation.source))
+        .map_err(|e| damaged(e.to_string()))?;
+    if document != body.plan {
+        return Err(RederiveError::Mismatch {
+            path: path.to_string(),
+            version: body.nicplan_version.clone(),
+        });
+    }
+    Ok(Rederived {
+        validation,
+        options,
+        planned: Planned { state, drift, plan },
+    })
+}
+
+/// The offline diff of two files: the plan from `old`, taken as applied, to `new`.
+/// Objects of `old` get placeholder IDs; no backend is read.
+pub fn diff(old: &Model, new: &Model) -> Plan {
+    let mut state = State::new("offline-diff");
+    for (address, attributes) in crate::resource::desired(old) {
+        state.resources.insert(
+            address.clone(),
+            crate::state::Entry {
+                id: format!("base:{address}"),
+                attributes,
+            },
+        );
+    }
+    plan::plan(new, &state, &plan::Options::default())
+}

@@ -10,7 +10,7 @@ use crate::address::{Address, Kind};
 use crate::model::Model;
 
 /// A VPC.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vpc {
     /// Its range.
@@ -18,7 +18,7 @@ pub struct Vpc {
 }
 
 /// A subnet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subnet {
     /// Name of its VPC.
@@ -30,7 +30,7 @@ pub struct Subnet {
 }
 
 /// A security group.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityGroup {
     /// Free text, empty when none.
@@ -39,7 +39,19 @@ pub struct SecurityGroup {
 }
 
 /// The lifecycle of an instance as the cloud reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Being created; turns `active` on its own.
@@ -92,7 +104,7 @@ impl std::str::FromStr for Status {
 }
 
 /// An instance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Instance {
     /// `FAMILY.SIZE`.
@@ -114,7 +126,7 @@ pub struct Instance {
 }
 
 /// A network interface.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkInterface {
     /// Name of its subnet.
@@ -142,7 +154,7 @@ pub struct NetworkInterface {
 }
 
 /// A public IP.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublicIp {
     /// Name of the NIC it is associated with.
@@ -157,7 +169,7 @@ pub struct PublicIp {
 }
 
 /// The attributes of one resource, whatever its kind.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Attributes {
     /// A VPC.

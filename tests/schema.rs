@@ -95,3 +95,51 @@ fn the_schema_rejects_what_nicplan_rejects() {
         assert!(nicplan.has_errors(), "nicplan accepted {text:?}");
     }
 }
+
+#[test]
+fn checked_in_output_schemas_match_the_generated_ones() {
+    for (path, generated) in [
+        (
+            "schemas/plan.schema.json",
+            nicplan::render::plan_json::schema(),
+        ),
+        (
+            "schemas/validate.schema.json",
+            nicplan::render::plan_json::validate_schema(),
+        ),
+    ] {
+        let text = fs::read_to_string(path).expect("schema checked in");
+        let checked_in: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let generated = serde_json::to_value(generated).expect("serialises");
+        assert!(
+            checked_in == generated,
+            "{path} is stale: run `cargo run -- schema {}` into it",
+            if path.contains("plan") {
+                "plan"
+            } else {
+                "validate"
+            }
+        );
+    }
+}
+
+#[test]
+fn validate_json_matches_its_schema_for_every_example() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string("schemas/validate.schema.json").expect("schema"))
+            .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    let mut files = yaml_files("examples");
+    files.extend(yaml_files("tests/cases"));
+    for file in files {
+        let name = file.to_string_lossy().to_string();
+        let v = nicplan::validate(&name, fs::read(&file).expect("readable"), None);
+        let out = nicplan::render::json::diagnostics(&v.source, &v.diagnostics);
+        let value: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+    }
+}

@@ -15,10 +15,27 @@ use crate::render;
 use crate::state::LockGuard;
 use crate::validate::Validation;
 
+/// How a plan is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// Like `terraform plan`.
+    Text,
+    /// The plan document (schemas/plan.schema.json).
+    Json,
+    /// A pull-request comment.
+    Markdown,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     common: Common,
+    /// Save the plan to this file, for `nicplan apply FILE`.
+    #[arg(long, value_name = "PLANFILE")]
+    out: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    format: PlanFormat,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
@@ -32,6 +49,8 @@ pub struct PlanArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
+    /// A plan saved with `plan --out`: applied only if the state has not moved on.
+    plan_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     common: Common,
     /// Apply without asking for confirmation.
@@ -61,16 +80,46 @@ pub struct DestroyArgs {
 }
 
 /// Prints the file's diagnostics and returns true when it has errors.
-fn refuse_invalid(validation: &Validation) -> Result<bool, Error> {
-    if validation.has_errors() {
-        print(&render::text::diagnostics(
+fn refuse_invalid(validation: &Validation, format: PlanFormat) -> Result<bool, Error> {
+    if !validation.has_errors() {
+        return Ok(false);
+    }
+    match format {
+        PlanFormat::Text => print(&render::text::diagnostics(
             &validation.source,
             &validation.diagnostics,
             stdout_style(),
-        ))?;
-        return Ok(true);
+        ))?,
+        // The same document as any plan, with no step and the file's findings.
+        _ => {
+            let refused = plan::Plan {
+                changes: Vec::new(),
+                steps: Vec::new(),
+                diagnostics: validation.diagnostics.clone(),
+                capacity: Vec::new(),
+            };
+            print(&render_plan(format, &refused, &[], &validation.source))?;
+        }
     }
-    Ok(false)
+    Ok(true)
+}
+
+/// A plan in the chosen format.
+pub fn render_plan(
+    format: PlanFormat,
+    plan: &plan::Plan,
+    drift: &[crate::refresh::Drift],
+    source: &crate::source::Source,
+) -> String {
+    match format {
+        PlanFormat::Text => {
+            let mut out = render::plan_text::drift(drift);
+            out.push_str(&render::plan_text::plan(plan, source, stdout_style()));
+            out
+        }
+        PlanFormat::Json => render::plan_json::plan(plan, drift, source),
+        PlanFormat::Markdown => render::plan_markdown::markdown(plan, drift, source),
+    }
 }
 
 fn warn_targets(targets: &[Address]) {
@@ -101,7 +150,7 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
     let Some(validation) = &ws.validation else {
         return Err(Error::Usage("no desired-state file".to_string()));
     };
-    if refuse_invalid(validation)? {
+    if refuse_invalid(validation, args.format)? {
         return Ok(1);
     }
     warn_targets(&args.target);
@@ -110,9 +159,30 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
         destroy: false,
     };
     let planned = ops::plan(&ws.model(), &*ws.store, &*ws.cloud, args.refresh, &options)?;
-    print_plan(&planned, &ws)?;
+    print(&render_plan(
+        args.format,
+        &planned.plan,
+        &planned.drift,
+        &validation.source,
+    ))?;
     if planned.plan.has_errors() {
         return Ok(1);
+    }
+    if let Some(out) = &args.out {
+        let body = ops::save(
+            &planned,
+            &validation.source,
+            &options,
+            args.common.backend.map(Into::into),
+        );
+        write_plan_file(out, &crate::saved::encode(&body))?;
+        if args.format == PlanFormat::Text {
+            print(&format!(
+                "\nSaved the plan to {}. Apply exactly these steps with `nicplan apply {}`.\n",
+                out.display(),
+                out.display()
+            ))?;
+        }
     }
     let changes = !planned.plan.steps.is_empty() || !planned.plan.summary().is_empty();
     Ok(if args.detailed_exitcode && changes {
@@ -122,12 +192,29 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
     })
 }
 
+/// Writes a plan file atomically: a temporary file beside it, then a rename.
+fn write_plan_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let failed = |e: std::io::Error| Error::Usage(format!("cannot write {}: {e}", path.display()));
+    let mut temp = tempfile::NamedTempFile::new_in(&folder).map_err(failed)?;
+    temp.write_all(bytes).map_err(failed)?;
+    temp.as_file().sync_all().map_err(failed)?;
+    temp.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
+}
+
 pub fn exec_apply(args: ApplyArgs) -> Result<u8, Error> {
+    if let Some(plan_file) = &args.plan_file {
+        return apply_saved(plan_file, &args);
+    }
     let ws = args.common.open(true)?;
     let Some(validation) = &ws.validation else {
         return Err(Error::Usage("no desired-state file".to_string()));
     };
-    if refuse_invalid(validation)? {
+    if refuse_invalid(validation, PlanFormat::Text)? {
         return Ok(1);
     }
     warn_targets(&args.target);
@@ -145,10 +232,81 @@ pub fn exec_apply(args: ApplyArgs) -> Result<u8, Error> {
     )
 }
 
+/// Reads, verifies and re-derives a plan file.
+pub fn load_saved(path: &std::path::Path) -> Result<(crate::saved::Body, ops::Rederived), Error> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: name.clone(),
+        source,
+    })?;
+    let body = crate::saved::decode(&name, &bytes).map_err(|e| Error::Usage(e.to_string()))?;
+    let rederived = ops::rederive(&name, &body).map_err(|e| Error::Usage(e.to_string()))?;
+    Ok((body, rederived))
+}
+
+fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
+    if args.common.file.given() || !args.target.is_empty() {
+        return Err(Error::Usage(
+            "a saved plan carries its own file and targets; give either -f/--target or a plan file"
+                .to_string(),
+        ));
+    }
+    let (body, rederived) = load_saved(path)?;
+    let ws = args.common.open_with(Some(rederived.validation))?;
+    let _lock = LockGuard::acquire(&*ws.store, "apply")?;
+    let current = ws.store.read()?;
+    let name = path.display();
+    match &current {
+        Some(state) if state.lineage != body.lineage && body.serial > 0 => {
+            return Err(Error::Usage(format!(
+                "{name} was made for another state (lineage {}), not {} (lineage {}); nothing was applied",
+                body.lineage,
+                ws.store.describe(),
+                state.lineage
+            )));
+        }
+        Some(state) if state.serial != body.serial || state.lineage != body.lineage => {
+            return Err(Error::Usage(format!(
+                "{name} is stale: the state {} moved on since it was made (serial {} then, {} now); nothing was applied. Make a new plan",
+                ws.store.describe(),
+                body.serial,
+                state.serial
+            )));
+        }
+        None if body.serial > 0 => {
+            return Err(Error::Usage(format!(
+                "{name} was made for state {} at serial {}, which no longer exists; nothing was applied",
+                body.lineage, body.serial
+            )));
+        }
+        _ => {}
+    }
+    let planned = rederived.planned;
+    let source = ws
+        .validation
+        .as_ref()
+        .map(|v| v.source.clone())
+        .unwrap_or_else(|| crate::source::Source::new("(no file)", ""));
+    print(&render_plan(
+        PlanFormat::Text,
+        &planned.plan,
+        &planned.drift,
+        &source,
+    ))?;
+    if planned.plan.has_errors() {
+        return Ok(1);
+    }
+    if planned.plan.steps.is_empty() {
+        return Ok(0);
+    }
+    // A saved plan was reviewed already: applying it is the approval.
+    execute(&ws, planned, "apply", args.parallelism)
+}
+
 pub fn exec_destroy(args: DestroyArgs) -> Result<u8, Error> {
     let ws = args.common.open(false)?;
     if let Some(validation) = &ws.validation
-        && refuse_invalid(validation)?
+        && refuse_invalid(validation, PlanFormat::Text)?
     {
         return Ok(1);
     }
@@ -192,6 +350,10 @@ fn run(
         eprintln!("{command} cancelled; nothing was changed.");
         return Ok(1);
     }
+    execute(ws, planned, command, parallelism)
+}
+
+fn execute(ws: &Workspace, planned: Planned, command: &str, parallelism: u16) -> Result<u8, Error> {
     let total = planned.plan.steps.len();
     let progress = Progress::new(total as u64);
     let on_event = |event: Event<'_>| progress.event(&event, total);

@@ -15,14 +15,20 @@ use crate::render;
 use crate::resource::{Attributes, Status};
 use crate::state::{Entry, LockGuard};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ShowFormat {
+    /// Readable text.
     Text,
+    /// A plan's JSON document, or the state document.
     Json,
+    /// A saved plan as a pull-request comment.
+    Markdown,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
+    /// A plan saved with `plan --out`; without it, the current state.
+    plan_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     common: Common,
     /// Output format.
@@ -127,6 +133,37 @@ fn entry_text(address: &Address, entry: &Entry) -> String {
 }
 
 pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
+    if let Some(path) = &args.plan_file {
+        let (body, rederived) = super::apply::load_saved(path)?;
+        let format = match args.format {
+            ShowFormat::Text => super::apply::PlanFormat::Text,
+            ShowFormat::Json => super::apply::PlanFormat::Json,
+            ShowFormat::Markdown => super::apply::PlanFormat::Markdown,
+        };
+        if format == super::apply::PlanFormat::Text {
+            print(&format!(
+                "# plan {} of {} (sha256 {}), for state lineage {} at serial {}\n\n",
+                path.display(),
+                body.desired.name,
+                body.desired.sha256,
+                body.lineage,
+                body.serial
+            ))?;
+        }
+        let planned = &rederived.planned;
+        print(&super::apply::render_plan(
+            format,
+            &planned.plan,
+            &planned.drift,
+            &rederived.validation.source,
+        ))?;
+        return Ok(0);
+    }
+    if args.format == ShowFormat::Markdown {
+        return Err(Error::Usage(
+            "--format markdown shows a saved plan; give the plan file".to_string(),
+        ));
+    }
     let ws = args.common.open(false)?;
     let Some(state) = ws.store.read()? else {
         print("No state yet: nothing has been applied.\n")?;
@@ -134,7 +171,7 @@ pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
     };
     match args.format {
         ShowFormat::Json => print(&state.to_json())?,
-        ShowFormat::Text => {
+        ShowFormat::Text | ShowFormat::Markdown => {
             let mut out = format!(
                 "# state {} (lineage {}, serial {})\n\n",
                 ws.store.describe(),

@@ -7,6 +7,7 @@
 
 mod apply;
 mod inspect;
+mod review;
 mod workspace;
 
 use std::io::{IsTerminal, Write};
@@ -56,8 +57,29 @@ enum Command {
     Sim(inspect::SimCommand),
     /// List the instance types and how many network interfaces each may hold.
     InstanceTypes(InstanceTypesArgs),
-    /// Print the JSON Schema of the desired-state file.
-    Schema,
+    /// The plan from one version of a file to another, offline (for pull requests).
+    Diff(review::DiffArgs),
+    /// Print the JSON Schema of the desired-state file, the plan or the validate output.
+    Schema(SchemaArgs),
+    /// Print a shell completion script.
+    Completions(review::CompletionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SchemaArgs {
+    /// Which document.
+    #[arg(value_enum, default_value_t = SchemaKind::File)]
+    which: SchemaKind,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SchemaKind {
+    /// The desired-state file (schemas/nicplan.schema.json).
+    File,
+    /// The plan of `--format json` (schemas/plan.schema.json).
+    Plan,
+    /// The output of `validate --format json` (schemas/validate.schema.json).
+    Validate,
 }
 
 #[derive(Debug, clap::Args)]
@@ -81,8 +103,14 @@ struct InstanceTypesArgs {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DiagnosticFormat {
+    /// Findings drawn under the lines they concern.
     Text,
+    /// The validate document (schemas/validate.schema.json).
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub workflow commands, one annotation per finding.
+    Github,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -106,9 +134,16 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Graph(args) => inspect::exec_graph(args),
         Command::Sim(command) => inspect::exec_sim(command),
         Command::InstanceTypes(args) => exec_instance_types(args),
-        Command::Schema => {
-            let schema = serde_json::to_string_pretty(&spec::json_schema())
-                .map_err(|e| Error::Write(e.into()))?;
+        Command::Diff(args) => review::exec_diff(args),
+        Command::Completions(args) => review::exec_completions(args),
+        Command::Schema(args) => {
+            let schema = match args.which {
+                SchemaKind::File => spec::json_schema(),
+                SchemaKind::Plan => render::plan_json::schema(),
+                SchemaKind::Validate => render::plan_json::validate_schema(),
+            };
+            let schema =
+                serde_json::to_string_pretty(&schema).map_err(|e| Error::Write(e.into()))?;
             print(&format!("{schema}\n"))?;
             Ok(0)
         }
@@ -128,6 +163,12 @@ fn exec_validate(args: ValidateArgs) -> Result<u8, Error> {
         ),
         DiagnosticFormat::Json => {
             render::json::diagnostics(&validation.source, &validation.diagnostics)
+        }
+        DiagnosticFormat::Sarif => {
+            render::sarif::sarif(&[(&validation.source, validation.diagnostics.as_slice())])
+        }
+        DiagnosticFormat::Github => {
+            render::github::github(&validation.source, &validation.diagnostics)
         }
     };
     print(&out)?;

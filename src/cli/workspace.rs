@@ -82,6 +82,18 @@ pub struct FileArg {
 }
 
 impl FileArg {
+    /// Whether `-f` was given.
+    pub fn given(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// The file's path: as given, or the default.
+    pub fn path(&self) -> PathBuf {
+        self.file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_FILE))
+    }
+
     /// Reads and validates the file, which must exist.
     pub fn validate(&self, backend: Option<Backend>) -> Result<Validation, Error> {
         let path = self
@@ -166,6 +178,11 @@ impl Common {
         } else {
             self.file.validate_optional(self.backend)?
         };
+        self.open_with(validation)
+    }
+
+    /// Opens the workspace around an already validated file (a saved plan's).
+    pub fn open_with(&self, validation: Option<Validation>) -> Result<Workspace, Error> {
         let settings = validation
             .as_ref()
             .and_then(|v| v.model.as_ref())

@@ -425,9 +425,9 @@ pub(super) fn diff(
         if let Some(old_nic) = old.and_then(|p| p.network_interface.clone()) {
             let old_ip = old.and_then(|p| p.private_ip);
             let nic_goes = gone(&Address::new(Kind::NetworkInterface, &old_nic), &replaced);
-            let same = new_target
-                .as_ref()
-                .is_some_and(|(n, ip)| *n == old_nic && (ip.is_none() || *ip == old_ip));
+            let same = new_target.as_ref().is_some_and(|(n, ip)| {
+                *n == old_nic && (ip.is_none() || old_ip.is_none() || *ip == old_ip)
+            });
             if !same || nic_goes {
                 let mut s = step(Action::Disassociate, address.clone());
                 s.network_interface = Some(old_nic);

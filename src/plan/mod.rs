@@ -24,7 +24,9 @@ use crate::resource::{self, Attributes};
 use crate::state::State;
 
 /// What a plan does to one resource as a whole.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     /// Created.
@@ -67,7 +69,9 @@ pub struct Change {
 }
 
 /// A single call to the cloud.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Removes a public IP's mapping.
@@ -185,7 +189,7 @@ impl Step {
 }
 
 /// The counts of the summary line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Resources created.
     pub create: usize,
@@ -230,7 +234,7 @@ impl fmt::Display for Summary {
 }
 
 /// How full an instance the plan touches is, before and after.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Capacity {
     /// The instance's name.
     pub instance: String,

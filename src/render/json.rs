@@ -9,7 +9,7 @@ use crate::source::Source;
 pub const FORMAT_VERSION: &str = "1";
 
 /// One label, with its position.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct JsonLabel<'a> {
     /// What the label says.
     pub text: &'a str,
@@ -24,7 +24,7 @@ pub struct JsonLabel<'a> {
 }
 
 /// One diagnostic as JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct JsonDiagnostic<'a> {
     /// The rule's code, `nicplan::...`.
     pub code: Code,
@@ -55,15 +55,13 @@ impl<'a> JsonDiagnostic<'a> {
             .labels
             .iter()
             .map(|l| {
-                let (line, column) = source.line_column(l.span.offset);
-                let (end_line, end_column) =
-                    source.line_column(l.span.offset.saturating_add(l.span.len));
+                let r = super::sarif::region(source, l.span);
                 JsonLabel {
                     text: &l.text,
-                    line,
-                    column,
-                    end_line,
-                    end_column,
+                    line: r.start_line,
+                    column: r.start_column,
+                    end_line: r.end_line,
+                    end_column: r.end_column,
                 }
             })
             .collect();
@@ -81,12 +79,18 @@ impl<'a> JsonDiagnostic<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct Document<'a> {
-    format_version: &'static str,
-    valid: bool,
-    summary: Counts,
-    diagnostics: Vec<JsonDiagnostic<'a>>,
+/// The `validate --format json` document.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(title = "nicplan validate output")]
+pub struct Document<'a> {
+    /// Always "1".
+    pub format_version: &'static str,
+    /// Whether the file has no error.
+    pub valid: bool,
+    /// Findings per severity.
+    pub summary: Counts,
+    /// Every finding, in file order.
+    pub diagnostics: Vec<JsonDiagnostic<'a>>,
 }
 
 /// The `validate --format json` document, pretty-printed, ending in a newline.

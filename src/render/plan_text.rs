@@ -134,7 +134,13 @@ fn moves(plan: &Plan, p: &Paint) -> String {
             ("attach_to", "instance")
         };
         let words = match (from, to) {
-            (Some(a), Some(b)) if a == b => format!("is re-attached to {noun}.{a}"),
+            (Some(a), Some(b)) if a == b => {
+                let _ = writeln!(
+                    out,
+                    "  # {address} is detached from {noun}.{a} and attached again\n"
+                );
+                continue;
+            }
             (Some(a), Some(b)) => format!("moves from {noun}.{a} to {noun}.{b}"),
             (Some(a), None) => format!("leaves {noun}.{a}"),
             (None, Some(b)) => format!("joins {noun}.{b}"),

@@ -1,0 +1,173 @@
+//! `diff`: the plan between two versions of a file, offline, for pull requests; and
+//! `completions`.
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+
+use super::apply::{PlanFormat, render_plan};
+use super::print;
+use super::workspace::{Backend, Error, FileArg};
+use crate::render;
+use crate::validate::{self, Validation};
+
+/// Output formats of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Like `terraform plan`.
+    Text,
+    /// The plan document (schemas/plan.schema.json).
+    Json,
+    /// A pull-request comment.
+    Markdown,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub workflow commands, one annotation per finding.
+    Github,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The file as it was (taken as applied).
+    #[arg(
+        required_unless_present = "base",
+        requires = "new",
+        conflicts_with = "base"
+    )]
+    old: Option<PathBuf>,
+    /// The file as it is to be.
+    new: Option<PathBuf>,
+    /// Compare the file with itself as it stood at this git revision (a file absent
+    /// there counts as empty).
+    #[arg(long, value_name = "GITREV")]
+    base: Option<String>,
+    #[command(flatten)]
+    file: FileArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// The backend whose capabilities apply (overrides `settings.backend.kind`).
+    #[arg(long, env = "NICPLAN_BACKEND", value_enum)]
+    backend: Option<Backend>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The file at a git revision, through `git show`; `None` when the revision exists but
+/// the file does not.
+fn git_show(rev: &str, path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| Error::Usage(format!("cannot run git: {e}")))
+    };
+    let prefix = run(&["rev-parse", "--show-prefix"])?;
+    if !prefix.status.success() {
+        return Err(Error::Usage(format!(
+            "--base needs a git repository: {}",
+            String::from_utf8_lossy(&prefix.stderr).trim()
+        )));
+    }
+    let verify = run(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])?;
+    if !verify.status.success() {
+        return Err(Error::Usage(format!("`{rev}` is not a git revision here")));
+    }
+    let prefix = String::from_utf8_lossy(&prefix.stdout).trim().to_string();
+    let relative = path.to_string_lossy().trim_start_matches("./").to_string();
+    let spec = format!("{rev}:{prefix}{relative}");
+    let shown = run(&["show", &spec])?;
+    if shown.status.success() {
+        Ok(Some(shown.stdout))
+    } else {
+        Ok(None)
+    }
+}
+
+pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
+    let backend = args.backend.map(Into::into);
+    let (old, new): (Validation, Validation) = match (&args.old, &args.new, &args.base) {
+        (Some(old), Some(new), None) => (
+            validate::validate(&old.display().to_string(), read(old)?, backend),
+            validate::validate(&new.display().to_string(), read(new)?, backend),
+        ),
+        (None, None, Some(rev)) => {
+            let path = args.file.path();
+            let name = path.display().to_string();
+            let old_bytes = git_show(rev, &path)?.unwrap_or_else(|| b"version: 1\n".to_vec());
+            (
+                validate::validate(&format!("{name}@{rev}"), old_bytes, backend),
+                validate::validate(&name, read(&path)?, backend),
+            )
+        }
+        _ => {
+            return Err(Error::Usage(
+                "give OLD and NEW, or --base GITREV [-f FILE]".to_string(),
+            ));
+        }
+    };
+    let Some(old_model) = &old.model else {
+        eprint!(
+            "{}",
+            render::text::diagnostics(&old.source, &old.diagnostics, super::stdout_style())
+        );
+        return Err(Error::Usage(format!(
+            "the base file {} does not load, so there is nothing to compare with",
+            old.source.name()
+        )));
+    };
+    let plan = match &new.model {
+        Some(model) if !new.has_errors() => crate::ops::diff(old_model, model),
+        // The new file's own findings are the whole story.
+        _ => crate::plan::Plan {
+            changes: Vec::new(),
+            steps: Vec::new(),
+            diagnostics: new.diagnostics.clone(),
+            capacity: Vec::new(),
+        },
+    };
+    let out = match args.format {
+        DiffFormat::Text => render_plan(PlanFormat::Text, &plan, &[], &new.source),
+        DiffFormat::Json => render_plan(PlanFormat::Json, &plan, &[], &new.source),
+        DiffFormat::Markdown => render_plan(PlanFormat::Markdown, &plan, &[], &new.source),
+        DiffFormat::Sarif => render::sarif::sarif(&[(&new.source, &plan.diagnostics)]),
+        DiffFormat::Github => render::github::github(&new.source, &plan.diagnostics),
+    };
+    print(&out)?;
+    if plan.has_errors() {
+        return Ok(1);
+    }
+    let changes = !plan.steps.is_empty() || !plan.summary().is_empty();
+    Ok(if args.detailed_exitcode && changes {
+        2
+    } else {
+        0
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
+}
+
+pub fn exec_completions(args: CompletionsArgs) -> Result<u8, Error> {
+    let mut command = <super::Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "nicplan", &mut out);
+    print(&String::from_utf8_lossy(&out))?;
+    Ok(0)
+}

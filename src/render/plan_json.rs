@@ -1,0 +1,224 @@
+//! The plan as JSON (`--format json` of `plan`, `show` and `diff`): every change and
+//! step, the capacity of the instances touched, drift and diagnostics. Its JSON Schema
+//! is `schemas/plan.schema.json`, generated from these types.
+
+use serde::{Deserialize, Serialize};
+
+use super::json::FORMAT_VERSION;
+use crate::plan::{Action, Capacity, ChangeKind, Plan, Summary};
+use crate::refresh::{Drift, DriftKind};
+use crate::resource::Attributes;
+use crate::source::Source;
+
+/// One resource's change.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct JsonChange {
+    /// `KIND.NAME`.
+    pub address: String,
+    /// create, update, replace or delete.
+    pub action: ChangeKind,
+    /// Attributes in state.
+    pub before: Option<Attributes>,
+    /// Attributes after the plan.
+    pub after: Option<Attributes>,
+    /// Names of the attributes that change in place.
+    pub changed: Vec<String>,
+    /// Why it is replaced, in words.
+    pub reason: Option<String>,
+}
+
+/// Why a step waits for another.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct JsonDependency {
+    /// The index of the step that comes first.
+    pub step: usize,
+    /// The constraint, in words.
+    pub reason: String,
+}
+
+/// One step.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct JsonStep {
+    /// Position, from 1.
+    pub index: usize,
+    /// The call.
+    pub action: Action,
+    /// The resource acted on.
+    pub address: String,
+    /// The instance of an attach, detach or resize.
+    pub instance: Option<String>,
+    /// The NIC of an associate or disassociate.
+    pub network_interface: Option<String>,
+    /// Attributes before the step.
+    pub before: Option<Attributes>,
+    /// Attributes after the step.
+    pub after: Option<Attributes>,
+    /// The steps that come first, with the reason of each constraint.
+    pub depends_on: Vec<JsonDependency>,
+    /// Why the step is there, when it is not plain: part of a replacement, a deletion
+    /// that happens with an instance.
+    pub reason: Option<String>,
+}
+
+/// What changed outside nicplan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct JsonDrift {
+    /// `KIND.NAME`.
+    pub address: String,
+    /// changed, gone or adopted.
+    pub kind: String,
+    /// The attributes that changed.
+    pub changed: Vec<String>,
+    /// What the state held.
+    pub before: Option<serde_json::Value>,
+    /// What the cloud holds.
+    pub after: Option<serde_json::Value>,
+}
+
+/// The JSON document of a plan.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(title = "nicplan plan")]
+pub struct PlanDocument<'a> {
+    /// Always "1".
+    pub format_version: &'static str,
+    /// Whether the plan has no error and can be applied.
+    pub applicable: bool,
+    /// The counts of the summary line.
+    pub summary: Summary,
+    /// The summary line, as text output prints it.
+    pub summary_line: String,
+    /// Resource changes, in address order.
+    pub changes: Vec<JsonChange>,
+    /// Steps, in the order they run.
+    pub steps: Vec<JsonStep>,
+    /// Instances the plan touches: NICs before and after, and what their type allows.
+    pub capacity: &'a [Capacity],
+    /// Changes made outside nicplan, found by the refresh.
+    pub drift: Vec<JsonDrift>,
+    /// Every finding.
+    pub diagnostics: Vec<super::json::JsonDiagnostic<'a>>,
+}
+
+/// Drift as JSON.
+pub fn drift_json(drift: &[Drift]) -> Vec<JsonDrift> {
+    drift
+        .iter()
+        .map(|d| JsonDrift {
+            address: d.address.to_string(),
+            kind: match d.kind {
+                DriftKind::Changed(_) => "changed",
+                DriftKind::Gone => "gone",
+                DriftKind::Adopted => "adopted",
+            }
+            .to_string(),
+            changed: match &d.kind {
+                DriftKind::Changed(names) => names.clone(),
+                _ => Vec::new(),
+            },
+            before: d.before.as_ref().map(Attributes::to_value),
+            after: d.after.as_ref().map(Attributes::to_value),
+        })
+        .collect()
+}
+
+/// Drift back from JSON (a saved plan); entries that do not parse are left out.
+pub fn drift_from_json(items: &[JsonDrift]) -> Vec<Drift> {
+    items
+        .iter()
+        .filter_map(|d| {
+            let address: crate::address::Address = d.address.parse().ok()?;
+            let attrs = |v: &Option<serde_json::Value>| {
+                v.clone()
+                    .and_then(|v| Attributes::from_value(address.kind, v).ok())
+            };
+            let kind = match d.kind.as_str() {
+                "gone" => DriftKind::Gone,
+                "adopted" => DriftKind::Adopted,
+                _ => DriftKind::Changed(d.changed.clone()),
+            };
+            Some(Drift {
+                before: attrs(&d.before),
+                after: attrs(&d.after),
+                address,
+                kind,
+            })
+        })
+        .collect()
+}
+
+/// The document of a plan.
+pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> PlanDocument<'a> {
+    PlanDocument {
+        format_version: FORMAT_VERSION,
+        applicable: !plan.has_errors(),
+        summary: plan.summary(),
+        summary_line: plan.summary().to_string(),
+        changes: plan
+            .changes
+            .iter()
+            .map(|c| JsonChange {
+                address: c.address.to_string(),
+                action: c.kind,
+                before: c.before.clone(),
+                after: c.after.clone(),
+                changed: c.changed.clone(),
+                reason: c.reason.clone(),
+            })
+            .collect(),
+        steps: plan
+            .steps
+            .iter()
+            .map(|s| JsonStep {
+                index: s.index,
+                action: s.action,
+                address: s.address.to_string(),
+                instance: s.instance.clone(),
+                network_interface: s.network_interface.clone(),
+                before: s.before.clone(),
+                after: s.after.clone(),
+                depends_on: s
+                    .depends_on
+                    .iter()
+                    .map(|d| JsonDependency {
+                        step: d.step,
+                        reason: d.reason.clone(),
+                    })
+                    .collect(),
+                reason: match (&s.with_instance, s.replace) {
+                    (Some(owner), _) => Some(format!("deleted with instance.{owner}")),
+                    (None, true) => plan
+                        .changes
+                        .iter()
+                        .find(|c| c.address == s.address)
+                        .and_then(|c| c.reason.clone()),
+                    _ => None,
+                },
+            })
+            .collect(),
+        capacity: &plan.capacity,
+        drift: drift_json(drift),
+        diagnostics: plan
+            .diagnostics
+            .iter()
+            .map(|d| super::json::JsonDiagnostic::new(source, d))
+            .collect(),
+    }
+}
+
+/// The plan as a pretty JSON document ending in a newline.
+pub fn plan(plan: &Plan, drift: &[Drift], source: &Source) -> String {
+    let mut out = serde_json::to_string_pretty(&document(plan, drift, source))
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}
+
+/// The JSON Schema of the plan document.
+pub fn schema() -> schemars::Schema {
+    schemars::schema_for!(PlanDocument<'static>)
+}
+
+/// The JSON Schema of the `validate --format json` document.
+pub fn validate_schema() -> schemars::Schema {
+    schemars::schema_for!(super::json::Document<'static>)
+}

@@ -1,0 +1,409 @@
+//! The Markdown plan, as a pull-request comment: real plans built with the library
+//! against the in-memory simulator, rendered and snapshotted; the size limit, the
+//! refusal block and determinism checked structurally.
+
+use std::time::Duration;
+
+use nicplan::Source;
+use nicplan::cloud::Cloud;
+use nicplan::cloud::sim::Sim;
+use nicplan::model::Model;
+use nicplan::ops;
+use nicplan::plan::Plan;
+use nicplan::refresh::Drift;
+use nicplan::render::plan_markdown::{MAX_COMMENT_CHARS, NO_CHANGES, markdown};
+use nicplan::state::memory::MemoryStore;
+
+/// A simulator and a state store with the file of `text` applied.
+struct World {
+    sim: Sim,
+    store: MemoryStore,
+}
+
+fn base() -> String {
+    std::fs::read_to_string("tests/e2e/base.yaml").expect("base file")
+}
+
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from:?} not in file");
+    text.replacen(from, to, 1)
+}
+
+/// The model and source of a file; errors are allowed (the planner reports them).
+fn load(text: &str) -> (Model, Source) {
+    let v = nicplan::validate("nicplan.yaml", text.as_bytes().to_vec(), None);
+    (v.model.expect("the file parses"), v.source)
+}
+
+impl World {
+    fn empty() -> World {
+        let mut sim = Sim::in_memory(true);
+        sim.set_build_time(Duration::ZERO);
+        World {
+            sim,
+            store: MemoryStore::new(),
+        }
+    }
+
+    /// A world with `text` applied.
+    fn applied(text: &str) -> World {
+        let w = World::empty();
+        let (model, _) = load(text);
+        let planned = w.planned(&model);
+        assert!(
+            !planned.plan.has_errors(),
+            "{:#?}",
+            planned.plan.diagnostics
+        );
+        // One step at a time: the cloud's assigned IPs and MACs appear in the diffs,
+        // and must be the same on every run.
+        let options = nicplan::apply::Options {
+            parallelism: 1,
+            ..nicplan::apply::Options::default()
+        };
+        let (_, outcome) = ops::apply(planned, &w.store, &w.sim, &options, &|_| {}).expect("apply");
+        assert!(outcome.succeeded(), "{outcome:#?}");
+        w
+    }
+
+    fn planned(&self, model: &Model) -> ops::Planned {
+        ops::plan(
+            model,
+            &self.store,
+            &self.sim,
+            true,
+            &nicplan::plan::Options::default(),
+        )
+        .expect("plan")
+    }
+
+    /// The plan from this world to `text`, its drift, and the file.
+    fn plan(&self, text: &str) -> (Plan, Vec<Drift>, Source) {
+        let (model, source) = load(text);
+        let planned = self.planned(&model);
+        (planned.plan, planned.drift, source)
+    }
+
+    /// The comment for the plan from this world to `text`.
+    fn markdown(&self, text: &str) -> String {
+        let (plan, drift, source) = self.plan(text);
+        markdown(&plan, &drift, &source)
+    }
+}
+
+/// Every `<details>` closed, every fence closed by a fence at least as long, every
+/// table row closed, every alert block a run of quoted lines: the checks a reader of
+/// the raw comment would make.
+fn assert_well_formed(md: &str) {
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count(),
+        "unbalanced <details>"
+    );
+    assert_eq!(
+        md.matches("<summary>").count(),
+        md.matches("</summary>").count()
+    );
+    let mut fence: Option<usize> = None;
+    let mut in_alert = false;
+    for (n, line) in md.lines().enumerate() {
+        let ticks = line.chars().take_while(|&c| c == '`').count();
+        match fence {
+            Some(open) => {
+                if ticks >= open && line[ticks..].trim().is_empty() {
+                    fence = None;
+                }
+                continue;
+            }
+            None if ticks >= 3 => {
+                fence = Some(ticks);
+                continue;
+            }
+            None => {}
+        }
+        if line.starts_with('|') {
+            assert!(line.ends_with('|'), "line {n}: broken table row {line:?}");
+        }
+        if line.starts_with("> [!") {
+            in_alert = true;
+        } else if in_alert {
+            if line.is_empty() {
+                in_alert = false;
+            } else {
+                assert!(
+                    line.starts_with('>'),
+                    "line {n}: alert interrupted {line:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(fence, None, "a fence is left open");
+    assert!(md.ends_with('\n') && !md.ends_with("\n\n"));
+}
+
+/// Case (a): every step kind, a replacement, a deletion, an in-place update, a resize,
+/// attach and detach, associate and disassociate, warnings.
+fn everything() -> String {
+    let text = base();
+    // Replacement: web-2's primary NIC moves subnet, so web-2 is replaced and its
+    // secondary NICs are detached and attached again (and warn: two NICs in db-a).
+    let text = edit(
+        &text,
+        "  web-2-eth0:\n    subnet: app-a\n    private_ip: 10.0.1.11",
+        "  web-2-eth0:\n    subnet: db-a\n    private_ip: 10.0.2.11",
+    );
+    // Deletion.
+    let text = edit(
+        &text,
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
+        "",
+    );
+    // In place, with text a comment must not let loose, and a warning.
+    let text = edit(
+        &text,
+        "web: { description: web tier }",
+        "web: { description: 'web | tier `edge` <b>*hot*</b> ```' }",
+    );
+    let text = edit(
+        &text,
+        "  web-1-eth1:\n    subnet: db-a\n    security_groups: [db]",
+        "  web-1-eth1:\n    subnet: db-a\n    source_dest_check: false\n    security_groups: [db, web]",
+    );
+    // Resize to make room for a new NIC in a new subnet, which takes the public IP.
+    let text = edit(
+        &text,
+        "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+        "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+    );
+    let text = edit(
+        &text,
+        "  mgmt-a:\n",
+        "  edge-a:\n    vpc: main\n    cidr_block: 10.0.4.0/24\n    availability_zone: kr-central-2-a\n  mgmt-a:\n",
+    );
+    let text = edit(
+        &text,
+        "network_interfaces:\n",
+        "network_interfaces:\n  web-1-eth3:\n    subnet: edge-a\n    security_groups: [web]\n    attach_to: web-1\n",
+    );
+    edit(
+        &text,
+        "    network_interface: web-1-eth0",
+        "    network_interface: web-1-eth3",
+    )
+}
+
+#[test]
+fn a_plan_with_every_kind_of_step() {
+    let w = World::applied(&base());
+    let (plan, drift, source) = w.plan(&everything());
+    assert!(!plan.has_errors(), "{:#?}", plan.diagnostics);
+    let md = markdown(&plan, &drift, &source);
+    insta::assert_snapshot!("every_kind_of_step", md);
+    assert_well_formed(&md);
+
+    let summary = plan.summary();
+    for n in [
+        summary.create,
+        summary.update,
+        summary.replace,
+        summary.destroy,
+        summary.attach,
+        summary.detach,
+        summary.associate,
+        summary.disassociate,
+    ] {
+        assert!(n > 0, "{summary}");
+    }
+    assert!(md.starts_with("### nicplan plan\n\n"));
+    assert!(md.contains(&format!("**{summary}**")));
+    assert!(md.contains("> [!CAUTION]"));
+    assert!(md.contains("> - `network_interface.spare` will be **destroyed**"));
+    assert!(md.contains("> - `instance.web-2` will be **replaced** (destroyed, then created anew): its primary interface network\\_interface.web-2-eth0 is replaced: it moves to subnet db-a"), "{md}");
+    assert!(!md.contains("[!WARNING]"));
+    // Every step in order, with its dependencies.
+    for step in &plan.steps {
+        let row = format!("| {} | `{}` |", step.index, step.describe());
+        assert!(md.contains(&row), "no row {row}");
+    }
+    // One details block per change and per move, each with a diff.
+    assert!(md.contains("<details><summary><code>~ network_interface.web-1-eth1</code> will be updated in place</summary>"));
+    assert!(md.contains("<details><summary><code>~ public_ip.web-public</code> moves from network_interface.web-1-eth0 to network_interface.web-1-eth3</summary>"));
+    assert!(md.contains(
+        "-  \"network_interface\": \"web-1-eth0\"\n+  \"network_interface\": \"web-1-eth3\"\n"
+    ));
+    // Observed attributes stay out.
+    assert!(!md.contains("mac_address") && !md.contains("\"status\""));
+    // The hostile description stays inside its code block: the fence grows.
+    assert!(md.contains("````diff\n"), "{md}");
+    // Capacity: web-1 is resized and full.
+    assert!(
+        md.contains("| `instance.web-1` | m2a.large → m2a.xlarge | 3 | 4 ⚠️ | 4 |"),
+        "{md}"
+    );
+    // Warnings, after any error, with their position.
+    assert!(md.contains("- **warning** `nicplan::source_dest_check_disabled` nicplan.yaml:"));
+}
+
+#[test]
+fn no_changes_is_one_line() {
+    let w = World::applied(&base());
+    let md = w.markdown(&base());
+    assert_eq!(md, NO_CHANGES);
+    assert_eq!(md, "**nicplan:** no changes. The cloud matches the file.\n");
+}
+
+#[test]
+fn no_changes_with_warnings_is_the_line_and_the_list() {
+    let text = edit(
+        &base(),
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
+        "  spare:\n    subnet: mgmt-a\n    source_dest_check: false\n    security_groups: [db]\n",
+    );
+    let w = World::applied(&text);
+    let md = w.markdown(&text);
+    insta::assert_snapshot!("no_changes_with_warnings", md);
+    assert!(
+        md.starts_with(&format!("{NO_CHANGES}\n- **warning** ")),
+        "{md}"
+    );
+    assert!(!md.contains("###"));
+}
+
+/// A file of `n` instances, each with one NIC, a few with source/destination check off.
+fn many_instances(n: usize) -> String {
+    let mut text = String::from(
+        "version: 1\n\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\n\nsubnets:\n  app-a:\n    vpc: main\n    cidr_block: 10.0.0.0/20\n    availability_zone: kr-central-2-a\n\nsecurity_groups:\n  web: {}\n\ninstances:\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "  vm-{i:04}:\n    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: vm-{i:04}-eth0\n"
+        ));
+    }
+    text.push_str("\nnetwork_interfaces:\n");
+    for i in 0..n {
+        let check = if i % 500 == 0 {
+            "    source_dest_check: false\n"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "  vm-{i:04}-eth0:\n    subnet: app-a\n{check}    security_groups: [web]\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_huge_plan_fits_in_one_comment() {
+    let w = World::empty();
+    let (plan, drift, source) = w.plan(&many_instances(2_000));
+    assert_eq!(plan.summary().create, 4_003);
+    let md = markdown(&plan, &drift, &source);
+    assert!(
+        md.chars().count() <= MAX_COMMENT_CHARS,
+        "{} characters",
+        md.chars().count()
+    );
+    assert_well_formed(&md);
+    assert!(md.contains(&format!("**{}**", plan.summary())));
+    // The mandatory sections are there, cut between rows with a note.
+    assert!(md.contains("#### Steps, in order\n"));
+    assert!(md.contains("more steps did not fit in this comment (60,000 characters); run `nicplan plan` to see them."), "{md}");
+    assert!(md.contains("#### Instance capacity\n"));
+    assert!(md.contains("more instances did not fit in this comment (60,000 characters)"));
+    // The few diagnostics are kept whole.
+    assert!(md.contains("#### Diagnostics\n"));
+    assert_eq!(
+        md.matches("- **warning** `nicplan::source_dest_check_disabled`")
+            .count(),
+        4
+    );
+    // The diffs left out are counted.
+    let diffs = plan.changes.len();
+    let shown = md.matches("<details>").count();
+    assert!(
+        md.contains(&format!(
+            "> {} resource diffs did not fit in this comment (60,000 characters); run `nicplan plan` to see them.",
+            diffs - shown
+        )),
+        "{md}"
+    );
+    // The table rows shown are the first ones, in order.
+    assert!(
+        md.contains("| 1 | `create security_group.web` |")
+            || md.contains("| 1 | `create vpc.main` |")
+    );
+}
+
+#[test]
+fn a_refused_plan_says_so() {
+    let w = World::applied(&base());
+    let text = edit(
+        &base(),
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
+    );
+    let (plan, drift, source) = w.plan(&text);
+    assert!(plan.has_errors());
+    let md = markdown(&plan, &drift, &source);
+    insta::assert_snapshot!("refused", md);
+    assert_well_formed(&md);
+    assert!(md.contains("> [!WARNING]\n> **This plan is refused and cannot be applied:**"));
+    assert!(
+        md.contains("- **error** `nicplan::capacity` nicplan.yaml:"),
+        "{md}"
+    );
+    // Errors come before anything else in the list.
+    let list = md
+        .split("#### Diagnostics\n\n")
+        .nth(1)
+        .expect("diagnostics");
+    assert!(list.starts_with("- **error**"), "{list}");
+    assert!(md.contains("| 4 🛑 | 3 |"), "{md}");
+}
+
+#[test]
+fn the_same_plan_renders_the_same_bytes() {
+    let w = World::applied(&base());
+    let (plan, drift, source) = w.plan(&everything());
+    let first = markdown(&plan, &drift, &source);
+    assert_eq!(first, markdown(&plan, &drift, &source));
+    // And a world built again from nothing plans and renders the same comment.
+    let again = World::applied(&base()).markdown(&everything());
+    assert_eq!(first, again);
+}
+
+#[test]
+fn drift_is_listed_before_the_steps() {
+    let w = World::applied(&base());
+    // By hand: the spare NIC deleted, the web group's description rewritten.
+    let inventory = w.sim.inventory().expect("inventory");
+    let spare = inventory
+        .nics
+        .values()
+        .find(|n| n.name == "spare")
+        .expect("spare");
+    w.sim.delete_nic(&spare.id).expect("delete");
+    let web = inventory
+        .security_groups
+        .values()
+        .find(|g| g.name == "web")
+        .expect("web");
+    w.sim
+        .update_security_group(&web.id, "edited by *hand* | `x`")
+        .expect("update");
+    let md = w.markdown(&base());
+    insta::assert_snapshot!("drift", md);
+    assert_well_formed(&md);
+    let drift = md
+        .split("#### Changes outside nicplan since the last apply\n\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("drift section");
+    assert_eq!(
+        drift,
+        "- `security_group.web` changed: description `\"web tier\"` → ``\"edited by *hand* | `x`\"``\n\
+         - `network_interface.spare` no longer exists; it leaves the state"
+    );
+    assert!(md.find("#### Changes outside") < md.find("#### Steps"));
+}

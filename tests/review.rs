@@ -1,0 +1,485 @@
+//! Plans for review: saved plans and their guards, the JSON document against its
+//! schema, the offline diff between files and git revisions, stable bytes.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn nicplan(dir: &Path, args: &[&str]) -> Output {
+    Command::cargo_bin("nicplan")
+        .expect("binary")
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("NICPLAN_SIM_BUILD_MS", "0")
+        .env_remove("NICPLAN_STATE")
+        .env_remove("NICPLAN_BACKEND")
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn err(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn base() -> String {
+    std::fs::read_to_string("tests/e2e/base.yaml").expect("base")
+}
+
+/// The base network applied in a fresh folder, one step at a time so that the cloud's
+/// IDs, MACs and assigned IPs (which appear in JSON plans) are the same on every run.
+fn applied() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("nicplan.yaml"), base()).expect("write");
+    let out = nicplan(
+        dir.path(),
+        &["apply", "--auto-approve", "--parallelism", "1"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    dir
+}
+
+/// Every step kind: a replacement, a deletion, an in-place update, a resize, moves of a
+/// NIC and of a public IP, creations, and warnings.
+fn everything() -> String {
+    base()
+        .replace(
+            "  web-2-eth0:\n    subnet: app-a\n    private_ip: 10.0.1.11",
+            "  web-2-eth0:\n    subnet: db-a\n    private_ip: 10.0.2.11",
+        )
+        .replace(
+            "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+            "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+        )
+        .replace(
+            "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
+            "  spare:\n    subnet: mgmt-a\n    security_groups: [db, web]\n    source_dest_check: false\n    attach_to: web-1\n  extra:\n    subnet: db-a\n    security_groups: [db]\n",
+        )
+        .replace("    network_interface: web-1-eth0", "    network_interface: web-2-eth0")
+        .replace("  db: {}\n", "  db: {}\n  ops: { description: operators }\n")
+}
+
+fn plan_schema() -> jsonschema::Validator {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/plan.schema.json").expect("schema"))
+            .expect("JSON");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("compiles")
+}
+
+fn assert_valid_plan_json(out: &str) -> serde_json::Value {
+    let value: serde_json::Value = serde_json::from_str(out).expect("stdout is one JSON document");
+    let errors: Vec<String> = plan_schema()
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "plan JSON does not match its schema: {errors:#?}"
+    );
+    value
+}
+
+#[test]
+fn the_plan_of_every_step_kind_in_text_and_json() {
+    let dir = applied();
+    std::fs::write(dir.path().join("nicplan.yaml"), everything()).expect("write");
+    let out = nicplan(dir.path(), &["plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    insta::assert_snapshot!("every_step_kind_text", text(&out));
+
+    let json = nicplan(
+        dir.path(),
+        &["plan", "--format", "json", "--detailed-exitcode"],
+    );
+    assert_eq!(json.status.code(), Some(2));
+    assert!(
+        json.stderr.is_empty(),
+        "json output keeps stderr clean: {}",
+        err(&json)
+    );
+    let doc = assert_valid_plan_json(&text(&json));
+    insta::assert_snapshot!("every_step_kind_json", text(&json));
+    let actions: std::collections::BTreeSet<&str> = doc["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["action"].as_str().expect("action"))
+        .collect();
+    for action in [
+        "create",
+        "update",
+        "delete",
+        "resize",
+        "attach",
+        "detach",
+        "associate",
+        "disassociate",
+    ] {
+        assert!(actions.contains(action), "no {action} step: {actions:?}");
+    }
+    assert_eq!(doc["summary"]["replace"], 2);
+    assert_eq!(doc["format_version"], "1");
+    assert!(doc["steps"][0]["depends_on"].is_array());
+    // Same bytes on every run.
+    let again = nicplan(dir.path(), &["plan", "--format", "json"]);
+    assert_eq!(again.stdout, json.stdout);
+}
+
+#[test]
+fn no_changes_in_every_format() {
+    let dir = applied();
+    let out = nicplan(dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out).ends_with("No changes. The cloud matches the file.\n"),
+        "{}",
+        text(&out)
+    );
+    let json = nicplan(dir.path(), &["plan", "--format", "json"]);
+    let doc = assert_valid_plan_json(&text(&json));
+    assert_eq!(doc["steps"].as_array().map(Vec::len), Some(0));
+    assert_eq!(doc["applicable"], true);
+}
+
+#[test]
+fn an_invalid_file_gives_a_plan_document_with_its_findings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("nicplan.yaml"),
+        base().replace("m2a.large", "m2a.huge"),
+    )
+    .expect("write");
+    let json = nicplan(dir.path(), &["plan", "--format", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let doc = assert_valid_plan_json(&text(&json));
+    assert_eq!(doc["applicable"], false);
+    assert_eq!(doc["diagnostics"][0]["code"], "nicplan::instance_type");
+}
+
+fn save_plan(dir: &Path) -> Vec<u8> {
+    std::fs::write(dir.join("nicplan.yaml"), everything()).expect("write");
+    let out = nicplan(dir, &["plan", "--out", "change.plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("Saved the plan to change.plan"));
+    std::fs::read(dir.join("change.plan")).expect("plan file")
+}
+
+fn snapshot(dir: &Path) -> (Vec<u8>, Vec<u8>) {
+    (
+        std::fs::read(dir.join("nicplan.state.json")).expect("state"),
+        std::fs::read(dir.join(".nicplan/sim.json")).expect("sim"),
+    )
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_its_steps_once() {
+    let dir = applied();
+    save_plan(dir.path());
+    // The file on disk changes after the plan: the saved plan still applies what was
+    // reviewed, not the new file.
+    std::fs::write(dir.path().join("nicplan.yaml"), base()).expect("write");
+    let shown = nicplan(dir.path(), &["show", "change.plan"]);
+    assert_eq!(shown.status.code(), Some(0), "{}", err(&shown));
+    assert!(text(&shown).contains("2 to replace"), "{}", text(&shown));
+    let md = nicplan(dir.path(), &["show", "change.plan", "--format", "markdown"]);
+    assert_eq!(md.status.code(), Some(0));
+    let json = nicplan(dir.path(), &["show", "change.plan", "--format", "json"]);
+    assert_valid_plan_json(&text(&json));
+
+    let out = nicplan(dir.path(), &["apply", "change.plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out), err(&out));
+    assert!(text(&out).contains("Apply complete"), "{}", text(&out));
+    // Applied once, it is stale.
+    let again = nicplan(dir.path(), &["apply", "change.plan"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(err(&again).contains("is stale"), "{}", err(&again));
+    // The cloud now matches the plan's file.
+    std::fs::write(dir.path().join("nicplan.yaml"), everything()).expect("write");
+    assert_eq!(
+        nicplan(dir.path(), &["plan", "--detailed-exitcode"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn a_stale_plan_is_refused_and_touches_nothing() {
+    let dir = applied();
+    save_plan(dir.path());
+    // Someone else applies in between.
+    std::fs::write(
+        dir.path().join("nicplan.yaml"),
+        base().replace("[web]\n  web-1-eth1", "[web, db]\n  web-1-eth1"),
+    )
+    .expect("write");
+    assert_eq!(
+        nicplan(dir.path(), &["apply", "--auto-approve"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let before = snapshot(dir.path());
+    let out = nicplan(dir.path(), &["apply", "change.plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("change.plan is stale: the state nicplan.state.json moved on"),
+        "{}",
+        err(&out)
+    );
+    assert_eq!(snapshot(dir.path()), before, "nothing touched");
+}
+
+#[test]
+fn an_altered_plan_is_refused_and_touches_nothing() {
+    let dir = applied();
+    let bytes = save_plan(dir.path());
+    let before = snapshot(dir.path());
+    let text_plan = String::from_utf8(bytes).expect("UTF-8");
+    // Sneak a different instance type into the reviewed plan.
+    let altered = text_plan.replacen("m2a.xlarge", "m2a.24xlarge", 1);
+    assert_ne!(altered, text_plan);
+    std::fs::write(dir.path().join("change.plan"), altered).expect("write");
+    let out = nicplan(dir.path(), &["apply", "change.plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("change.plan was altered after it was written"),
+        "{}",
+        err(&out)
+    );
+    std::fs::write(dir.path().join("change.plan"), b"garbage").expect("write");
+    let out = nicplan(dir.path(), &["apply", "change.plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("is not a nicplan plan file"),
+        "{}",
+        err(&out)
+    );
+    assert_eq!(snapshot(dir.path()), before, "nothing touched");
+}
+
+#[test]
+fn a_plan_for_another_state_is_refused_and_touches_nothing() {
+    let dir = applied();
+    save_plan(dir.path());
+    let other = applied();
+    std::fs::copy(
+        dir.path().join("change.plan"),
+        other.path().join("change.plan"),
+    )
+    .expect("copy");
+    let before = snapshot(other.path());
+    let out = nicplan(other.path(), &["apply", "change.plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("was made for another state"),
+        "{}",
+        err(&out)
+    );
+    assert_eq!(snapshot(other.path()), before, "nothing touched");
+}
+
+#[test]
+fn diff_between_two_files_needs_no_backend() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("old.yaml"), base()).expect("write");
+    std::fs::write(dir.path().join("new.yaml"), everything()).expect("write");
+    let out = nicplan(
+        dir.path(),
+        &["diff", "old.yaml", "new.yaml", "--detailed-exitcode"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}{}", text(&out), err(&out));
+    assert!(text(&out).contains("2 to replace"), "{}", text(&out));
+    assert!(
+        !dir.path().join(".nicplan").exists(),
+        "no backend was opened"
+    );
+    assert!(
+        !dir.path().join("nicplan.state.json").exists(),
+        "no state was written"
+    );
+    let json = nicplan(
+        dir.path(),
+        &["diff", "old.yaml", "new.yaml", "--format", "json"],
+    );
+    assert_valid_plan_json(&text(&json));
+    let same = nicplan(
+        dir.path(),
+        &["diff", "old.yaml", "old.yaml", "--detailed-exitcode"],
+    );
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same));
+    // A mistake in the new file: findings for the pull request, exit 1.
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        everything().replace("attach_to: web-1\n  extra", "attach_to: web-2\n  extra"),
+    )
+    .expect("write");
+    let github = nicplan(
+        dir.path(),
+        &["diff", "old.yaml", "bad.yaml", "--format", "github"],
+    );
+    assert_eq!(github.status.code(), Some(1));
+    assert!(
+        text(&github)
+            .lines()
+            .any(|l| l.starts_with("::error file=bad.yaml,line=")
+                && l.contains("title=nicplan%3A%3Acapacity::")),
+        "{}",
+        text(&github)
+    );
+    let sarif = nicplan(
+        dir.path(),
+        &["diff", "old.yaml", "bad.yaml", "--format", "sarif"],
+    );
+    let log: serde_json::Value = serde_json::from_slice(&sarif.stdout).expect("SARIF is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    assert!(
+        log["runs"][0]["results"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["ruleId"] == "nicplan::capacity"))
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn diff_against_a_git_revision() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git(repo, &["init", "-q"]);
+    std::fs::create_dir_all(repo.join("net")).expect("mkdir");
+    std::fs::write(repo.join("net/nicplan.yaml"), base()).expect("write");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    std::fs::write(repo.join("net/nicplan.yaml"), everything()).expect("write");
+    git(repo, &["commit", "-q", "-am", "change"]);
+    // From the repository root, naming the file.
+    let out = nicplan(
+        repo,
+        &[
+            "diff",
+            "--base",
+            "HEAD~1",
+            "-f",
+            "net/nicplan.yaml",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}{}", text(&out), err(&out));
+    let from_root = text(&out);
+    assert!(from_root.contains("2 to replace"), "{from_root}");
+    // From the file's folder, with the default file name: the same plan.
+    let inner = nicplan(
+        &repo.join("net"),
+        &["diff", "--base", "HEAD~1", "--detailed-exitcode"],
+    );
+    assert_eq!(inner.status.code(), Some(2), "{}", err(&inner));
+    assert_eq!(
+        text(&inner).replace("net/nicplan.yaml", "nicplan.yaml"),
+        from_root.replace("net/nicplan.yaml", "nicplan.yaml")
+    );
+    // Against the revision itself: nothing changes.
+    let none = nicplan(
+        repo,
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "-f",
+            "net/nicplan.yaml",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(none.status.code(), Some(0), "{}", text(&none));
+    // A file that did not exist at the base is compared with an empty file.
+    std::fs::write(repo.join("net/new.yaml"), base()).expect("write");
+    let new = nicplan(repo, &["diff", "--base", "HEAD", "-f", "net/new.yaml"]);
+    assert_eq!(new.status.code(), Some(0), "{}", err(&new));
+    assert!(text(&new).contains("Plan: 16 to create"), "{}", text(&new));
+    // A revision that does not exist is an error.
+    let bad = nicplan(
+        repo,
+        &["diff", "--base", "no-such-rev", "-f", "net/nicplan.yaml"],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(err(&bad).contains("not a git revision"), "{}", err(&bad));
+}
+
+#[test]
+fn completions_are_generated_for_common_shells() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = nicplan(dir.path(), &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(text(&out).contains("force-unlock"), "{shell}");
+    }
+}
+
+#[test]
+fn the_example_workflow_runs_the_review_commands() {
+    let text = std::fs::read_to_string("examples/github-actions.yml").expect("workflow");
+    let workflow: serde_json::Value = serde_saphyr::from_str(&text).expect("valid YAML");
+    assert!(
+        workflow["on"]["pull_request"].is_object(),
+        "runs on pull requests"
+    );
+    let runs: Vec<String> = workflow["jobs"]["plan"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str().map(str::to_string))
+        .collect();
+    let all = runs.join("\n");
+    for format in ["markdown", "github", "sarif"] {
+        assert!(
+            all.contains(&format!("--format {format}")),
+            "no {format} run"
+        );
+    }
+    assert!(all.contains("nicplan diff --base"));
+    // The commands it runs parse: try them here against a real base revision.
+    let dir = tempfile::tempdir().expect("tempdir");
+    git(dir.path(), &["init", "-q"]);
+    std::fs::write(dir.path().join("nicplan.yaml"), base()).expect("write");
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    for format in ["markdown", "github", "sarif"] {
+        let out = nicplan(
+            dir.path(),
+            &[
+                "diff",
+                "--base",
+                "HEAD",
+                "-f",
+                "nicplan.yaml",
+                "--format",
+                format,
+                "--detailed-exitcode",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", err(&out));
+    }
+}
