@@ -588,28 +588,9 @@ impl Diffed {
         }
         // static_routing, narrowed to instances that gain their second NIC.
         for instance in model.instances.values() {
-            let attachments = model.attachments(instance);
-            if attachments.len() < 2 || index.nic_count(state, &instance.name.value) >= 2 {
-                continue;
+            if index.nic_count(state, &instance.name.value) < 2 {
+                out.extend(crate::rules::static_routing_advice(model, instance));
             }
-            let second = attachments.iter().find(|a| !a.primary);
-            let Some(second) = second else { continue };
-            let span = second
-                .nic
-                .attach_to
-                .as_ref()
-                .map_or(second.nic.name.span, |a| a.span);
-            out.push(
-                Diagnostic::new(
-                    Code::StaticRouting,
-                    format!(
-                        "instance {} gains its second network interface: static routes must be configured on the instance",
-                        instance.name.value
-                    ),
-                )
-                .label(span, format!("{} is a secondary interface", second.nic.name.value))
-                .help("add a route for each secondary interface's subnet in the instance's network configuration"),
-            );
         }
         out
     }

@@ -265,7 +265,81 @@ pub struct Plan {
     pub capacity: Vec<Capacity>,
 }
 
+/// An attachment or association that changes on a resource the plan otherwise leaves
+/// alone: shown with the resources, counted as attach/detach/associate/disassociate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Move<'p> {
+    /// The NIC (attach/detach) or public IP (associate/disassociate).
+    pub address: &'p Address,
+    /// The instance or NIC it leaves.
+    pub from: Option<&'p str>,
+    /// The instance or NIC it joins.
+    pub to: Option<&'p str>,
+}
+
+impl Move<'_> {
+    /// The attribute that changes: `attach_to` or `network_interface`.
+    pub fn field(&self) -> &'static str {
+        if self.address.kind == crate::address::Kind::PublicIp {
+            "network_interface"
+        } else {
+            "attach_to"
+        }
+    }
+
+    /// The move in words: `moves from instance.a to instance.b`.
+    pub fn words(&self) -> String {
+        let noun = if self.address.kind == crate::address::Kind::PublicIp {
+            "network_interface"
+        } else {
+            "instance"
+        };
+        match (self.from, self.to) {
+            (Some(a), Some(b)) if a == b => {
+                format!("is detached from {noun}.{a} and attached again")
+            }
+            (Some(a), Some(b)) => format!("moves from {noun}.{a} to {noun}.{b}"),
+            (Some(a), None) => format!("leaves {noun}.{a}"),
+            (None, Some(b)) => format!("joins {noun}.{b}"),
+            (None, None) => "does not move".to_string(),
+        }
+    }
+
+    /// Whether it leaves and joins the same thing (its instance is replaced).
+    pub fn is_reattachment(&self) -> bool {
+        self.from.is_some() && self.from == self.to
+    }
+}
+
 impl Plan {
+    /// The attachment and association moves of resources without a change of their
+    /// own, by address.
+    pub fn moves(&self) -> Vec<Move<'_>> {
+        let changed: std::collections::BTreeSet<&Address> =
+            self.changes.iter().map(|c| &c.address).collect();
+        let mut found: BTreeMap<&Address, (Option<&str>, Option<&str>)> = BTreeMap::new();
+        for step in &self.steps {
+            if changed.contains(&step.address) {
+                continue;
+            }
+            let target = match step.action {
+                Action::Attach | Action::Detach => step.instance.as_deref(),
+                Action::Associate | Action::Disassociate => step.network_interface.as_deref(),
+                _ => continue,
+            };
+            let slot = found.entry(&step.address).or_default();
+            match step.action {
+                Action::Detach | Action::Disassociate => slot.0 = target,
+                _ => slot.1 = target,
+            }
+        }
+        found
+            .into_iter()
+            .filter(|(_, (from, to))| from.is_some() || to.is_some())
+            .map(|(address, (from, to))| Move { address, from, to })
+            .collect()
+    }
+
     /// The counts of the summary line.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();

@@ -17,15 +17,13 @@
 //! - Same plan, same bytes: every input is already ordered and nothing here reads a
 //!   clock or the environment.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 use similar::{Algorithm, ChangeTag};
 
 use super::json::JsonDiagnostic;
 use crate::address::{Address, Kind};
 use crate::diagnostic::{Counts, Diagnostic, Severity};
-use crate::plan::{Action, Capacity, Change, ChangeKind, Plan, Step};
+use crate::plan::{Capacity, Change, ChangeKind, Move, Plan, Step};
 use crate::refresh::{Drift, DriftKind};
 use crate::resource::Attributes;
 use crate::source::Source;
@@ -412,7 +410,7 @@ fn steps_part(steps: &[Step]) -> Part {
 /// move of a resource that is otherwise unchanged.
 fn details_part(plan: &Plan) -> Part {
     let mut items: Vec<String> = plan.changes.iter().map(change_details).collect();
-    items.extend(moves(plan).into_iter().map(|m| m.details()));
+    items.extend(plan.moves().into_iter().map(|m| move_details(&m)));
     Part::list(
         "#### Resource changes\n\n".to_string(),
         items,
@@ -453,76 +451,24 @@ fn change_details(change: &Change) -> String {
     )
 }
 
-/// An attachment (NIC to instance) or association (public IP to NIC) that changes on
-/// a resource with no change of its own.
-struct Move<'p> {
-    address: &'p Address,
-    from: Option<&'p str>,
-    to: Option<&'p str>,
-}
-
-impl Move<'_> {
-    fn details(&self) -> String {
-        let (field, noun) = if self.address.kind == Kind::PublicIp {
-            ("network_interface", "network_interface")
-        } else {
-            ("attach_to", "instance")
-        };
-        let words = match (self.from, self.to) {
-            (Some(a), Some(b)) if a == b => {
-                format!("is detached from {noun}.{a} and attached again")
-            }
-            (Some(a), Some(b)) => format!("moves from {noun}.{a} to {noun}.{b}"),
-            (Some(a), None) => format!("leaves {noun}.{a}"),
-            (None, Some(b)) => format!("joins {noun}.{b}"),
-            (None, None) => "does not move".to_string(),
-        };
-        let side = |v: Option<&str>| {
-            let mut m = Map::new();
-            if let Some(v) = v {
-                m.insert(field.to_string(), Value::String(v.to_string()));
-            }
-            m
-        };
-        // A re-attachment is a detach and an attach even though the value is the same.
-        let again = (self.from.is_some() && self.from == self.to).then_some(field);
-        details(
-            &format!("~ {}", self.address),
-            &words,
-            "",
-            &diff(
-                &lines(&side(self.from), None),
-                &lines(&side(self.to), again),
-            ),
-        )
-    }
-}
-
-/// The moves of the plan, by address (as the text plan shows them).
-fn moves(plan: &Plan) -> Vec<Move<'_>> {
-    let changed: std::collections::BTreeSet<&Address> =
-        plan.changes.iter().map(|c| &c.address).collect();
-    let mut found: BTreeMap<&Address, (Option<&str>, Option<&str>)> = BTreeMap::new();
-    for step in &plan.steps {
-        if changed.contains(&step.address) {
-            continue;
+/// A move's collapsible block.
+fn move_details(m: &Move<'_>) -> String {
+    let field = m.field();
+    let side = |v: Option<&str>| {
+        let mut map = Map::new();
+        if let Some(v) = v {
+            map.insert(field.to_string(), Value::String(v.to_string()));
         }
-        let target = match step.action {
-            Action::Attach | Action::Detach => step.instance.as_deref(),
-            Action::Associate | Action::Disassociate => step.network_interface.as_deref(),
-            _ => continue,
-        };
-        let slot = found.entry(&step.address).or_default();
-        match step.action {
-            Action::Detach | Action::Disassociate => slot.0 = target,
-            _ => slot.1 = target,
-        }
-    }
-    found
-        .into_iter()
-        .filter(|(_, (from, to))| from.is_some() || to.is_some())
-        .map(|(address, (from, to))| Move { address, from, to })
-        .collect()
+        map
+    };
+    // A re-attachment is a detach and an attach even though the value is the same.
+    let again = m.is_reattachment().then_some(field);
+    details(
+        &format!("~ {}", m.address),
+        &m.words(),
+        "",
+        &diff(&lines(&side(m.from), None), &lines(&side(m.to), again)),
+    )
 }
 
 /// A `<details>` block: the summary, an optional paragraph, the diff.

@@ -102,58 +102,28 @@ pub fn drift(drift: &[Drift]) -> String {
     out
 }
 
-/// Attachment and association changes of resources that are otherwise unchanged:
-/// shown with the resources, counted as attach/detach/associate/disassociate.
+/// Attachment and association moves of resources that are otherwise unchanged.
 fn moves(plan: &Plan, p: &Paint) -> String {
-    use crate::plan::Action;
-    use std::collections::BTreeMap;
-    let changed: Vec<&crate::address::Address> = plan.changes.iter().map(|c| &c.address).collect();
-    // address -> (from, to)
-    let mut found: BTreeMap<&crate::address::Address, (Option<&str>, Option<&str>)> =
-        BTreeMap::new();
-    for step in &plan.steps {
-        if changed.contains(&&step.address) {
+    let mut out = String::new();
+    for m in plan.moves() {
+        let _ = writeln!(out, "  # {} {}", m.address, m.words());
+        if m.is_reattachment() {
+            out.push('\n');
             continue;
         }
-        let target = match step.action {
-            Action::Attach | Action::Detach => step.instance.as_deref(),
-            Action::Associate | Action::Disassociate => step.network_interface.as_deref(),
-            _ => continue,
-        };
-        let slot = found.entry(&step.address).or_default();
-        match step.action {
-            Action::Detach | Action::Disassociate => slot.0 = target,
-            _ => slot.1 = target,
-        }
-    }
-    let mut out = String::new();
-    for (address, (from, to)) in found {
-        let (field, noun) = if address.kind == crate::address::Kind::PublicIp {
-            ("network_interface", "network_interface")
-        } else {
-            ("attach_to", "instance")
-        };
-        let words = match (from, to) {
-            (Some(a), Some(b)) if a == b => {
-                let _ = writeln!(
-                    out,
-                    "  # {address} is detached from {noun}.{a} and attached again\n"
-                );
-                continue;
-            }
-            (Some(a), Some(b)) => format!("moves from {noun}.{a} to {noun}.{b}"),
-            (Some(a), None) => format!("leaves {noun}.{a}"),
-            (None, Some(b)) => format!("joins {noun}.{b}"),
-            (None, None) => continue,
-        };
-        let _ = writeln!(out, "  # {address} {words}");
-        let _ = writeln!(out, "{} {}", p.yellow("  ~"), p.bold(&address.to_string()));
+        let _ = writeln!(
+            out,
+            "{} {}",
+            p.yellow("  ~"),
+            p.bold(&m.address.to_string())
+        );
         let show_name = |n: Option<&str>| n.map_or("(none)".to_string(), |n| format!("{n:?}"));
         let _ = writeln!(
             out,
-            "      {field}: {} -> {}\n",
-            show_name(from),
-            show_name(to)
+            "      {}: {} -> {}\n",
+            m.field(),
+            show_name(m.from),
+            show_name(m.to)
         );
     }
     out

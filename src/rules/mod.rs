@@ -52,6 +52,15 @@ pub const OFFLINE: &[(Code, Check)] = &[
     (Code::Bandwidth, bandwidth::check),
 ];
 
+/// The static-routing advice worded for a plan in which the instance gains its second
+/// NIC.
+pub(crate) fn static_routing_advice(
+    model: &Model,
+    instance: &crate::model::Instance,
+) -> Option<Diagnostic> {
+    static_routing::advice(model, instance, true)
+}
+
 /// Runs every offline rule over a model.
 pub fn check(model: &Model) -> Vec<Diagnostic> {
     let mut out = Vec::new();
