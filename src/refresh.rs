@@ -171,6 +171,9 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
         .collect();
     let mut adopted: Vec<(String, Address)> = Vec::new();
     for (kind, id, address) in tagged(inventory, &state.lineage) {
+        if state.forgotten.contains(&id) {
+            continue;
+        }
         let recorded = state.resources.get(&address);
         // Adopt only what the state does not hold, or holds under an ID that is gone.
         let missing = match recorded {
@@ -188,6 +191,7 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
         lineage: state.lineage.clone(),
         serial: state.serial,
         resources: BTreeMap::new(),
+        forgotten: state.forgotten.clone(),
     };
     let mut drift = Vec::new();
     for (address, entry) in &state.resources {

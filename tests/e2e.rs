@@ -374,6 +374,19 @@ fn prevent_destroy_refuses_a_replacement() {
     let destroy = w.run(&["destroy", "--auto-approve"]);
     assert_eq!(destroy.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&destroy.stdout).contains("nicplan::prevent_destroy"));
+    // Without the file, the protection recorded in the state still holds.
+    std::fs::remove_file(w.path("nicplan.yaml")).expect("remove");
+    let destroy = w.run(&["destroy", "--auto-approve"]);
+    assert_eq!(destroy.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&destroy.stdout);
+    assert!(
+        out.contains("which has prevent_destroy (recorded in the state)"),
+        "{out}"
+    );
+    assert!(
+        w.ok(&["state", "list"]).contains("instance.web-1"),
+        "nothing was destroyed"
+    );
 }
 
 #[test]
@@ -490,6 +503,9 @@ fn state_surgery_and_import() {
         .expect("id in state show");
     w.ok(&["state", "rm", "network_interface.spare"]);
     assert!(!w.ok(&["state", "list"]).contains("spare"));
+    // Forgotten for good: a refresh does not adopt it again by its marker.
+    w.ok(&["refresh"]);
+    assert!(!w.ok(&["state", "list"]).contains("spare"));
     let out = w.ok(&["import", "network_interface.spare", &id]);
     assert!(
         out.contains(&format!("Imported network_interface.spare ({id})")),
@@ -554,7 +570,15 @@ fn a_killed_apply_loses_nothing_and_the_next_converges() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(&state_path).unwrap_or_default();
-        if text.contains("\"instance.web-1\"") && text.contains("\"instance.web-2\"") {
+        // Every step that does not wait on a building instance is done: only the
+        // attaches are left, waiting.
+        let created = [
+            "\"instance.web-1\"",
+            "\"instance.web-2\"",
+            "\"network_interface.spare\"",
+            "\"public_ip.web-public\"",
+        ];
+        if created.iter().all(|a| text.contains(a)) {
             break;
         }
         assert!(

@@ -339,8 +339,9 @@ fn run(
         return Ok(1);
     }
     if planned.plan.steps.is_empty() {
-        if !planned.drift.is_empty() {
-            // Record what the refresh found, as `nicplan refresh` would.
+        // Record what the refresh found (drift, statuses), as `nicplan refresh` would.
+        let stored = ws.store.read()?;
+        if stored.is_some_and(|s| s.resources != planned.state.resources) {
             let mut state = planned.state;
             ws.store.write(&mut state)?;
         }

@@ -107,12 +107,21 @@ pub enum SimCommand {
     /// Set an instance's status (by name or ID) in the simulator.
     SetInstanceStatus {
         #[command(flatten)]
-        common: Common,
+        file: super::workspace::FileArg,
         /// The instance's name or ID.
         name: String,
         /// active, stopped, shelved_offloaded or error.
+        #[arg(value_parser = operator_status)]
         status: Status,
     },
+}
+
+/// The statuses an operator may set: `building` is the simulator's own.
+fn operator_status(s: &str) -> Result<Status, String> {
+    match s.parse::<Status>()? {
+        Status::Building => Err("`building` is set by the simulator itself; use active, stopped, shelved_offloaded or error".to_string()),
+        status => Ok(status),
+    }
 }
 
 fn value_text(v: &serde_json::Value) -> String {
@@ -242,6 +251,7 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
         )));
     };
     let unmanaged = unmanaged_refs(&attributes);
+    state.forgotten.remove(&args.id);
     state.resources.insert(
         args.address.clone(),
         Entry {
@@ -349,7 +359,10 @@ pub fn exec_state(command: StateCommand) -> Result<u8, Error> {
                 }
             }
             for address in &addresses {
-                state.resources.remove(address);
+                if let Some(entry) = state.resources.remove(address) {
+                    // Never adopt it again by its marker.
+                    state.forgotten.insert(entry.id);
+                }
             }
             ws.store.write(&mut state)?;
             print(&format!(
@@ -496,12 +509,8 @@ pub fn exec_graph(args: GraphArgs) -> Result<u8, Error> {
 
 pub fn exec_sim(command: SimCommand) -> Result<u8, Error> {
     match command {
-        SimCommand::SetInstanceStatus {
-            common,
-            name,
-            status,
-        } => {
-            let validation = common.file.validate_optional(common.backend)?;
+        SimCommand::SetInstanceStatus { file, name, status } => {
+            let validation = file.validate_optional(None)?;
             let settings = validation
                 .as_ref()
                 .and_then(|v| v.model.as_ref())

@@ -129,6 +129,12 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
             old.source.name()
         )));
     };
+    if old.has_errors() {
+        eprintln!(
+            "warning: the base file {} breaks rules itself; the diff takes it as applied anyway",
+            old.source.name()
+        );
+    }
     let plan = match &new.model {
         Some(model) if !new.has_errors() => crate::ops::diff(old_model, model),
         // The new file's own findings are the whole story.
@@ -140,7 +146,10 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
         },
     };
     let out = match args.format {
-        DiffFormat::Text => render_plan(PlanFormat::Text, &plan, &[], &new.source),
+        DiffFormat::Text => render_plan(PlanFormat::Text, &plan, &[], &new.source).replace(
+            render::plan_text::NO_CHANGES,
+            "No changes between the two files.\n",
+        ),
         DiffFormat::Json => render_plan(PlanFormat::Json, &plan, &[], &new.source),
         DiffFormat::Markdown => render_plan(PlanFormat::Markdown, &plan, &[], &new.source),
         DiffFormat::Sarif => render::sarif::sarif(&[(&new.source, &plan.diagnostics)]),

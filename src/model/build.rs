@@ -226,6 +226,18 @@ impl Builder {
                 }
                 StateKind::Postgres => {
                     self.misplaced(&state.path, "path", "local state store");
+                    if let Some(url) = &state.url
+                        && url_has_password(&url.value)
+                    {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::Schema,
+                                "the state URL carries a password, which must not be kept in a file under version control",
+                            )
+                            .label(span_of(url), "password in the URL")
+                            .help("remove it from the URL and set PGPASSWORD (or use a .pgpass file) instead"),
+                        );
+                    }
                 }
             }
         }
@@ -260,6 +272,15 @@ impl Builder {
             }
         }
     }
+}
+
+/// Whether a `postgres://user:password@host/db` URL has a password in it.
+fn url_has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 /// The span of a whole list: serde-saphyr gives the opening bracket (or first item) of a

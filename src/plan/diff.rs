@@ -461,6 +461,11 @@ pub(super) fn diff(
 }
 
 impl Diffed {
+    /// Instances the plan deletes or replaces.
+    pub(super) fn removed_instances(&self) -> impl Iterator<Item = &String> {
+        self.removed_instances.keys()
+    }
+
     /// Keeps only what `--target` names and what those need: the targets' own changes
     /// and steps, and those of every resource they refer to in the file (a NIC's
     /// subnet, groups and instance, an instance's primary NIC, a public IP's NIC),

@@ -410,6 +410,28 @@ pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
         diffed.retain_targets(&options.targets, &desired);
     }
     diagnostics.extend(diffed.diagnostics(model, state, &index));
+    if options.destroy {
+        // Without the file (or with an instance it no longer names), the protection
+        // recorded in the state still holds for a destroy.
+        for name in diffed.removed_instances() {
+            let in_file = model.instances.contains_key(name);
+            let protected = state
+                .resources
+                .get(&Address::new(crate::address::Kind::Instance, name))
+                .is_some_and(
+                    |e| matches!(&e.attributes, Attributes::Instance(i) if i.prevent_destroy),
+                );
+            if protected && !in_file {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::PreventDestroy,
+                        format!("the plan destroys instance {name}, which has prevent_destroy (recorded in the state)"),
+                    )
+                    .help("set prevent_destroy to false in the file and apply that first if the instance really must go"),
+                );
+            }
+        }
+    }
     let (steps, order_errors) = order::order(diffed.steps, state, &desired, &index);
     if order_errors.is_empty() {
         diagnostics.extend(check::simulate(model, state, &steps));

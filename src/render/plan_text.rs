@@ -66,6 +66,9 @@ fn observed(kind: crate::address::Kind, key: &str) -> bool {
         || (kind == crate::address::Kind::Instance && key == "availability_zone")
 }
 
+/// The closing line of a plan without changes.
+pub const NO_CHANGES: &str = "No changes. The cloud matches the file.\n";
+
 /// Renders the drift section (empty when there is none).
 pub fn drift(drift: &[Drift]) -> String {
     if drift.is_empty() {
@@ -217,7 +220,7 @@ pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
             p.red("Error:")
         );
     } else if plan.summary().is_empty() {
-        out.push_str("No changes. The cloud matches the file.\n");
+        out.push_str(NO_CHANGES);
     } else {
         let _ = writeln!(out, "{}", p.bold(&plan.summary().to_string()));
     }

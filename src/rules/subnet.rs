@@ -1,5 +1,5 @@
-//! `nicplan::subnet`: a subnet sits in a real availability zone, its CIDR lies inside
-//! its VPC's, and subnets of one VPC do not overlap.
+//! `nicplan::subnet`: a VPC's block is /16 to /24, a subnet sits in a real availability
+//! zone, its CIDR lies inside its VPC's, and subnets of one VPC do not overlap.
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Model, Subnet};
@@ -14,6 +14,24 @@ fn is_zone(zone: &str) -> bool {
 }
 
 pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
+    for vpc in model.vpcs.values() {
+        let Some(cidr) = &vpc.cidr_block else {
+            continue;
+        };
+        if !(16..=24).contains(&cidr.value.prefix_len()) {
+            out.push(
+                Diagnostic::new(
+                    Code::Subnet,
+                    format!(
+                        "VPC {} has the block {}, but a VPC's block must be from /16 to /24",
+                        vpc.name.value, cidr.value
+                    ),
+                )
+                .label(cidr.span, format!("a /{} block", cidr.value.prefix_len()))
+                .help("choose a prefix length from 16 (65,536 addresses) to 24 (256)"),
+            );
+        }
+    }
     for subnet in model.subnets.values() {
         let zone = &subnet.availability_zone;
         if !is_zone(&zone.value) {

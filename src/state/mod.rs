@@ -34,6 +34,9 @@ pub struct State {
     pub serial: u64,
     /// Every managed resource, in address order.
     pub resources: BTreeMap<Address, Entry>,
+    /// Cloud IDs removed with `state rm`: objects nicplan created but was told to
+    /// forget, which a refresh must not adopt again by their marker.
+    pub forgotten: std::collections::BTreeSet<String>,
 }
 
 /// Why a state could not be read or written.
@@ -125,6 +128,8 @@ struct RawState {
     lineage: String,
     serial: u64,
     resources: BTreeMap<String, RawEntry>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    forgotten: std::collections::BTreeSet<String>,
 }
 
 impl State {
@@ -134,6 +139,7 @@ impl State {
             lineage: lineage.into(),
             serial: 0,
             resources: BTreeMap::new(),
+            forgotten: std::collections::BTreeSet::new(),
         }
     }
 
@@ -156,6 +162,7 @@ impl State {
                     )
                 })
                 .collect(),
+            forgotten: self.forgotten.clone(),
         };
         let mut text = serde_json::to_string_pretty(&raw).unwrap_or_default();
         text.push('\n');
@@ -200,6 +207,7 @@ impl State {
             lineage: raw.lineage,
             serial: raw.serial,
             resources,
+            forgotten: raw.forgotten,
         })
     }
 }
