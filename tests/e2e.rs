@@ -642,3 +642,44 @@ fn target_plans_an_address_and_what_it_needs() {
         "a malformed address is a usage error"
     );
 }
+
+#[test]
+fn a_team_state_in_postgresql() {
+    let Ok(url) = std::env::var("NICPLAN_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must provide NICPLAN_TEST_POSTGRES"
+        );
+        eprintln!("skipped: NICPLAN_TEST_POSTGRES is not set");
+        return;
+    };
+    let w = Workdir::new();
+    w.write(&base());
+    let state = format!("{url}#e2e-{}", uuid::Uuid::new_v4());
+    let out = w.ok(&["apply", "--auto-approve", "--state", &state]);
+    assert!(out.contains("Apply complete"), "{out}");
+    assert!(
+        !w.path("nicplan.state.json").exists(),
+        "the state went to PostgreSQL"
+    );
+    let again = w.run(&["plan", "--detailed-exitcode", "--state", &state]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert_eq!(
+        w.ok(&["state", "list", "--state", &state]).lines().count(),
+        16
+    );
+    // The same URL through the environment variable.
+    let listed = Command::cargo_bin("nicplan")
+        .expect("binary")
+        .current_dir(w.dir.path())
+        .env("NICPLAN_STATE", &state)
+        .args(["state", "list"])
+        .output()
+        .expect("runs");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 16);
+}

@@ -222,9 +222,17 @@ fn open_store(
     });
     let location = chosen.unwrap_or_else(|| DEFAULT_STATE.to_string());
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return Err(Error::Usage(
-            "the PostgreSQL state store is not available in this version of nicplan; use a state file".to_string(),
-        ));
+        // One database holds many states: `#name` on the URL, else `settings.state.name`,
+        // else "default".
+        let (url, fragment) = match location.split_once('#') {
+            Some((url, name)) => (url.to_string(), Some(name.to_string())),
+            None => (location.clone(), None),
+        };
+        let name = fragment
+            .or_else(|| settings.state_name.clone())
+            .unwrap_or_else(|| "default".to_string());
+        let store = crate::state::postgres::PostgresStore::connect(&url, &name)?;
+        return Ok(Box::new(store));
     }
     Ok(Box::new(LocalStore::new(location)))
 }

@@ -4,6 +4,7 @@
 
 pub mod local;
 pub mod memory;
+pub mod postgres;
 
 use std::collections::BTreeMap;
 
@@ -214,7 +215,7 @@ impl State {
 
 fn unlock_hint(id: &str) -> String {
     if id.is_empty() {
-        "if no nicplan command is running, delete the lock file".to_string()
+        "if no nicplan command holds it any more, remove the stale lock (for a state file, delete its .lock file)".to_string()
     } else {
         format!("if that command is gone, run `nicplan force-unlock {id}`")
     }

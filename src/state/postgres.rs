@@ -1,0 +1,720 @@
+//! The PostgreSQL state store, for teams: many named states in one database, one row
+//! each in `nicplan_state`, with a session-level advisory lock per state name and a row
+//! in `nicplan_lock` saying who holds it.
+//!
+//! Invariants:
+//! - A write is a compare-and-set on `serial` inside one transaction that holds the
+//!   state's row `FOR UPDATE`: it refuses another lineage, a serial other than the one
+//!   the caller read, and a stored document it cannot read as a state. Two writers that
+//!   both find no row cannot both insert one: the second finds the first's row and is
+//!   refused as stale.
+//! - The stored document always carries the serial of its row: the caller's serial is
+//!   raised before the document is made, and put back if anything fails.
+//! - The lock is `pg_try_advisory_lock` on a key derived from the state's name, taken
+//!   on a connection of its own that lives exactly as long as the lock. PostgreSQL
+//!   releases it when that session ends, so a crashed command never leaves the state
+//!   locked; the `nicplan_lock` row is only a description of the holder and counts only
+//!   while its `pid` is the session that holds the advisory lock.
+//! - force-unlock ends only the server session that holds this state's advisory lock
+//!   and whose row names the given ID, never another one with a reused pid.
+//! - The password is never part of a message: [`StateStore::describe`] and every error
+//!   name the store by its URL without password or query parameters.
+//!
+//! Advisory session locks need one server session per client connection, so the store
+//! must not sit behind a pooler in transaction mode.
+
+use std::io;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use postgres::config::Host;
+use postgres::{Client, Config, NoTls};
+use sha2::{Digest, Sha256};
+
+use super::{LockInfo, State, StateError, StateStore, rfc3339};
+
+/// How long connecting may take when the URL does not say.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long any statement may wait for a row or advisory lock held by another session
+/// (a concurrent writer, or the schema being created) before it fails instead of
+/// hanging.
+const LOCK_TIMEOUT: &str = "30s";
+
+/// How often taking the lock is tried when its holder released it between our attempt
+/// and our look at who holds it, or has not recorded itself yet.
+const LOCK_ATTEMPTS: u32 = 5;
+
+/// The pause between those attempts.
+const LOCK_PAUSE: Duration = Duration::from_millis(20);
+
+/// How long force-unlock waits for the session it ended to let go of the lock.
+const TERMINATE_WAIT: Duration = Duration::from_secs(10);
+
+/// The pause between looks at whether that session is gone.
+const TERMINATE_PAUSE: Duration = Duration::from_millis(20);
+
+/// Creates the tables when absent.
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS nicplan_state (
+        name text PRIMARY KEY,
+        lineage text NOT NULL,
+        serial bigint NOT NULL,
+        document text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE IF NOT EXISTS nicplan_lock (
+        name text PRIMARY KEY,
+        id text NOT NULL,
+        who text NOT NULL,
+        taken_at text NOT NULL,
+        command text NOT NULL,
+        pid integer NOT NULL
+    );
+";
+
+/// The server session holding a state's advisory lock, if any.
+const HOLDER_PID: &str = "
+    SELECT pid FROM pg_locks
+    WHERE locktype = 'advisory' AND granted AND objsubid = 1
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND classid = $1 AND objid = $2
+    LIMIT 1
+";
+
+/// A state kept in a PostgreSQL database, one of many there told apart by name.
+pub struct PostgresStore {
+    /// The state's name in the tables.
+    name: String,
+    /// The store in words, without password.
+    described: String,
+    /// How to connect again.
+    config: Config,
+    /// The connection for reads, writes and force-unlock.
+    client: Mutex<Client>,
+    /// The connection holding the advisory lock while this store holds it, with the
+    /// lock's ID.
+    held: Mutex<Option<Held>>,
+}
+
+/// A lock this store holds: its ID and the session that holds it.
+struct Held {
+    id: String,
+    client: Client,
+}
+
+/// Who holds a state's advisory lock right now.
+enum Holder {
+    /// Nobody.
+    Free,
+    /// A session, by backend pid, whose lock row names it.
+    Named(LockInfo, i32),
+    /// A session, by backend pid, that has no lock row (yet).
+    Unnamed(i32),
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("store", &self.described)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user[:password]@host:port/db`)
+    /// for the state called `name`, creating the tables if they are absent. A password
+    /// not in the URL is taken from `PGPASSWORD`.
+    pub fn connect(url: &str, name: &str) -> Result<PostgresStore, StateError> {
+        let described = format!("{}#{name}", describe_url(url));
+        let invalid = |reason: String| StateError::Io {
+            path: described.clone(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, reason),
+        };
+        if name.is_empty() {
+            return Err(invalid("the state name is empty".to_string()));
+        }
+        let mut config: Config = url
+            .parse()
+            .map_err(|e| invalid(format!("not a PostgreSQL URL: {}", explain(&e))))?;
+        if config.get_password().is_none()
+            && let Ok(password) = std::env::var("PGPASSWORD")
+            && !password.is_empty()
+        {
+            config.password(password);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("nicplan");
+        }
+        let mut client = open(&config, &described)?;
+        ensure_schema(&mut client, &described)?;
+        Ok(PostgresStore {
+            name: name.to_string(),
+            described,
+            config,
+            client: Mutex::new(client),
+            held: Mutex::new(None),
+        })
+    }
+
+    /// The state's name among the others in the database.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The main connection, opened again if the server closed it.
+    fn client(&self) -> Result<MutexGuard<'_, Client>, StateError> {
+        let mut client = guard(&self.client);
+        if client.is_closed() {
+            *client = open(&self.config, &self.described)?;
+        }
+        Ok(client)
+    }
+
+    fn db_error(&self, doing: &str, e: &postgres::Error) -> StateError {
+        db_error(&self.described, doing, e)
+    }
+
+    fn corrupt(&self, reason: String) -> StateError {
+        StateError::Corrupt {
+            path: self.describe(),
+            reason,
+        }
+    }
+
+    /// The advisory lock key's two halves, as `pg_locks` shows them.
+    fn key_halves(&self) -> (u32, u32) {
+        let key = lock_key(&self.name) as u64;
+        ((key >> 32) as u32, key as u32)
+    }
+
+    /// The server session holding the advisory lock, asked on `client`.
+    fn holder_pid(&self, client: &mut Client) -> Result<Option<i32>, StateError> {
+        let (classid, objid) = self.key_halves();
+        Ok(client
+            .query_opt(HOLDER_PID, &[&classid, &objid])
+            .map_err(|e| self.db_error("could not look up the lock's holder", &e))?
+            .map(|row| row.get(0)))
+    }
+
+    /// Who holds the advisory lock, asked on `client`.
+    fn holder(&self, client: &mut Client) -> Result<Holder, StateError> {
+        let Some(pid) = self.holder_pid(client)? else {
+            return Ok(Holder::Free);
+        };
+        let row = client
+            .query_opt(
+                "SELECT id, who, taken_at, command, pid FROM nicplan_lock WHERE name = $1",
+                &[&self.name],
+            )
+            .map_err(|e| self.db_error("could not read the lock", &e))?;
+        Ok(match row {
+            Some(row) if row.get::<_, i32>(4) == pid => Holder::Named(
+                LockInfo {
+                    id: row.get(0),
+                    who: row.get(1),
+                    when: row.get(2),
+                    command: row.get(3),
+                },
+                pid,
+            ),
+            _ => Holder::Unnamed(pid),
+        })
+    }
+
+    /// Takes the advisory lock on a new connection and records who holds it; `None`
+    /// when another session holds it.
+    fn try_take(&self, command: &str) -> Result<Option<LockInfo>, StateError> {
+        let mut client = open(&self.config, &self.described)?;
+        let taken: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(&self.name)])
+            .map_err(|e| self.db_error("could not take the lock", &e))?
+            .get(0);
+        if !taken {
+            return Ok(None);
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let info = LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            who: who(),
+            when: rfc3339(now),
+            command: command.to_string(),
+        };
+        // A row left by a session that died is replaced: the advisory lock is ours.
+        client
+            .execute(
+                "INSERT INTO nicplan_lock (name, id, who, taken_at, command, pid)
+                 VALUES ($1, $2, $3, $4, $5, pg_backend_pid())
+                 ON CONFLICT (name) DO UPDATE SET id = EXCLUDED.id, who = EXCLUDED.who,
+                     taken_at = EXCLUDED.taken_at, command = EXCLUDED.command,
+                     pid = EXCLUDED.pid",
+                &[&self.name, &info.id, &info.who, &info.when, &info.command],
+            )
+            // Dropping the connection releases the advisory lock again.
+            .map_err(|e| self.db_error("could not record the lock", &e))?;
+        *guard(&self.held) = Some(Held {
+            id: info.id.clone(),
+            client,
+        });
+        Ok(Some(info))
+    }
+
+    /// Deletes the lock row if it still names `id`; whether it did.
+    fn delete_lock_row(&self, client: &mut Client, id: &str) -> Result<bool, StateError> {
+        let deleted = client
+            .execute(
+                "DELETE FROM nicplan_lock WHERE name = $1 AND id = $2",
+                &[&self.name, &id],
+            )
+            .map_err(|e| self.db_error("could not remove the lock", &e))?;
+        Ok(deleted > 0)
+    }
+
+    /// Why `id` is not the current lock, as the tail of a [`StateError::NotLocked`].
+    fn not_locked(&self, client: &mut Client, id: &str) -> StateError {
+        let current = match self.holder(client) {
+            Ok(Holder::Named(info, _)) => format!(
+                "; it is locked with ID {} by {} running `nicplan {}` since {}",
+                info.id, info.who, info.command, info.when
+            ),
+            Ok(Holder::Unnamed(pid)) => format!(
+                "; it is locked by another session (PostgreSQL backend pid {pid}) that recorded no lock ID"
+            ),
+            Ok(Holder::Free) => "; it is not locked".to_string(),
+            Err(e) => format!("; its lock could not be read ({e})"),
+        };
+        StateError::NotLocked {
+            path: self.describe(),
+            id: id.to_string(),
+            current,
+        }
+    }
+
+    /// Waits until the session `pid` no longer holds the advisory lock.
+    fn wait_released(&self, client: &mut Client, pid: i32) -> Result<(), StateError> {
+        let deadline = Instant::now() + TERMINATE_WAIT;
+        while self.holder_pid(client)? == Some(pid) {
+            if Instant::now() >= deadline {
+                return Err(StateError::Io {
+                    path: self.describe(),
+                    source: io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "the session holding the lock (PostgreSQL backend pid {pid}) was told to end but still holds it after {}s",
+                            TERMINATE_WAIT.as_secs()
+                        ),
+                    ),
+                });
+            }
+            thread::sleep(TERMINATE_PAUSE);
+        }
+        Ok(())
+    }
+}
+
+impl StateStore for PostgresStore {
+    fn describe(&self) -> String {
+        self.described.clone()
+    }
+
+    fn read(&self) -> Result<Option<State>, StateError> {
+        let mut client = self.client()?;
+        let row = client
+            .query_opt(
+                "SELECT document FROM nicplan_state WHERE name = $1",
+                &[&self.name],
+            )
+            .map_err(|e| self.db_error("could not read the state", &e))?;
+        row.map(|row| State::from_json(&self.described, row.get(0)))
+            .transpose()
+    }
+
+    fn write(&self, state: &mut State) -> Result<(), StateError> {
+        let read_serial = state.serial;
+        let result = self.compare_and_set(state);
+        if result.is_err() {
+            state.serial = read_serial;
+        }
+        result
+    }
+
+    fn lock(&self, command: &str) -> Result<LockInfo, StateError> {
+        for attempt in 1..=LOCK_ATTEMPTS {
+            if let Some(info) = self.try_take(command)? {
+                return Ok(info);
+            }
+            let holder = {
+                let mut client = self.client()?;
+                self.holder(&mut client)?
+            };
+            match holder {
+                // Released between our attempt and our look: try again.
+                Holder::Free => {}
+                Holder::Named(info, _) => {
+                    return Err(StateError::Locked {
+                        path: self.describe(),
+                        holder: info.to_string(),
+                        id: info.id,
+                    });
+                }
+                // Taken a moment ago and not recorded yet, perhaps: look again.
+                Holder::Unnamed(_) if attempt < LOCK_ATTEMPTS => thread::sleep(LOCK_PAUSE),
+                Holder::Unnamed(pid) => {
+                    return Err(StateError::Locked {
+                        path: self.describe(),
+                        holder: format!(
+                            "another session (PostgreSQL backend pid {pid}) that recorded no lock ID"
+                        ),
+                        id: String::new(),
+                    });
+                }
+            }
+        }
+        Err(StateError::Locked {
+            path: self.describe(),
+            holder: "other commands that keep taking and releasing it; try again".to_string(),
+            id: String::new(),
+        })
+    }
+
+    fn unlock(&self, lock: &LockInfo) -> Result<(), StateError> {
+        let held = {
+            let mut held = guard(&self.held);
+            if held.as_ref().is_some_and(|h| h.id == lock.id) {
+                held.take()
+            } else {
+                None
+            }
+        };
+        let Some(mut held) = held else {
+            // Not a lock of this store's: whichever session holds it must be ended.
+            return self.force_unlock(&lock.id);
+        };
+        let mut client = self.client()?;
+        let deleted = self.delete_lock_row(&mut client, &lock.id);
+        // The session may be gone already (force-unlocked); the lock went with it.
+        let _ = held
+            .client
+            .execute("SELECT pg_advisory_unlock($1)", &[&lock_key(&self.name)]);
+        drop(held);
+        match deleted? {
+            true => Ok(()),
+            false => Err(self.not_locked(&mut client, &lock.id)),
+        }
+    }
+
+    fn force_unlock(&self, id: &str) -> Result<(), StateError> {
+        // This store's own lock is released without ending a session.
+        let own = {
+            let mut held = guard(&self.held);
+            if held.as_ref().is_some_and(|h| h.id == id) {
+                held.take()
+            } else {
+                None
+            }
+        };
+        if let Some(own) = own {
+            drop(own);
+            let mut client = self.client()?;
+            self.delete_lock_row(&mut client, id)?;
+            return Ok(());
+        }
+        let mut client = self.client()?;
+        match self.holder(&mut client)? {
+            Holder::Named(info, pid) if info.id == id => {
+                // `holder` checked that this session holds the state's advisory lock:
+                // it is the one to end, hung or forgotten.
+                client
+                    .execute("SELECT pg_terminate_backend($1)", &[&pid])
+                    .map_err(|e| {
+                        self.db_error(
+                            &format!("could not end the session holding the lock (pid {pid})"),
+                            &e,
+                        )
+                    })?;
+                self.wait_released(&mut client, pid)?;
+                self.delete_lock_row(&mut client, id)?;
+                Ok(())
+            }
+            Holder::Free => {
+                // A row left by a session that died holds nothing; forget it if named.
+                if self.delete_lock_row(&mut client, id)? {
+                    Ok(())
+                } else {
+                    Err(self.not_locked(&mut client, id))
+                }
+            }
+            Holder::Named(..) | Holder::Unnamed(_) => Err(self.not_locked(&mut client, id)),
+        }
+    }
+}
+
+impl PostgresStore {
+    /// The checks and the write of [`StateStore::write`], in one transaction; raises
+    /// `state.serial` and leaves it raised even on failure, which the caller undoes.
+    fn compare_and_set(&self, state: &mut State) -> Result<(), StateError> {
+        let read_serial = state.serial;
+        let mut client = self.client()?;
+        let mut tx = client
+            .transaction()
+            .map_err(|e| self.db_error("could not write the state", &e))?;
+        let select =
+            "SELECT lineage, serial, document FROM nicplan_state WHERE name = $1 FOR UPDATE";
+        let row = tx
+            .query_opt(select, &[&self.name])
+            .map_err(|e| self.db_error("could not read the state", &e))?;
+        let exists = row.is_some();
+        self.check(state, row)?;
+        let new_serial = read_serial
+            .checked_add(1)
+            .and_then(|s| i64::try_from(s).ok())
+            .ok_or_else(|| self.corrupt(format!("serial {read_serial} cannot grow")))?;
+        state.serial = read_serial + 1;
+        let document = state.to_json();
+        let written = if exists {
+            tx.execute(
+                "UPDATE nicplan_state SET serial = $2, document = $3, updated_at = now()
+                 WHERE name = $1",
+                &[&self.name, &new_serial, &document],
+            )
+        } else {
+            tx.execute(
+                "INSERT INTO nicplan_state (name, lineage, serial, document)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                &[&self.name, &state.lineage, &new_serial, &document],
+            )
+        }
+        .map_err(|e| self.db_error("could not write the state", &e))?;
+        if written == 0 {
+            // Another writer created the state after our look; its row decides why we
+            // are refused.
+            let row = tx
+                .query_opt(select, &[&self.name])
+                .map_err(|e| self.db_error("could not read the state", &e))?;
+            state.serial = read_serial;
+            self.check(state, row)?;
+            return Err(StateError::Conflict {
+                path: self.describe(),
+                expected: read_serial,
+                found: 0,
+            });
+        }
+        tx.commit()
+            .map_err(|e| self.db_error("could not write the state", &e))
+    }
+
+    /// Refuses a write of `state` over the stored `row` (lineage, serial, document).
+    fn check(&self, state: &State, row: Option<postgres::Row>) -> Result<(), StateError> {
+        let Some(row) = row else {
+            return match state.serial {
+                0 => Ok(()),
+                expected => Err(StateError::Conflict {
+                    path: self.describe(),
+                    expected,
+                    found: 0,
+                }),
+            };
+        };
+        let lineage: String = row.get(0);
+        let serial: i64 = row.get(1);
+        let stored = State::from_json(&self.described, row.get(2))?;
+        if stored.lineage != lineage || i64::try_from(stored.serial).ok() != Some(serial) {
+            return Err(self.corrupt(format!(
+                "its row says lineage {lineage} serial {serial}, its document lineage {} serial {}",
+                stored.lineage, stored.serial
+            )));
+        }
+        if stored.lineage != state.lineage {
+            return Err(StateError::Lineage {
+                path: self.describe(),
+                expected: state.lineage.clone(),
+                found: stored.lineage,
+            });
+        }
+        if stored.serial != state.serial {
+            return Err(StateError::Conflict {
+                path: self.describe(),
+                expected: state.serial,
+                found: stored.serial,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The advisory lock key of the state `name`: the first 8 bytes of SHA-256 of
+/// `nicplan:NAME`, big-endian, so every nicplan derives the same key.
+pub fn lock_key(name: &str) -> i64 {
+    let digest = Sha256::digest(format!("nicplan:{name}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// `url` without its password and query parameters (which may hold one):
+/// `postgres://user@host:port/db`. A `key=value` connection string is described by its
+/// user, hosts, ports and database alone.
+pub fn describe_url(url: &str) -> String {
+    for scheme in ["postgres://", "postgresql://"] {
+        if let Some(rest) = url.strip_prefix(scheme) {
+            // Split as the connection parser does: the credentials end at the first `@`.
+            let (user, rest) = match rest.split_once('@') {
+                Some((credentials, rest)) => {
+                    let user = credentials.split_once(':').map_or(credentials, |(u, _)| u);
+                    (format!("{user}@"), rest)
+                }
+                None => (String::new(), rest),
+            };
+            let rest = rest.split_once('?').map_or(rest, |(before, _)| before);
+            return format!("{scheme}{user}{rest}");
+        }
+    }
+    match url.parse::<Config>() {
+        Ok(config) => {
+            let user = config
+                .get_user()
+                .map(|u| format!("{u}@"))
+                .unwrap_or_default();
+            let hosts = config
+                .get_hosts()
+                .iter()
+                .enumerate()
+                .map(|(i, host)| {
+                    let host = match host {
+                        Host::Tcp(name) => name.clone(),
+                        Host::Unix(path) => path.display().to_string(),
+                    };
+                    match config.get_ports().get(i).or(config.get_ports().first()) {
+                        Some(port) => format!("{host}:{port}"),
+                        None => host,
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let db = config.get_dbname().unwrap_or_default();
+            format!("postgres://{user}{hosts}/{db}")
+        }
+        Err(_) => "postgres://(unparsable connection string)".to_string(),
+    }
+}
+
+/// A connection for `described`, with waits for locks bounded.
+fn open(config: &Config, described: &str) -> Result<Client, StateError> {
+    let mut client = config
+        .connect(NoTls)
+        .map_err(|e| db_error(described, "could not connect", &e))?;
+    client
+        .batch_execute(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'"))
+        .map_err(|e| db_error(described, "could not set up the session", &e))?;
+    Ok(client)
+}
+
+/// Creates the tables when they are absent. Concurrent `CREATE TABLE IF NOT EXISTS`
+/// can still collide in the catalogue, so creators take turns under a transaction
+/// advisory lock; a role that may not create tables need not, once they exist.
+fn ensure_schema(client: &mut Client, described: &str) -> Result<(), StateError> {
+    let fail = |e: postgres::Error| db_error(described, "could not create the state tables", &e);
+    let present: bool = client
+        .query_one(
+            "SELECT to_regclass('nicplan_state') IS NOT NULL AND to_regclass('nicplan_lock') IS NOT NULL",
+            &[],
+        )
+        .map_err(fail)?
+        .get(0);
+    if present {
+        return Ok(());
+    }
+    let mut tx = client.transaction().map_err(fail)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key("\0schema")])
+        .map_err(fail)?;
+    tx.batch_execute(SCHEMA).map_err(fail)?;
+    tx.commit().map_err(fail)
+}
+
+fn db_error(described: &str, doing: &str, e: &postgres::Error) -> StateError {
+    StateError::Io {
+        path: described.to_string(),
+        source: io::Error::other(format!("{doing}: {}", explain(e))),
+    }
+}
+
+/// A PostgreSQL error with its cause, which its own `Display` leaves out.
+fn explain(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{e}: {db}");
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
+fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `user@host` for the lock, `unknown` for either part that cannot be found; the same
+/// as the file store's.
+fn who() -> String {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .map(|value| value.trim().to_string())
+        .find(|value| !value.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|value| value.trim().to_string())
+        .find(|value| !value.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    format!("{user}@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_described_without_password() {
+        for (url, expected) in [
+            (
+                "postgres://alice:s3cret@db.example:5432/teams",
+                "postgres://alice@db.example:5432/teams",
+            ),
+            (
+                "postgresql://alice@db.example/teams",
+                "postgresql://alice@db.example/teams",
+            ),
+            (
+                "postgres://db.example:5432/teams?user=alice&password=s3cret",
+                "postgres://db.example:5432/teams",
+            ),
+            ("postgres://alice:@h/db", "postgres://alice@h/db"),
+            (
+                "host=db.example port=5433 user=alice password=s3cret dbname=teams",
+                "postgres://alice@db.example:5433/teams",
+            ),
+        ] {
+            let described = describe_url(url);
+            assert_eq!(described, expected, "{url}");
+            assert!(!described.contains("s3cret"), "{described}");
+        }
+    }
+
+    #[test]
+    fn lock_keys_are_stable_and_distinct() {
+        let digest = Sha256::digest(b"nicplan:default");
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        assert_eq!(lock_key("default"), i64::from_be_bytes(first));
+        assert_eq!(lock_key("default"), lock_key("default"));
+        assert_ne!(lock_key("default"), lock_key("staging"));
+    }
+}
