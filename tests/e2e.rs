@@ -683,3 +683,105 @@ fn a_team_state_in_postgresql() {
         .expect("runs");
     assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 16);
 }
+
+/// `nicplan sim serve` on a free loopback port, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(w: &Workdir, extra: &[&str]) -> Served {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nicplan"))
+        .current_dir(w.dir.path())
+        .env("NICPLAN_SIM_BUILD_MS", "0")
+        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
+        .env(
+            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+            "ci-secret-value",
+        )
+        .args(["sim", "serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the server says where it listens");
+    let url = line
+        .split_once("KAKAOCLOUD_ENDPOINT=")
+        .map(|(_, url)| url.trim().to_string())
+        .expect("an endpoint");
+    Served { child, url }
+}
+
+fn kakaocloud(w: &Workdir, served: &Served, secret: &str, args: &[&str]) -> Output {
+    Command::cargo_bin("nicplan")
+        .expect("binary")
+        .current_dir(w.dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("NICPLAN_STATE")
+        .env("NICPLAN_BACKEND", "kakaocloud")
+        .env("KAKAOCLOUD_ENDPOINT", &served.url)
+        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
+        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", secret)
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn the_kakaocloud_backend_end_to_end_through_sim_serve() {
+    let w = Workdir::new();
+    w.write(&base());
+    // A flaky platform: every 4th call fails, every 7th is throttled.
+    let served = serve(&w, &["--fail-every", "4", "--throttle-every", "7"]);
+    let out = kakaocloud(&w, &served, "ci-secret-value", &["apply", "--auto-approve"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = kakaocloud(
+        &w,
+        &served,
+        "ci-secret-value",
+        &["plan", "--detailed-exitcode"],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    // Secondary IPs: the platform supports one IP per NIC, known offline.
+    w.write(&base().replace(
+        "    private_ip: 10.0.1.10\n",
+        "    private_ip: 10.0.1.10\n    secondary_private_ips: [10.0.1.20]\n",
+    ));
+    let refused = kakaocloud(&w, &served, "ci-secret-value", &["plan"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("nicplan::multi_ip_unsupported"));
+    // A wrong secret: a clear error that never repeats the secret.
+    w.write(&base());
+    let denied = kakaocloud(&w, &served, "not-the-secret", &["plan"]);
+    assert_eq!(denied.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&denied.stderr);
+    assert!(err.contains("error:"), "{err}");
+    assert!(
+        !err.contains("not-the-secret") && !err.contains("ci-secret-value"),
+        "{err}"
+    );
+}

@@ -3,7 +3,7 @@
 //! (its own simulation passes), applying it to the simulator (which checks the
 //! platform's rules on every call by itself) succeeds, and the next plan is empty.
 //!
-//! `NICPLAN_PROPTEST_CASES` sets the number of cases (default 1,000).
+//! `NICPLAN_PROPTEST_CASES` sets the number of cases (default 3,000).
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -281,7 +281,7 @@ fn cases() -> u32 {
     std::env::var("NICPLAN_PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
+        .unwrap_or(3000)
 }
 
 proptest! {

@@ -104,6 +104,25 @@ pub struct GraphArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
+    /// Serve the simulator over the KakaoCloud REST API, for `--backend kakaocloud`
+    /// with KAKAOCLOUD_ENDPOINT pointing here. It accepts the application credential
+    /// in KAKAOCLOUD_APPLICATION_CREDENTIAL_ID / _SECRET.
+    Serve {
+        #[command(flatten)]
+        file: super::workspace::FileArg,
+        /// Where to listen, such as 127.0.0.1:8080 (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Delay every API answer by this many milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Answer every Nth API request with 503, as an outage would.
+        #[arg(long, value_name = "N")]
+        fail_every: Option<u32>,
+        /// Answer every Nth API request with 429, as throttling would.
+        #[arg(long, value_name = "N")]
+        throttle_every: Option<u32>,
+    },
     /// Set an instance's status (by name or ID) in the simulator.
     SetInstanceStatus {
         #[command(flatten)]
@@ -507,18 +526,63 @@ pub fn exec_graph(args: GraphArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
+/// The simulator file named by the file's settings, or the default.
+fn sim_path(file: &super::workspace::FileArg) -> Result<String, Error> {
+    let validation = file.validate_optional(None)?;
+    let settings = validation
+        .as_ref()
+        .and_then(|v| v.model.as_ref())
+        .map(|m| m.settings.clone())
+        .unwrap_or_default();
+    Ok(settings
+        .sim_path
+        .unwrap_or_else(|| super::workspace::DEFAULT_SIM.to_string()))
+}
+
 pub fn exec_sim(command: SimCommand) -> Result<u8, Error> {
     match command {
+        SimCommand::Serve {
+            file,
+            listen,
+            latency_ms,
+            fail_every,
+            throttle_every,
+        } => {
+            use crate::cloud::kakaocloud::{ID_VAR, SECRET_VAR};
+            let var = |name: &str| {
+                std::env::var(name).map_err(|_| {
+                    Error::Usage(format!(
+                        "sim serve accepts the application credential given in {ID_VAR} and {SECRET_VAR}; {name} is not set"
+                    ))
+                })
+            };
+            let mut options =
+                crate::cloud::serve::ServeOptions::new(var(ID_VAR)?, var(SECRET_VAR)?);
+            options.latency = std::time::Duration::from_millis(latency_ms);
+            options.fail_every = fail_every;
+            options.throttle_every = throttle_every;
+            let path = sim_path(&file)?;
+            let sim = crate::cloud::sim::Sim::open(&path, false).map_err(|e| Error::Cloud {
+                backend: "sim",
+                message: e.to_string(),
+            })?;
+            let server =
+                crate::cloud::serve::Server::start(sim, &listen, options).map_err(|e| {
+                    Error::Cloud {
+                        backend: "sim",
+                        message: e.to_string(),
+                    }
+                })?;
+            print(&format!(
+                "nicplan sim serve: {} (simulator {path}); KAKAOCLOUD_ENDPOINT={}\n",
+                server.url(),
+                server.url()
+            ))?;
+            server.wait();
+            Ok(0)
+        }
         SimCommand::SetInstanceStatus { file, name, status } => {
-            let validation = file.validate_optional(None)?;
-            let settings = validation
-                .as_ref()
-                .and_then(|v| v.model.as_ref())
-                .map(|m| m.settings.clone())
-                .unwrap_or_default();
-            let path = settings
-                .sim_path
-                .unwrap_or_else(|| super::workspace::DEFAULT_SIM.to_string());
+            let path = sim_path(&file)?;
             // Open the simulator itself, not through the trait: this is an operator
             // control of the simulation, not a platform call.
             let sim = crate::cloud::sim::Sim::open(&path, true).map_err(|e| Error::Cloud {

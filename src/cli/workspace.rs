@@ -198,7 +198,12 @@ impl Common {
             .map(BackendKind::from)
             .or(settings.backend)
             .unwrap_or(BackendKind::Sim);
-        let cloud = open_cloud(kind, settings.sim_path.as_deref(), multiple_ips)?;
+        let cloud = open_cloud(
+            kind,
+            settings.sim_path.as_deref(),
+            settings.region.as_deref(),
+            multiple_ips,
+        )?;
         Ok(Workspace {
             validation,
             store,
@@ -241,6 +246,7 @@ fn open_store(
 pub fn open_cloud(
     kind: BackendKind,
     sim_path: Option<&str>,
+    region: Option<&str>,
     multiple_ips: bool,
 ) -> Result<Box<dyn Cloud>, Error> {
     match kind {
@@ -252,9 +258,14 @@ pub fn open_cloud(
             })?;
             Ok(Box::new(sim))
         }
-        BackendKind::Kakaocloud => Err(Error::Usage(
-            "the kakaocloud backend is not available in this version of nicplan; use --backend sim"
-                .to_string(),
-        )),
+        BackendKind::Kakaocloud => {
+            let config = crate::cloud::kakaocloud::KakaoConfig::from_env(region).map_err(|e| {
+                Error::Cloud {
+                    backend: "kakaocloud",
+                    message: e.to_string(),
+                }
+            })?;
+            Ok(Box::new(crate::cloud::kakaocloud::KakaoCloud::new(config)))
+        }
     }
 }

@@ -6,6 +6,8 @@
 //! so the objects of a run that crashed before recording them are found again instead of
 //! created twice.
 
+pub mod kakaocloud;
+pub mod serve;
 pub mod sim;
 
 use std::collections::BTreeMap;

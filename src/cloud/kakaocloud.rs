@@ -1,0 +1,1696 @@
+//! The `kakaocloud` backend: [`Cloud`] over KakaoCloud's REST API, as described in
+//! `domain/kakaocloud-api.md`, with ureq.
+//!
+//! Job: translate each trait call into the platform's calls and the platform's objects
+//! back into `Cloud*` values; authenticate; survive a flaky network. The platform
+//! enforces its own rules: a 4xx comes back as [`CloudError::Rejected`] with the
+//! platform's message, word for word, except a 404 on a call about one object (a get,
+//! an update or a delete), which is [`CloudError::NotFound`].
+//!
+//! Hosts: IAM at `https://iam.kakaocloud.com`, the VPC, Network and BCS services at
+//! `https://{vpc,network,bcs}.{region}.kakaocloud.com`, every API path under `/api/v1`.
+//! With [`KakaoConfig::endpoint`] (`KAKAOCLOUD_ENDPOINT`) set, every call, the token
+//! included, goes to that one base URL instead (how it is pointed at `nicplan sim
+//! serve`).
+//!
+//! Authentication: an IAM application credential is exchanged for a token
+//! (`X-Subject-Token`), which is cached and sent as `X-Auth-Token`; a 401 renews it
+//! once and repeats the call.
+//!
+//! Retries: a 429, a 5xx, a timeout or a connection error is retried up to
+//! [`KakaoConfig::max_retries`] times, waiting `backoff * 2^attempt` (at most 30 s) or
+//! what `Retry-After` says (in seconds, at most 60 s). A 4xx is never retried.
+//! A call that changes something and failed in a way that leaves its outcome unknown
+//! (a timeout after sending, a 500/502/504) is not blindly repeated:
+//! - a create first looks for an object carrying the exact description it sent (the
+//!   `[nicplan:LINEAGE/ADDR]` marker makes it unique) and returns that one, so a retry
+//!   never makes a duplicate; a create without a marker is not repeated after such a
+//!   failure (429, 503 and refused connections say nothing was done, and are retried);
+//! - any other change that the repeat finds refused is checked: a delete answered 404
+//!   succeeded; an attach, detach, associate or disassociate answered 4xx is checked
+//!   by reading the object, and succeeded when the object is already as asked.
+//!
+//! Reads: [`Cloud::inventory`] lists the six collections concurrently, 100 objects per
+//! page (`limit`/`offset`), so N objects cost about N/100 calls, never one per object.
+//!
+//! Decisions where the doc is silent (`crate::cloud::serve` accepts the same):
+//! - Flavors: the file names them `FAMILY.SIZE`; `flavor_id` and resize bodies need IDs,
+//!   so the flavor list (`GET /flavors`) is read once, on first need, and names are
+//!   mapped to IDs (and back, when an instance shows its flavor without a name).
+//! - Images: `image` from the file is sent as `image_id` and read back from
+//!   `image.id`, so on the real platform it must be an image ID.
+//! - Creating an instance: `{"instance": {"name", "description", "flavor_id",
+//!   "image_id", "subnets": [{"id": SUBNET, "network_interface_id":
+//!   PRIMARY NIC}], "security_groups": [{"name"}] (the primary NIC's groups),
+//!   "volumes": [{"size": 50, "source_type": "image", "is_delete_on_termination":
+//!   true}]}}`; the answer holds only an ID on the platform, so the instance is read
+//!   back with a get. Resize: `POST /instances/{id}/resize` with `{"flavor": {"id"}}`.
+//! - An instance's primary NIC is the first entry of its `addresses` (the platform makes
+//!   the first `subnets` entry the primary and lists it first).
+//! - Instance status: `active`, `stopped`, `shelved_offloaded`, `error` as named (also
+//!   `shutoff` as stopped); any other value (`building`, `resizing`, ...) is a
+//!   transition and reads as building.
+//! - Source/destination check: `false` is written as one allowed address pair
+//!   `0.0.0.0/0`, `true` as none; read back, any pair at all means `false`.
+//! - Secondary private IPs are refused before any call ([`Cloud::multiple_ips`] is
+//!   false): the platform does not offer several IPs per NIC yet.
+//! - Descriptions are sent on every create (VPC, subnet, security group, NIC, instance,
+//!   public IP) and read back, so nicplan's markers survive.
+//! - Associating a public IP: `PUT /public-ips/{id}/network-interfaces/{nic_id}`, with
+//!   `{"private_ip"}` as body only when one is asked for.
+//! - A NIC created with `source_dest_check: false`, or updated, takes two calls: the
+//!   create or `PUT` (name, description, security groups), then
+//!   `PUT .../allowed-address-pairs` when the check differs. A failure between them
+//!   leaves the NIC with the check on, which the next refresh shows as drift.
+//! - A `POST` or `PUT` without a body is sent with `Content-Length: 0`, not chunked.
+//! - `X-Api-Version` is not sent: the doc gives no value for it.
+//!
+//! Invariants: the credential and the token never appear in an error message or in
+//! `Debug` output (messages from the platform are scrubbed of them); no call panics.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use ipnet::Ipv4Net;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::{
+    Cloud, CloudError, CloudInstance, CloudNic, CloudPublicIp, CloudSecurityGroup, CloudSubnet,
+    CloudVpc, InstanceRequest, Inventory, NicRequest, NicUpdate,
+};
+use crate::resource::Status;
+
+/// The variable holding the application credential's ID.
+pub const ID_VAR: &str = "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID";
+/// The variable holding the application credential's secret.
+pub const SECRET_VAR: &str = "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET";
+/// The variable naming one base URL for every service.
+pub const ENDPOINT_VAR: &str = "KAKAOCLOUD_ENDPOINT";
+/// The region when none is given.
+pub const DEFAULT_REGION: &str = "kr-central-2";
+/// The IAM service.
+pub const IAM_URL: &str = "https://iam.kakaocloud.com";
+/// Objects asked for per list call.
+pub const PAGE_LIMIT: usize = 100;
+
+/// The path of the token call.
+const TOKEN_PATH: &str = "/identity/v3/auth/tokens";
+/// The prefix of every API path.
+const API_PREFIX: &str = "/api/v1";
+/// The boot volume of a new instance, in GB.
+const BOOT_VOLUME_GB: u32 = 50;
+/// The longest pause between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Pages read from one list at most, against a platform that never stops paging.
+const MAX_PAGES: usize = 10_000;
+/// The largest answer read.
+const MAX_ANSWER: u64 = 64 * 1024 * 1024;
+/// The allowed address pair that stands for `source_dest_check: false`.
+const ANY_ADDRESS_PAIR: &str = "0.0.0.0/0";
+/// What replaces a secret in a message.
+const REDACTED: &str = "[redacted]";
+
+/// How to reach KakaoCloud. `Debug` shows no credential.
+#[derive(Clone)]
+pub struct KakaoConfig {
+    /// One base URL for every service (`KAKAOCLOUD_ENDPOINT`), such as
+    /// `http://127.0.0.1:8080`; `None` for the platform's own hosts.
+    pub endpoint: Option<String>,
+    /// The region, `kr-central-2` by default.
+    pub region: String,
+    /// The application credential's ID.
+    pub credential_id: String,
+    /// The application credential's secret.
+    pub credential_secret: String,
+    /// How long one HTTP exchange may take.
+    pub timeout: Duration,
+    /// How many times a failed call is repeated (429, 5xx, timeouts, connection errors).
+    pub max_retries: u32,
+    /// The first pause before a repeat; it doubles each time.
+    pub backoff: Duration,
+}
+
+impl KakaoConfig {
+    /// A configuration for the platform's own hosts in the default region, with a 30 s
+    /// timeout, 5 retries and a 500 ms first backoff.
+    pub fn new(credential_id: impl Into<String>, credential_secret: impl Into<String>) -> Self {
+        KakaoConfig {
+            endpoint: None,
+            region: DEFAULT_REGION.to_string(),
+            credential_id: credential_id.into(),
+            credential_secret: credential_secret.into(),
+            timeout: Duration::from_secs(30),
+            max_retries: 5,
+            backoff: Duration::from_millis(500),
+        }
+    }
+
+    /// Reads the credential and the endpoint from the environment
+    /// (`KAKAOCLOUD_APPLICATION_CREDENTIAL_ID`, `..._SECRET`, `KAKAOCLOUD_ENDPOINT`);
+    /// `region` defaults to `kr-central-2`.
+    pub fn from_env(region: Option<&str>) -> Result<KakaoConfig, CloudError> {
+        KakaoConfig::from_vars(region, |name| std::env::var(name).ok())
+    }
+
+    /// As [`KakaoConfig::from_env`], with the variables looked up by `var`.
+    pub fn from_vars(
+        region: Option<&str>,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<KakaoConfig, CloudError> {
+        let need = |name: &str| {
+            var(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+                CloudError::Unavailable(format!(
+                    "{name} is not set: the kakaocloud backend needs an IAM application credential in {ID_VAR} and {SECRET_VAR}"
+                ))
+            })
+        };
+        let id = need(ID_VAR)?;
+        let secret = need(SECRET_VAR)?;
+        let mut config = KakaoConfig::new(id.trim(), secret.trim());
+        if let Some(region) = region {
+            config.region = region.to_string();
+        }
+        config.endpoint = var(ENDPOINT_VAR).filter(|v| !v.trim().is_empty());
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Refuses a region or endpoint that cannot make a URL.
+    fn check(&mut self) -> Result<(), CloudError> {
+        let region_ok = !self.region.is_empty()
+            && self
+                .region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !region_ok {
+            return Err(CloudError::Unavailable(format!(
+                "region {:?} is not a KakaoCloud region name (such as {DEFAULT_REGION})",
+                self.region
+            )));
+        }
+        if let Some(endpoint) = &mut self.endpoint {
+            let trimmed = endpoint.trim().trim_end_matches('/').to_string();
+            if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+                return Err(CloudError::Unavailable(format!(
+                    "{ENDPOINT_VAR} must be an http:// or https:// URL, not {}",
+                    shown_url(&trimmed)
+                )));
+            }
+            *endpoint = trimmed;
+        }
+        Ok(())
+    }
+
+    /// The base URL of a service.
+    fn base(&self, service: Service) -> String {
+        match (&self.endpoint, service) {
+            (Some(endpoint), _) => endpoint.trim_end_matches('/').to_string(),
+            (None, Service::Iam) => IAM_URL.to_string(),
+            (None, service) => format!("https://{}.{}.kakaocloud.com", service.host(), self.region),
+        }
+    }
+}
+
+impl fmt::Debug for KakaoConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KakaoConfig")
+            .field("endpoint", &self.endpoint.as_deref().map(shown_url))
+            .field("region", &self.region)
+            .field("credential_id", &REDACTED)
+            .field("credential_secret", &REDACTED)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("backoff", &self.backoff)
+            .finish()
+    }
+}
+
+/// A URL for messages: any `user:password@` part is hidden.
+fn shown_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) if !scheme.is_empty() => format!("{scheme}://{REDACTED}@{}", &rest[at + 1..]),
+        Some(at) => format!("{REDACTED}@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// The platform's services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Service {
+    Iam,
+    Vpc,
+    Network,
+    Bcs,
+}
+
+impl Service {
+    fn host(self) -> &'static str {
+        match self {
+            Service::Iam => "iam",
+            Service::Vpc => "vpc",
+            Service::Network => "network",
+            Service::Bcs => "bcs",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Service::Iam => "IAM",
+            Service::Vpc => "VPC service",
+            Service::Network => "Network service",
+            Service::Bcs => "BCS service",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// One call to make.
+struct Req {
+    method: Method,
+    service: Service,
+    /// The path after `/api/v1` (or the whole path for IAM).
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<Value>,
+}
+
+impl Req {
+    fn new(method: Method, service: Service, path: String) -> Req {
+        Req {
+            method,
+            service,
+            path,
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    fn body(mut self, body: Value) -> Req {
+        self.body = Some(body);
+        self
+    }
+
+    fn what(&self) -> String {
+        format!("{} {}", self.method.as_str(), self.path)
+    }
+}
+
+/// One HTTP answer, as read.
+struct Raw {
+    status: u16,
+    text: String,
+    retry_after: Option<Duration>,
+    subject_token: Option<String>,
+}
+
+/// How a call ended.
+enum Sent {
+    /// The platform answered (perhaps after retries).
+    Raw(Raw, u32),
+    /// A create found the object it had made in an attempt whose answer was lost.
+    Recovered(Value),
+}
+
+/// An API answer.
+struct Answer {
+    status: u16,
+    body: Value,
+    text: String,
+    attempts: u32,
+    /// Whether an earlier attempt may have taken effect although its answer was lost.
+    after_ambiguity: bool,
+}
+
+/// What an API call came to.
+enum Outcome {
+    /// The platform's answer, success or not.
+    Answered(Answer),
+    /// A create whose earlier attempt lost its answer found the object it had made.
+    Found(Value),
+}
+
+impl Answer {
+    fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Looks for the object an ambiguous create may have made: `Some` when found, `None` to
+/// repeat the create, an error to give up.
+type Recover<'a> = &'a dyn Fn() -> Result<Option<Value>, CloudError>;
+
+/// The flavor list, both ways.
+#[derive(Default)]
+struct Flavors {
+    id_by_name: BTreeMap<String, String>,
+    name_by_id: BTreeMap<String, String>,
+}
+
+/// The `kakaocloud` backend. Shareable between threads: the token and the flavor list
+/// are cached behind locks.
+pub struct KakaoCloud {
+    config: KakaoConfig,
+    agent: ureq::Agent,
+    token: Mutex<Option<String>>,
+    flavors: Mutex<Option<Flavors>>,
+}
+
+impl fmt::Debug for KakaoCloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cached = guard(&self.token).is_some();
+        f.debug_struct("KakaoCloud")
+            .field("config", &self.config)
+            .field("token", &if cached { REDACTED } else { "none" })
+            .finish_non_exhaustive()
+    }
+}
+
+fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Encodes a query value.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An ID as a path segment, percent-encoded so it cannot reach another path.
+fn seg(id: &str) -> String {
+    encode(id)
+}
+
+/// Whether a transport error happened before the request could reach the platform.
+fn surely_not_sent(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound | ureq::Error::BadUri(_) => true,
+        ureq::Error::Timeout(t) => {
+            matches!(t, ureq::Timeout::Resolve | ureq::Timeout::Connect)
+        }
+        ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::ConnectionRefused,
+        _ => false,
+    }
+}
+
+/// The message of an error answer: `error.message`, else `message`, else the text.
+fn platform_message(body: &Value, text: &str) -> String {
+    let message = body
+        .pointer("/error/message")
+        .or_else(|| body.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    message.unwrap_or_else(|| text.trim().chars().take(300).collect())
+}
+
+impl KakaoCloud {
+    /// A backend with this configuration; nothing is called until the first use.
+    pub fn new(config: KakaoConfig) -> KakaoCloud {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(config.timeout))
+            .user_agent(format!("nicplan/{}", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        KakaoCloud {
+            config,
+            agent,
+            token: Mutex::new(None),
+            flavors: Mutex::new(None),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KakaoConfig {
+        &self.config
+    }
+
+    /// `text` with the credential and `token` replaced.
+    fn redact(&self, text: &str, token: Option<&str>) -> String {
+        let mut out = text.to_string();
+        let secrets = [
+            Some(self.config.credential_secret.as_str()),
+            Some(self.config.credential_id.as_str()),
+            token,
+        ];
+        for secret in secrets.into_iter().flatten() {
+            if secret.len() >= 4 {
+                out = out.replace(secret, REDACTED);
+            }
+        }
+        out
+    }
+
+    /// The cached token, if any (for scrubbing messages).
+    fn current_token(&self) -> Option<String> {
+        guard(&self.token).clone()
+    }
+
+    fn pause(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
+        self.config.backoff.saturating_mul(factor).min(MAX_BACKOFF)
+    }
+
+    /// One HTTP exchange.
+    fn exchange(&self, req: &Req, url: &str, token: Option<&str>) -> Result<Raw, ureq::Error> {
+        let mut full = url.to_string();
+        for (i, (k, v)) in req.query.iter().enumerate() {
+            full.push(if i == 0 { '?' } else { '&' });
+            full.push_str(k);
+            full.push('=');
+            full.push_str(&encode(v));
+        }
+        let mut builder = ureq::http::Request::builder()
+            .method(req.method.as_str())
+            .uri(full)
+            .header("Accept", "application/json");
+        if let Some(token) = token {
+            builder = builder.header("X-Auth-Token", token);
+        }
+        let mut response = match &req.body {
+            Some(body) => {
+                let bytes = serde_json::to_vec(body).map_err(|e| {
+                    ureq::Error::Io(std::io::Error::other(format!("cannot encode body: {e}")))
+                })?;
+                let request = builder
+                    .header("Content-Type", "application/json")
+                    .body(bytes)
+                    .map_err(ureq::Error::Http)?;
+                self.agent.run(request)?
+            }
+            // Without a body, a POST or PUT would go chunked; an explicit empty body
+            // sends `Content-Length: 0`, which every server reads the same way.
+            None if matches!(req.method, Method::Post | Method::Put) => self
+                .agent
+                .run(builder.body(Vec::new()).map_err(ureq::Error::Http)?)?,
+            None => self
+                .agent
+                .run(builder.body(()).map_err(ureq::Error::Http)?)?,
+        };
+        let headers = response.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_string())
+        };
+        let retry_after = header("retry-after")
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
+        let subject_token = header("x-subject-token").filter(|t| !t.is_empty());
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .lossy_utf8(true)
+            .read_to_string()?;
+        Ok(Raw {
+            status,
+            text,
+            retry_after,
+            subject_token,
+        })
+    }
+
+    /// Sends `req`, repeating it on 429, 5xx and transport errors. `ambiguous` turns
+    /// true when an attempt that changes something may have taken effect; before a
+    /// repeat after that, `recover` looks for what it made.
+    fn send(
+        &self,
+        req: &Req,
+        token: Option<&str>,
+        ambiguous: &mut bool,
+        recover: Option<Recover<'_>>,
+    ) -> Result<Sent, CloudError> {
+        let base = self.config.base(req.service);
+        let url = match req.service {
+            Service::Iam => format!("{base}{}", req.path),
+            _ => format!("{base}{API_PREFIX}{}", req.path),
+        };
+        let changes = req.method != Method::Get && req.service != Service::Iam;
+        let mut attempt: u32 = 0;
+        loop {
+            if attempt > 0
+                && *ambiguous
+                && let Some(recover) = recover
+                && let Some(found) = recover()?
+            {
+                return Ok(Sent::Recovered(found));
+            }
+            let last = attempt >= self.config.max_retries;
+            match self.exchange(req, &url, token) {
+                Ok(raw) if raw.status == 429 || raw.status >= 500 => {
+                    if last {
+                        return Ok(Sent::Raw(raw, attempt + 1));
+                    }
+                    if changes && !matches!(raw.status, 429 | 503) {
+                        *ambiguous = true;
+                    }
+                    std::thread::sleep(raw.retry_after.unwrap_or_else(|| self.pause(attempt)));
+                }
+                Ok(raw) => return Ok(Sent::Raw(raw, attempt + 1)),
+                Err(e) => {
+                    if changes && !surely_not_sent(&e) {
+                        *ambiguous = true;
+                    }
+                    if last {
+                        return Err(CloudError::Unavailable(self.redact(
+                            &format!(
+                                "cannot reach KakaoCloud {} at {} for {}: {e} (gave up after {} attempts)",
+                                req.service.label(),
+                                shown_url(&base),
+                                req.what(),
+                                attempt + 1
+                            ),
+                            token,
+                        )));
+                    }
+                    std::thread::sleep(self.pause(attempt));
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Exchanges the application credential for a token.
+    fn fetch_token(&self) -> Result<String, CloudError> {
+        let body = json!({"auth": {"identity": {
+            "methods": ["application_credential"],
+            "application_credential": {
+                "id": self.config.credential_id,
+                "secret": self.config.credential_secret,
+            },
+        }}});
+        let req = Req::new(Method::Post, Service::Iam, TOKEN_PATH.to_string()).body(body);
+        let mut ambiguous = false;
+        let Sent::Raw(raw, attempts) = self.send(&req, None, &mut ambiguous, None)? else {
+            return Err(CloudError::Unavailable(
+                "KakaoCloud IAM gave no answer to the token request".to_string(),
+            ));
+        };
+        let body: Value = serde_json::from_str(&raw.text).unwrap_or(Value::Null);
+        let message = self.redact(&platform_message(&body, &raw.text), None);
+        match raw.status {
+            200..=299 => raw.subject_token.ok_or_else(|| {
+                CloudError::Unavailable(
+                    "KakaoCloud IAM answered the token request without an X-Subject-Token header"
+                        .to_string(),
+                )
+            }),
+            401 | 403 => Err(CloudError::Rejected(format!(
+                "KakaoCloud IAM refused the application credential (HTTP {}): check {ID_VAR} and {SECRET_VAR}",
+                raw.status
+            ))),
+            400..=499 if raw.status != 429 => Err(CloudError::Rejected(format!(
+                "KakaoCloud IAM refused the token request (HTTP {}): {message}",
+                raw.status
+            ))),
+            status => Err(CloudError::Unavailable(format!(
+                "KakaoCloud IAM answered HTTP {status} to the token request {attempts} times: {message}"
+            ))),
+        }
+    }
+
+    /// The cached token, fetched first when there is none.
+    fn token(&self) -> Result<String, CloudError> {
+        let mut cached = guard(&self.token);
+        if let Some(token) = cached.as_ref() {
+            return Ok(token.clone());
+        }
+        let token = self.fetch_token()?;
+        *cached = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Drops `stale` from the cache, unless another thread renewed it already.
+    fn forget_token(&self, stale: &str) {
+        let mut cached = guard(&self.token);
+        if cached.as_deref() == Some(stale) {
+            *cached = None;
+        }
+    }
+
+    /// Makes an API call with the token, renewing it once on a 401.
+    fn api(&self, req: &Req, recover: Option<Recover<'_>>) -> Result<Outcome, CloudError> {
+        let mut ambiguous = false;
+        let mut renewed = false;
+        loop {
+            let token = self.token()?;
+            match self.send(req, Some(&token), &mut ambiguous, recover)? {
+                Sent::Recovered(found) => return Ok(Outcome::Found(found)),
+                Sent::Raw(raw, _) if raw.status == 401 && !renewed => {
+                    self.forget_token(&token);
+                    renewed = true;
+                }
+                Sent::Raw(raw, attempts) => {
+                    let body = serde_json::from_str(&raw.text).unwrap_or(Value::Null);
+                    return Ok(Outcome::Answered(Answer {
+                        status: raw.status,
+                        body,
+                        text: raw.text,
+                        attempts,
+                        after_ambiguity: ambiguous,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// The error for an answer that is not a success. `one` names the object the path
+    /// reads or deletes, for a 404.
+    fn failure(&self, req: &Req, answer: &Answer, one: Option<(&'static str, &str)>) -> CloudError {
+        let token = self.current_token();
+        let message = self.redact(
+            &platform_message(&answer.body, &answer.text),
+            token.as_deref(),
+        );
+        let status = answer.status;
+        match (status, one) {
+            (404, Some((kind, id))) => CloudError::NotFound {
+                kind,
+                id: id.to_string(),
+            },
+            (401, _) => CloudError::Rejected(format!(
+                "KakaoCloud refused the token for {} even after renewing it (HTTP 401): {message}",
+                req.what()
+            )),
+            (429 | 500..=599, _) => CloudError::Unavailable(format!(
+                "KakaoCloud {} answered HTTP {status} to {} {} times; giving up: {message}",
+                req.service.label(),
+                req.what(),
+                answer.attempts
+            )),
+            (400..=499, _) if message.is_empty() => {
+                CloudError::Rejected(format!("KakaoCloud refused {} (HTTP {status})", req.what()))
+            }
+            (400..=499, _) => CloudError::Rejected(message),
+            _ => CloudError::Unavailable(format!(
+                "KakaoCloud {} answered {} with an unexpected HTTP {status}",
+                req.service.label(),
+                req.what()
+            )),
+        }
+    }
+
+    /// A call whose answer must be a success; its body.
+    fn call(&self, req: Req, one: Option<(&'static str, &str)>) -> Result<Value, CloudError> {
+        match self.api(&req, None)? {
+            Outcome::Found(found) => Ok(found),
+            Outcome::Answered(answer) if answer.ok() => Ok(answer.body),
+            Outcome::Answered(answer) => Err(self.failure(&req, &answer, one)),
+        }
+    }
+
+    /// A change that is not a create. When it is refused (with the status given to
+    /// `settled`) after an attempt whose outcome was unknown, `settled` says whether the
+    /// change is in place anyway.
+    fn change(
+        &self,
+        req: Req,
+        one: Option<(&'static str, &str)>,
+        settled: impl Fn(u16) -> Result<bool, CloudError>,
+    ) -> Result<Value, CloudError> {
+        match self.api(&req, None)? {
+            Outcome::Found(found) => Ok(found),
+            Outcome::Answered(answer) if answer.ok() => Ok(answer.body),
+            Outcome::Answered(answer)
+                if answer.after_ambiguity
+                    && (400..500).contains(&answer.status)
+                    && settled(answer.status)? =>
+            {
+                Ok(Value::Null)
+            }
+            Outcome::Answered(answer) => Err(self.failure(&req, &answer, one)),
+        }
+    }
+
+    /// A create of an object of a collection (`path`, listed under `plural`, answered
+    /// under `singular`) with this description; its object.
+    fn create(
+        &self,
+        req: Req,
+        plural: &str,
+        singular: &str,
+        description: &str,
+    ) -> Result<Value, CloudError> {
+        let (service, path) = (req.service, req.path.clone());
+        let recover = || self.find_created(service, &path, plural, description);
+        match self.api(&req, Some(&recover))? {
+            Outcome::Found(found) => Ok(found),
+            Outcome::Answered(answer) if answer.ok() => {
+                answer.body.get(singular).cloned().ok_or_else(|| {
+                    CloudError::Unavailable(format!(
+                        "KakaoCloud answered {} without the {singular} it created",
+                        req.what()
+                    ))
+                })
+            }
+            Outcome::Answered(answer) => Err(self.failure(&req, &answer, None)),
+        }
+    }
+
+    /// The object of a collection carrying exactly this description (nicplan's marker
+    /// makes it unique), after a create whose answer was lost.
+    fn find_created(
+        &self,
+        service: Service,
+        path: &str,
+        plural: &str,
+        description: &str,
+    ) -> Result<Option<Value>, CloudError> {
+        if !description.contains("[nicplan:") {
+            return Err(CloudError::Unavailable(format!(
+                "POST {path} failed in a way that leaves unknown whether the object was created; it was not repeated, to avoid a duplicate: run `nicplan refresh` and look"
+            )));
+        }
+        let items = self.list_all(service, path, plural)?;
+        Ok(items
+            .into_iter()
+            .find(|item| item.get("description").and_then(Value::as_str) == Some(description)))
+    }
+
+    /// Every object of a collection, page by page.
+    fn list_all(
+        &self,
+        service: Service,
+        path: &str,
+        plural: &str,
+    ) -> Result<Vec<Value>, CloudError> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut offset = 0usize;
+        for _ in 0..MAX_PAGES {
+            let mut req = Req::new(Method::Get, service, path.to_string());
+            req.query = vec![
+                ("limit", PAGE_LIMIT.to_string()),
+                ("offset", offset.to_string()),
+            ];
+            let body = self.call(req, None)?;
+            let Some(Value::Array(page)) = body.get(plural) else {
+                return Err(CloudError::Unavailable(format!(
+                    "KakaoCloud answered GET {path} without a {plural} list"
+                )));
+            };
+            let n = page.len();
+            let total = body
+                .pointer("/pagination/total")
+                .and_then(Value::as_u64)
+                .and_then(|t| usize::try_from(t).ok());
+            let fresh = page.iter().fold(false, |fresh, item| {
+                let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+                seen.insert(id.to_string()) || fresh
+            });
+            if n > 0 && !fresh {
+                return Err(CloudError::Unavailable(format!(
+                    "KakaoCloud answered GET {path} at offset {offset} with a page already read; paging does not advance"
+                )));
+            }
+            out.extend(page.iter().cloned());
+            offset += n;
+            // Without a total, only an empty page ends the list: the platform may cap
+            // `limit` below what was asked.
+            let done = total.is_some_and(|total| offset >= total);
+            if n == 0 || done {
+                return Ok(out);
+            }
+        }
+        Err(CloudError::Unavailable(format!(
+            "KakaoCloud kept paging GET {path} past {MAX_PAGES} pages"
+        )))
+    }
+
+    /// The flavor list, read once, on first need.
+    fn with_flavors<T>(&self, f: impl Fn(&Flavors) -> Option<T>) -> Result<Option<T>, CloudError> {
+        let mut cached = guard(&self.flavors);
+        if let Some(flavors) = cached.as_ref() {
+            return Ok(f(flavors));
+        }
+        let mut flavors = Flavors::default();
+        for item in self.list_all(Service::Bcs, "/flavors", "flavors")? {
+            if let (Some(id), Some(name)) = (
+                item.get("id").and_then(Value::as_str),
+                item.get("name").and_then(Value::as_str),
+            ) {
+                flavors.id_by_name.insert(name.to_string(), id.to_string());
+                flavors.name_by_id.insert(id.to_string(), name.to_string());
+            }
+        }
+        let found = f(&flavors);
+        *cached = Some(flavors);
+        Ok(found)
+    }
+
+    /// The ID of the flavor named `name`.
+    fn flavor_id(&self, name: &str) -> Result<String, CloudError> {
+        self.with_flavors(|f| f.id_by_name.get(name).cloned())?
+            .ok_or_else(|| {
+                CloudError::Rejected(format!(
+                    "flavor {name} is not offered by KakaoCloud in region {} (GET /flavors does not list it)",
+                    self.config.region
+                ))
+            })
+    }
+
+    fn get_nic(&self, id: &str) -> Result<CloudNic, CloudError> {
+        let req = Req::new(
+            Method::Get,
+            Service::Vpc,
+            format!("/network-interfaces/{}", seg(id)),
+        );
+        let body = self.call(req, Some(("network interface", id)))?;
+        nic_from(field(&body, "network_interface")?)
+    }
+
+    fn get_public_ip(&self, id: &str) -> Result<CloudPublicIp, CloudError> {
+        let req = Req::new(
+            Method::Get,
+            Service::Network,
+            format!("/public-ips/{}", seg(id)),
+        );
+        let body = self.call(req, Some(("public IP", id)))?;
+        public_ip_from(field(&body, "public_ip")?)
+    }
+
+    /// Writes the source/destination check as allowed address pairs.
+    fn set_source_dest_check(&self, id: &str, check: bool) -> Result<CloudNic, CloudError> {
+        let pairs: Vec<Value> = if check {
+            Vec::new()
+        } else {
+            vec![json!({"ip_address": ANY_ADDRESS_PAIR})]
+        };
+        let req = Req::new(
+            Method::Put,
+            Service::Vpc,
+            format!("/network-interfaces/{}/allowed-address-pairs", seg(id)),
+        )
+        .body(json!({"allowed_address_pairs": pairs}));
+        let body = self.call(req, Some(("network interface", id)))?;
+        match body.get("network_interface") {
+            Some(nic) => nic_from(nic),
+            None => self.get_nic(id),
+        }
+    }
+
+    /// Reads an instance, mapping a flavor shown by ID only to its name.
+    fn instance_from(&self, value: &Value) -> Result<CloudInstance, CloudError> {
+        let wire: WireInstance = wire(value, "instance")?;
+        let flavor = wire.flavor.unwrap_or_default();
+        let flavor = match (flavor.name, flavor.id) {
+            (Some(name), _) if !name.is_empty() => name,
+            (_, Some(id)) => self
+                .with_flavors(|f| f.name_by_id.get(&id).cloned())?
+                .unwrap_or(id),
+            _ => String::new(),
+        };
+        let image = wire
+            .image
+            .and_then(|i| i.id.or(i.name))
+            .or(wire.image_id)
+            .unwrap_or_default();
+        let primary_nic_id = wire
+            .addresses
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|a| a.network_interface_id)
+            .unwrap_or_default();
+        Ok(CloudInstance {
+            id: wire.id,
+            name: wire.name.unwrap_or_default(),
+            description: wire.description.unwrap_or_default(),
+            flavor,
+            image,
+            availability_zone: wire.availability_zone.unwrap_or_default(),
+            status: status_from(wire.status.as_deref().unwrap_or_default()),
+            primary_nic_id,
+        })
+    }
+
+    fn get_instance(&self, id: &str) -> Result<CloudInstance, CloudError> {
+        let req = Req::new(Method::Get, Service::Bcs, format!("/instances/{}", seg(id)));
+        let body = self.call(req, Some(("instance", id)))?;
+        self.instance_from(field(&body, "instance")?)
+    }
+
+    fn delete(
+        &self,
+        service: Service,
+        path: String,
+        kind: &'static str,
+        id: &str,
+    ) -> Result<(), CloudError> {
+        let req = Req::new(Method::Delete, service, path);
+        // A repeat after a lost answer finds the object gone: that is the success.
+        self.change(req, Some((kind, id)), |status| Ok(status == 404))
+            .map(|_| ())
+    }
+}
+
+/// `body[name]`, or a clear error.
+fn field<'a>(body: &'a Value, name: &str) -> Result<&'a Value, CloudError> {
+    body.get(name).ok_or_else(|| {
+        CloudError::Unavailable(format!("KakaoCloud answered without the expected {name}"))
+    })
+}
+
+/// Reads a wire object.
+fn wire<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T, CloudError> {
+    T::deserialize(value).map_err(|e| {
+        let id = value.get("id").and_then(Value::as_str).unwrap_or("?");
+        CloudError::Unavailable(format!(
+            "KakaoCloud returned a {what} ({id}) that nicplan cannot read: {e}"
+        ))
+    })
+}
+
+fn parse_net(what: &str, id: &str, text: Option<&str>) -> Result<Ipv4Net, CloudError> {
+    text.and_then(|t| t.parse().ok()).ok_or_else(|| {
+        CloudError::Unavailable(format!(
+            "KakaoCloud returned {what} {id} without a readable IPv4 cidr_block ({text:?})"
+        ))
+    })
+}
+
+fn parse_ip(what: &str, id: &str, text: &str) -> Result<Ipv4Addr, CloudError> {
+    text.parse().map_err(|_| {
+        CloudError::Unavailable(format!(
+            "KakaoCloud returned {what} {id} with an unreadable IPv4 address {text:?}"
+        ))
+    })
+}
+
+/// The platform's instance status as nicplan's.
+fn status_from(text: &str) -> Status {
+    match text.to_ascii_lowercase().as_str() {
+        "active" => Status::Active,
+        "stopped" | "shutoff" => Status::Stopped,
+        "shelved_offloaded" => Status::ShelvedOffloaded,
+        "error" => Status::Error,
+        _ => Status::Building,
+    }
+}
+
+// Wire objects: what the platform returns, every field but the ID optional.
+
+#[derive(Deserialize)]
+struct WireVpc {
+    id: String,
+    name: Option<String>,
+    description: Option<String>,
+    cidr_block: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireSubnet {
+    id: String,
+    name: Option<String>,
+    description: Option<String>,
+    vpc_id: Option<String>,
+    cidr_block: Option<String>,
+    availability_zone: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireSecurityGroup {
+    id: String,
+    name: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireRef {
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WirePair {
+    ip_address: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireNic {
+    id: String,
+    name: Option<String>,
+    description: Option<String>,
+    subnet_id: Option<String>,
+    private_ip: Option<String>,
+    secondary_ips: Option<Vec<String>>,
+    security_groups: Option<Vec<WireRef>>,
+    allowed_address_pairs: Option<Vec<WirePair>>,
+    device_id: Option<String>,
+    mac_address: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+struct WireNamed {
+    id: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireAddress {
+    network_interface_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireInstance {
+    id: String,
+    name: Option<String>,
+    description: Option<String>,
+    status: Option<String>,
+    flavor: Option<WireNamed>,
+    image: Option<WireNamed>,
+    image_id: Option<String>,
+    availability_zone: Option<String>,
+    addresses: Option<Vec<WireAddress>>,
+}
+
+#[derive(Deserialize)]
+struct WirePublicIp {
+    id: String,
+    description: Option<String>,
+    public_ip: Option<String>,
+    private_ip: Option<String>,
+    related_resource: Option<WireRef>,
+}
+
+fn vpc_from(value: &Value) -> Result<CloudVpc, CloudError> {
+    let w: WireVpc = wire(value, "VPC")?;
+    Ok(CloudVpc {
+        cidr_block: parse_net("VPC", &w.id, w.cidr_block.as_deref())?,
+        id: w.id,
+        name: w.name.unwrap_or_default(),
+        description: w.description.unwrap_or_default(),
+    })
+}
+
+fn subnet_from(value: &Value) -> Result<CloudSubnet, CloudError> {
+    let w: WireSubnet = wire(value, "subnet")?;
+    Ok(CloudSubnet {
+        cidr_block: parse_net("subnet", &w.id, w.cidr_block.as_deref())?,
+        id: w.id,
+        name: w.name.unwrap_or_default(),
+        description: w.description.unwrap_or_default(),
+        vpc_id: w.vpc_id.unwrap_or_default(),
+        availability_zone: w.availability_zone.unwrap_or_default(),
+    })
+}
+
+fn security_group_from(value: &Value) -> Result<CloudSecurityGroup, CloudError> {
+    let w: WireSecurityGroup = wire(value, "security group")?;
+    Ok(CloudSecurityGroup {
+        id: w.id,
+        name: w.name.unwrap_or_default(),
+        description: w.description.unwrap_or_default(),
+    })
+}
+
+fn nic_from(value: &Value) -> Result<CloudNic, CloudError> {
+    let w: WireNic = wire(value, "network interface")?;
+    let private_ip = parse_ip(
+        "network interface",
+        &w.id,
+        w.private_ip.as_deref().unwrap_or_default(),
+    )?;
+    let secondary_ips = w
+        .secondary_ips
+        .unwrap_or_default()
+        .iter()
+        .map(|ip| parse_ip("network interface", &w.id, ip))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pairs = w.allowed_address_pairs.unwrap_or_default();
+    Ok(CloudNic {
+        name: w.name.unwrap_or_default(),
+        description: w.description.unwrap_or_default(),
+        subnet_id: w.subnet_id.unwrap_or_default(),
+        private_ip,
+        secondary_ips,
+        security_group_ids: w
+            .security_groups
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|g| g.id)
+            .collect(),
+        source_dest_check: pairs.iter().all(|p| p.ip_address.is_none()),
+        device_id: w.device_id.filter(|d| !d.is_empty()),
+        mac_address: w.mac_address.unwrap_or_default(),
+        id: w.id,
+    })
+}
+
+fn public_ip_from(value: &Value) -> Result<CloudPublicIp, CloudError> {
+    let w: WirePublicIp = wire(value, "public IP")?;
+    let address = parse_ip(
+        "public IP",
+        &w.id,
+        w.public_ip.as_deref().unwrap_or_default(),
+    )?;
+    let private_ip = w
+        .private_ip
+        .filter(|ip| !ip.is_empty())
+        .map(|ip| parse_ip("public IP", &w.id, &ip))
+        .transpose()?;
+    Ok(CloudPublicIp {
+        description: w.description.unwrap_or_default(),
+        address,
+        nic_id: w
+            .related_resource
+            .and_then(|r| r.id)
+            .filter(|n| !n.is_empty()),
+        private_ip,
+        id: w.id,
+    })
+}
+
+/// Refuses secondary IPs: the platform offers one IP per NIC.
+fn refuse_secondary_ips(name: &str, ips: &[Ipv4Addr]) -> Result<(), CloudError> {
+    if ips.is_empty() {
+        return Ok(());
+    }
+    Err(CloudError::Rejected(format!(
+        "network interface {name} asks for secondary private IPs, which KakaoCloud does not offer yet (one IP per network interface)"
+    )))
+}
+
+impl Cloud for KakaoCloud {
+    fn name(&self) -> &'static str {
+        "kakaocloud"
+    }
+
+    fn multiple_ips(&self) -> bool {
+        false
+    }
+
+    fn inventory(&self) -> Result<Inventory, CloudError> {
+        // One token for the six readers: a refused credential fails once, not six times.
+        self.token()?;
+        let lists = std::thread::scope(|s| {
+            let collections = [
+                (Service::Vpc, "/vpcs", "vpcs"),
+                (Service::Vpc, "/subnets", "subnets"),
+                (Service::Network, "/security-groups", "security_groups"),
+                (Service::Bcs, "/instances", "instances"),
+                (Service::Vpc, "/network-interfaces", "network_interfaces"),
+                (Service::Network, "/public-ips", "public_ips"),
+            ];
+            let handles: Vec<_> = collections
+                .into_iter()
+                .map(|(service, path, plural)| {
+                    s.spawn(move || self.list_all(service, path, plural))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(CloudError::Unavailable(
+                            "reading KakaoCloud failed unexpectedly".to_string(),
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<Vec<Value>>, CloudError>>()
+        })?;
+        let [vpcs, subnets, groups, instances, nics, public_ips] =
+            <[Vec<Value>; 6]>::try_from(lists).map_err(|_| {
+                CloudError::Unavailable("reading KakaoCloud failed unexpectedly".to_string())
+            })?;
+        let mut inventory = Inventory::default();
+        for v in &vpcs {
+            let vpc = vpc_from(v)?;
+            inventory.vpcs.insert(vpc.id.clone(), vpc);
+        }
+        for v in &subnets {
+            let subnet = subnet_from(v)?;
+            inventory.subnets.insert(subnet.id.clone(), subnet);
+        }
+        for v in &groups {
+            let group = security_group_from(v)?;
+            inventory.security_groups.insert(group.id.clone(), group);
+        }
+        for v in &instances {
+            let instance = self.instance_from(v)?;
+            inventory.instances.insert(instance.id.clone(), instance);
+        }
+        for v in &nics {
+            let nic = nic_from(v)?;
+            inventory.nics.insert(nic.id.clone(), nic);
+        }
+        for v in &public_ips {
+            let public = public_ip_from(v)?;
+            inventory.public_ips.insert(public.id.clone(), public);
+        }
+        Ok(inventory)
+    }
+
+    fn instance(&self, id: &str) -> Result<CloudInstance, CloudError> {
+        self.get_instance(id)
+    }
+
+    fn create_vpc(
+        &self,
+        name: &str,
+        description: &str,
+        cidr: Ipv4Net,
+    ) -> Result<CloudVpc, CloudError> {
+        let req = Req::new(Method::Post, Service::Vpc, "/vpcs".to_string()).body(json!({"vpc": {
+            "name": name,
+            "description": description,
+            "cidr_block": cidr.to_string(),
+        }}));
+        vpc_from(&self.create(req, "vpcs", "vpc", description)?)
+    }
+
+    fn delete_vpc(&self, id: &str) -> Result<(), CloudError> {
+        self.delete(Service::Vpc, format!("/vpcs/{}", seg(id)), "VPC", id)
+    }
+
+    fn create_subnet(
+        &self,
+        name: &str,
+        description: &str,
+        vpc_id: &str,
+        cidr: Ipv4Net,
+        zone: &str,
+    ) -> Result<CloudSubnet, CloudError> {
+        let req =
+            Req::new(Method::Post, Service::Vpc, "/subnets".to_string()).body(json!({"subnet": {
+                "name": name,
+                "description": description,
+                "vpc_id": vpc_id,
+                "cidr_block": cidr.to_string(),
+                "availability_zone": zone,
+            }}));
+        subnet_from(&self.create(req, "subnets", "subnet", description)?)
+    }
+
+    fn delete_subnet(&self, id: &str) -> Result<(), CloudError> {
+        self.delete(Service::Vpc, format!("/subnets/{}", seg(id)), "subnet", id)
+    }
+
+    fn create_security_group(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<CloudSecurityGroup, CloudError> {
+        let req = Req::new(
+            Method::Post,
+            Service::Network,
+            "/security-groups".to_string(),
+        )
+        .body(json!({"security_group": {"name": name, "description": description}}));
+        security_group_from(&self.create(req, "security_groups", "security_group", description)?)
+    }
+
+    fn update_security_group(
+        &self,
+        id: &str,
+        description: &str,
+    ) -> Result<CloudSecurityGroup, CloudError> {
+        let req = Req::new(
+            Method::Put,
+            Service::Network,
+            format!("/security-groups/{}", seg(id)),
+        )
+        .body(json!({"security_group": {"description": description}}));
+        let body = self.call(req, Some(("security group", id)))?;
+        security_group_from(field(&body, "security_group")?)
+    }
+
+    fn delete_security_group(&self, id: &str) -> Result<(), CloudError> {
+        self.delete(
+            Service::Network,
+            format!("/security-groups/{}", seg(id)),
+            "security group",
+            id,
+        )
+    }
+
+    fn create_nic(&self, request: &NicRequest) -> Result<CloudNic, CloudError> {
+        refuse_secondary_ips(&request.name, &request.secondary_ips)?;
+        let mut fields = json!({
+            "name": request.name,
+            "description": request.description,
+            "subnet_id": request.subnet_id,
+            "security_groups": request.security_group_ids,
+        });
+        if let (Some(ip), Some(map)) = (request.private_ip, fields.as_object_mut()) {
+            map.insert("private_ip".to_string(), json!(ip.to_string()));
+        }
+        let req = Req::new(
+            Method::Post,
+            Service::Vpc,
+            "/network-interfaces".to_string(),
+        )
+        .body(json!({"network_interface": fields}));
+        let nic = nic_from(&self.create(
+            req,
+            "network_interfaces",
+            "network_interface",
+            &request.description,
+        )?)?;
+        if nic.source_dest_check != request.source_dest_check {
+            return self.set_source_dest_check(&nic.id, request.source_dest_check);
+        }
+        Ok(nic)
+    }
+
+    fn update_nic(&self, id: &str, update: &NicUpdate) -> Result<CloudNic, CloudError> {
+        refuse_secondary_ips(id, &update.secondary_ips)?;
+        let req = Req::new(
+            Method::Put,
+            Service::Vpc,
+            format!("/network-interfaces/{}", seg(id)),
+        )
+        .body(json!({"network_interface": {
+            "description": update.description,
+            "security_groups": update.security_group_ids,
+        }}));
+        let body = self.call(req, Some(("network interface", id)))?;
+        let nic = match body.get("network_interface") {
+            Some(nic) => nic_from(nic)?,
+            None => self.get_nic(id)?,
+        };
+        if nic.source_dest_check != update.source_dest_check {
+            return self.set_source_dest_check(id, update.source_dest_check);
+        }
+        Ok(nic)
+    }
+
+    fn delete_nic(&self, id: &str) -> Result<(), CloudError> {
+        self.delete(
+            Service::Vpc,
+            format!("/network-interfaces/{}", seg(id)),
+            "network interface",
+            id,
+        )
+    }
+
+    fn create_instance(&self, request: &InstanceRequest) -> Result<CloudInstance, CloudError> {
+        let flavor_id = self.flavor_id(&request.flavor)?;
+        let req = Req::new(
+            Method::Get,
+            Service::Vpc,
+            format!("/network-interfaces/{}", seg(&request.primary_nic_id)),
+        );
+        let nic = self.call(req, Some(("network interface", &request.primary_nic_id)))?;
+        let nic = field(&nic, "network_interface")?;
+        let subnet_id = nic
+            .get("subnet_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let groups: Vec<Value> = nic
+            .get("security_groups")
+            .and_then(Value::as_array)
+            .map(|groups| {
+                groups
+                    .iter()
+                    .filter_map(|g| g.get("name").and_then(Value::as_str))
+                    .map(|name| json!({"name": name}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let fields = json!({
+            "name": request.name,
+            "description": request.description,
+            "flavor_id": flavor_id,
+            "image_id": request.image,
+            "subnets": [{"id": subnet_id, "network_interface_id": request.primary_nic_id}],
+            "security_groups": groups,
+            "volumes": [{
+                "size": BOOT_VOLUME_GB,
+                "source_type": "image",
+                "is_delete_on_termination": true,
+            }],
+        });
+        let req = Req::new(Method::Post, Service::Bcs, "/instances".to_string())
+            .body(json!({"instance": fields}));
+        let created = self.create(req, "instances", "instance", &request.description)?;
+        let id = created
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                CloudError::Unavailable(
+                    "KakaoCloud answered POST /instances without the new instance's ID".to_string(),
+                )
+            })?
+            .to_string();
+        self.get_instance(&id)
+    }
+
+    fn resize_instance(&self, id: &str, flavor: &str) -> Result<CloudInstance, CloudError> {
+        let flavor_id = self.flavor_id(flavor)?;
+        let req = Req::new(
+            Method::Post,
+            Service::Bcs,
+            format!("/instances/{}/resize", seg(id)),
+        )
+        .body(json!({"flavor": {"id": flavor_id}}));
+        self.call(req, Some(("instance", id)))?;
+        self.get_instance(id)
+    }
+
+    fn delete_instance(&self, id: &str) -> Result<(), CloudError> {
+        self.delete(
+            Service::Bcs,
+            format!("/instances/{}", seg(id)),
+            "instance",
+            id,
+        )
+    }
+
+    fn attach_nic(&self, instance_id: &str, nic_id: &str) -> Result<(), CloudError> {
+        let req = Req::new(
+            Method::Post,
+            Service::Bcs,
+            format!(
+                "/instances/{}/network-interfaces/{}",
+                seg(instance_id),
+                seg(nic_id)
+            ),
+        );
+        self.change(req, None, |_| {
+            Ok(self.get_nic(nic_id)?.device_id.as_deref() == Some(instance_id))
+        })
+        .map(|_| ())
+    }
+
+    fn detach_nic(&self, instance_id: &str, nic_id: &str) -> Result<(), CloudError> {
+        let req = Req::new(
+            Method::Delete,
+            Service::Bcs,
+            format!(
+                "/instances/{}/network-interfaces/{}",
+                seg(instance_id),
+                seg(nic_id)
+            ),
+        );
+        self.change(req, None, |_| {
+            Ok(self.get_nic(nic_id)?.device_id.as_deref() != Some(instance_id))
+        })
+        .map(|_| ())
+    }
+
+    fn create_public_ip(&self, description: &str) -> Result<CloudPublicIp, CloudError> {
+        let req = Req::new(Method::Post, Service::Network, "/public-ips".to_string())
+            .body(json!({"public_ip": {"description": description}}));
+        public_ip_from(&self.create(req, "public_ips", "public_ip", description)?)
+    }
+
+    fn associate_public_ip(
+        &self,
+        id: &str,
+        nic_id: &str,
+        private_ip: Option<Ipv4Addr>,
+    ) -> Result<CloudPublicIp, CloudError> {
+        let mut req = Req::new(
+            Method::Put,
+            Service::Network,
+            format!("/public-ips/{}/network-interfaces/{}", seg(id), seg(nic_id)),
+        );
+        if let Some(ip) = private_ip {
+            req = req.body(json!({"private_ip": ip.to_string()}));
+        }
+        let body = self.change(req, None, |_| {
+            let public = self.get_public_ip(id)?;
+            Ok(public.nic_id.as_deref() == Some(nic_id)
+                && private_ip.is_none_or(|ip| public.private_ip == Some(ip)))
+        })?;
+        match body.get("public_ip") {
+            Some(public) if public.get("public_ip").is_some() => public_ip_from(public),
+            _ => self.get_public_ip(id),
+        }
+    }
+
+    fn disassociate_public_ip(&self, id: &str, nic_id: &str) -> Result<(), CloudError> {
+        let req = Req::new(
+            Method::Delete,
+            Service::Network,
+            format!("/public-ips/{}/network-interfaces/{}", seg(id), seg(nic_id)),
+        );
+        self.change(req, None, |_| {
+            Ok(self.get_public_ip(id)?.nic_id.as_deref() != Some(nic_id))
+        })
+        .map(|_| ())
+    }
+
+    fn delete_public_ip(&self, id: &str) -> Result<(), CloudError> {
+        self.delete(
+            Service::Network,
+            format!("/public-ips/{}", seg(id)),
+            "public IP",
+            id,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn the_environment_gives_the_credential_and_the_endpoint() {
+        let config = KakaoConfig::from_vars(
+            None,
+            vars(&[
+                (ID_VAR, "id-1234"),
+                (SECRET_VAR, "secret-5678"),
+                (ENDPOINT_VAR, "http://127.0.0.1:9/"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.region, DEFAULT_REGION);
+        assert_eq!(config.endpoint.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(config.base(Service::Bcs), "http://127.0.0.1:9");
+        let config = KakaoConfig::from_vars(
+            Some("kr-central-1"),
+            vars(&[(ID_VAR, "id-1234"), (SECRET_VAR, "secret-5678")]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.base(Service::Vpc),
+            "https://vpc.kr-central-1.kakaocloud.com"
+        );
+        assert_eq!(config.base(Service::Iam), IAM_URL);
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let e = KakaoConfig::from_vars(None, vars(&[(SECRET_VAR, "secret-5678")]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains(ID_VAR), "{e}");
+        let e = KakaoConfig::from_vars(None, vars(&[(ID_VAR, "id-1234"), (SECRET_VAR, " ")]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with(SECRET_VAR), "{e}");
+        assert!(!e.contains("id-1234"), "{e}");
+        let e = KakaoConfig::from_vars(
+            Some("kr central/2"),
+            vars(&[(ID_VAR, "id-1234"), (SECRET_VAR, "secret-5678")]),
+        );
+        assert!(e.is_err());
+        let e = KakaoConfig::from_vars(
+            None,
+            vars(&[
+                (ID_VAR, "id-1234"),
+                (SECRET_VAR, "secret-5678"),
+                (ENDPOINT_VAR, "ftp://u:p@host"),
+            ]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains(ENDPOINT_VAR) && !e.contains("u:p"), "{e}");
+    }
+
+    #[test]
+    fn debug_output_shows_no_credential() {
+        let mut config = KakaoConfig::new("id-1234", "secret-5678");
+        config.endpoint = Some("https://user:pw@example.com/x".to_string());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("id-1234"), "{shown}");
+        assert!(!shown.contains("secret-5678"), "{shown}");
+        assert!(!shown.contains("user:pw"), "{shown}");
+        let cloud = KakaoCloud::new(config);
+        *guard(&cloud.token) = Some("tok-abcdef".to_string());
+        let shown = format!("{cloud:?}");
+        assert!(
+            !shown.contains("tok-abcdef") && !shown.contains("secret-5678"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn messages_are_scrubbed() {
+        let cloud = KakaoCloud::new(KakaoConfig::new("id-1234", "secret-5678"));
+        let text = cloud.redact("x secret-5678 id-1234 tok-abcdef", Some("tok-abcdef"));
+        assert_eq!(text, "x [redacted] [redacted] [redacted]");
+    }
+
+    #[test]
+    fn statuses_and_pairs_read_as_nicplan_means_them() {
+        assert_eq!(status_from("ACTIVE"), Status::Active);
+        assert_eq!(status_from("shutoff"), Status::Stopped);
+        assert_eq!(status_from("resizing"), Status::Building);
+        let nic = json!({"id": "n", "private_ip": "10.0.0.5",
+            "allowed_address_pairs": [{"ip_address": "0.0.0.0/0"}], "device_id": ""});
+        let nic = nic_from(&nic).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!nic.source_dest_check);
+        assert_eq!(nic.device_id, None);
+        assert!(nic_from(&json!({"id": "n", "private_ip": "bad"})).is_err());
+    }
+
+    #[test]
+    fn urls_hide_user_info() {
+        assert_eq!(shown_url("https://a:b@h/p"), "https://[redacted]@h/p");
+        assert_eq!(shown_url("http://h:1/p@x"), "http://h:1/p@x");
+    }
+}
