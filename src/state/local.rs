@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tempfile::NamedTempFile;
 
-use super::{LockInfo, State, StateError, StateStore, rfc3339};
+use super::{LockInfo, State, StateError, StateStore, rfc3339, who};
 
 /// The largest state file read; anything larger is taken for something else.
 const MAX_STATE_BYTES: u64 = 256 * 1024 * 1024;
@@ -409,23 +409,6 @@ fn sync_folder(folder: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_folder(_folder: &Path) -> io::Result<()> {
     Ok(())
-}
-
-/// `user@host` for the lock, `unknown` for either part that cannot be found.
-fn who() -> String {
-    let user = ["USER", "LOGNAME"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .map(|value| value.trim().to_string())
-        .find(|value| !value.is_empty())
-        .unwrap_or_else(|| "unknown".to_string());
-    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .filter_map(|path| fs::read_to_string(path).ok())
-        .map(|value| value.trim().to_string())
-        .find(|value| !value.is_empty())
-        .unwrap_or_else(|| "unknown".to_string());
-    format!("{user}@{host}")
 }
 
 #[cfg(test)]

@@ -287,6 +287,23 @@ impl Drop for LockGuard<'_> {
     }
 }
 
+/// `user@host` for the lock, `unknown` for either part that cannot be found.
+pub(crate) fn who() -> String {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .map(|value| value.trim().to_string())
+        .find(|value| !value.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|value| value.trim().to_string())
+        .find(|value| !value.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    format!("{user}@{host}")
+}
+
 /// Formats seconds since the Unix epoch as RFC 3339 UTC (`2026-11-26T10:00:00Z`).
 pub fn rfc3339(secs: u64) -> String {
     let days = secs / 86_400;

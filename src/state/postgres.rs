@@ -32,7 +32,7 @@ use postgres::config::Host;
 use postgres::{Client, Config, NoTls};
 use sha2::{Digest, Sha256};
 
-use super::{LockInfo, State, StateError, StateStore, rfc3339};
+use super::{LockInfo, State, StateError, StateStore, rfc3339, who};
 
 /// How long connecting may take when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -657,24 +657,6 @@ fn explain(e: &postgres::Error) -> String {
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// `user@host` for the lock, `unknown` for either part that cannot be found; the same
-/// as the file store's.
-fn who() -> String {
-    let user = ["USER", "LOGNAME"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .map(|value| value.trim().to_string())
-        .find(|value| !value.is_empty())
-        .unwrap_or_else(|| "unknown".to_string());
-    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .filter_map(|path| std::fs::read_to_string(path).ok())
-        .map(|value| value.trim().to_string())
-        .find(|value| !value.is_empty())
-        .unwrap_or_else(|| "unknown".to_string());
-    format!("{user}@{host}")
 }
 
 #[cfg(test)]
