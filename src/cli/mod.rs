@@ -39,7 +39,7 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Plan and apply the deletion of everything in state.
     Destroy(apply::DestroyArgs),
-    /// Show the current state.
+    /// Show a saved plan, or the current state.
     Show(inspect::ShowArgs),
     /// Read the backend, report drift, update the state.
     Refresh(inspect::RefreshArgs),
@@ -52,7 +52,7 @@ enum Command {
     ForceUnlock(inspect::ForceUnlockArgs),
     /// Print the resource graph, or the plan's step graph, as Graphviz DOT.
     Graph(inspect::GraphArgs),
-    /// Operator controls of the embedded simulator.
+    /// The simulator: its REST API face and its operator controls.
     #[command(subcommand)]
     Sim(inspect::SimCommand),
     /// List the instance types and how many network interfaces each may hold.
