@@ -26,9 +26,12 @@ pub enum OpError {
 
 /// The stored state, or a new empty one with a fresh lineage.
 pub fn read_state(store: &dyn StateStore) -> Result<State, OpError> {
-    Ok(store
-        .read()?
-        .unwrap_or_else(|| State::new(uuid::Uuid::new_v4().to_string())))
+    Ok(store.read()?.unwrap_or_else(fresh_state))
+}
+
+/// An empty state of a new lineage.
+fn fresh_state() -> State {
+    State::new(uuid::Uuid::new_v4().to_string())
 }
 
 /// Refreshes a state against the cloud.
@@ -48,6 +51,9 @@ pub struct Planned {
     pub drift: Vec<Drift>,
     /// The plan.
     pub plan: Plan,
+    /// Whether the refresh changed a stored state (drift, statuses): worth writing even
+    /// when the plan has no step.
+    pub refreshed_differs: bool,
 }
 
 /// Reads the state, refreshes it (unless `refresh` is false) and plans.
@@ -58,14 +64,23 @@ pub fn plan(
     refresh_first: bool,
     options: &plan::Options,
 ) -> Result<Planned, OpError> {
-    let stored = read_state(store)?;
-    let (state, drift) = if refresh_first {
-        refresh(&stored, cloud)?
+    let existing = store.read()?;
+    let existed = existing.is_some();
+    let stored = existing.unwrap_or_else(fresh_state);
+    let (state, drift, refreshed_differs) = if refresh_first {
+        let (state, drift) = refresh(&stored, cloud)?;
+        let differs = existed && state.resources != stored.resources;
+        (state, drift, differs)
     } else {
-        (stored, Vec::new())
+        (stored, Vec::new(), false)
     };
     let plan = plan::plan(model, &state, options);
-    Ok(Planned { state, drift, plan })
+    Ok(Planned {
+        state,
+        drift,
+        plan,
+        refreshed_differs,
+    })
 }
 
 /// Applies a plan: first records the refreshed state (so adopted objects and the
@@ -203,7 +218,12 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
     Ok(Rederived {
         validation,
         options,
-        planned: Planned { state, drift, plan },
+        planned: Planned {
+            state,
+            drift,
+            plan,
+            refreshed_differs: false,
+        },
     })
 }
 

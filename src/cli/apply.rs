@@ -340,8 +340,7 @@ fn run(
     }
     if planned.plan.steps.is_empty() {
         // Record what the refresh found (drift, statuses), as `nicplan refresh` would.
-        let stored = ws.store.read()?;
-        if stored.is_some_and(|s| s.resources != planned.state.resources) {
+        if planned.refreshed_differs {
             let mut state = planned.state;
             ws.store.write(&mut state)?;
         }
