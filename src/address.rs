@@ -90,6 +90,27 @@ impl fmt::Display for Address {
     }
 }
 
+/// How many characters of a state's lineage a marker carries.
+pub const MARKER_LINEAGE_CHARS: usize = 8;
+
+/// The marker nicplan puts in the description of every object it creates,
+/// `[nicplan:LINEAGE/ADDRESS]` (`LINEAGE` cut to its first 8 characters), by which a
+/// crashed run's objects are found again.
+pub fn marker(lineage: &str, address: &Address) -> String {
+    let short: String = lineage.chars().take(MARKER_LINEAGE_CHARS).collect();
+    format!("[nicplan:{short}/{address}]")
+}
+
+/// The description nicplan gives an object: the user's text, then the marker.
+pub fn tagged_description(user: &str, lineage: &str, address: &Address) -> String {
+    let marker = marker(lineage, address);
+    if user.is_empty() {
+        marker
+    } else {
+        format!("{user} {marker}")
+    }
+}
+
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

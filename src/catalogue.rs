@@ -36,6 +36,39 @@ impl Group {
     }
 }
 
+/// The platform's kind of flavor, `instance_type` in its flavor list: only a `vm` is
+/// ever resized; a type change to or from another kind means a new instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlavorKind {
+    /// A virtual machine.
+    Vm,
+    /// A bare-metal server.
+    Bm,
+    /// A machine with accelerators (GPUs, transcoding cards).
+    Gpu,
+}
+
+impl FlavorKind {
+    /// The platform's word: `vm`, `bm` or `gpu`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlavorKind::Vm => "vm",
+            FlavorKind::Bm => "bm",
+            FlavorKind::Gpu => "gpu",
+        }
+    }
+
+    /// The kind in words, for messages.
+    pub fn words(self) -> &'static str {
+        match self {
+            FlavorKind::Vm => "a virtual machine",
+            FlavorKind::Bm => "bare metal",
+            FlavorKind::Gpu => "an accelerated (GPU) flavor",
+        }
+    }
+}
+
 /// One row of the limit table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct InstanceType {
@@ -58,6 +91,24 @@ impl InstanceType {
     /// Bare-metal servers need no security group and may bond their interfaces.
     pub fn is_bare_metal(&self) -> bool {
         self.size == "baremetal"
+    }
+
+    /// The platform's kind of this flavor. The limit table does not carry it: bare-metal
+    /// sizes are `bm`; the accelerated-computing and video-transcoding families carry
+    /// accelerator cards and are taken as `gpu` (the provider resizes only `vm`, so
+    /// erring this way replaces instead of attempting a resize the platform refuses);
+    /// everything else is `vm`.
+    pub fn kind(&self) -> FlavorKind {
+        if self.is_bare_metal() {
+            FlavorKind::Bm
+        } else if matches!(
+            self.group,
+            Group::AcceleratedComputing | Group::VideoTranscoding
+        ) {
+            FlavorKind::Gpu
+        } else {
+            FlavorKind::Vm
+        }
     }
 }
 
@@ -433,6 +484,17 @@ mod tests {
         assert!(lookup("m2a.huge").is_none());
         assert!(lookup("m2a").is_none());
         assert!(lookup("").is_none());
+    }
+
+    #[test]
+    fn flavor_kinds_follow_the_families() {
+        let kind = |n: &str| lookup(n).map(InstanceType::kind);
+        assert_eq!(kind("m2a.xlarge"), Some(FlavorKind::Vm));
+        assert_eq!(kind("t1i.nano"), Some(FlavorKind::Vm));
+        assert_eq!(kind("r2a.baremetal"), Some(FlavorKind::Bm));
+        assert_eq!(kind("p2a.baremetal"), Some(FlavorKind::Bm));
+        assert_eq!(kind("gn1i.xlarge"), Some(FlavorKind::Gpu));
+        assert_eq!(kind("vt1a.4xlarge"), Some(FlavorKind::Gpu));
     }
 
     #[test]

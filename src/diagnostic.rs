@@ -98,6 +98,14 @@ codes! {
     Subnet => "nicplan::subnet", Error;
     /// The plan deletes or replaces an instance that has prevent_destroy.
     PreventDestroy => "nicplan::prevent_destroy", Error;
+    /// A resize of a running instance whose lifecycle does not allow a stop.
+    StopRequired => "nicplan::stop_required", Error;
+    /// The project would hold more VPCs, subnets or instances than its quota.
+    Quota => "nicplan::quota", Error;
+    /// A subnet's usable addresses cannot hold every NIC and IP placed in it.
+    SubnetFull => "nicplan::subnet_full", Error;
+    /// A name or description the platform refuses (a warning unless the backend is kakaocloud).
+    Name => "nicplan::name", Error;
     /// The steps of a plan wait on each other and cannot be put in any safe order.
     Ordering => "nicplan::ordering", Error;
     /// Two NICs of one instance sit in the same subnet.
@@ -151,6 +159,9 @@ pub struct Label {
 pub struct Diagnostic {
     /// The rule that fired.
     pub code: Code,
+    /// How serious it is: its code's severity, unless the rule says otherwise (a name
+    /// the platform refuses is an error only with the backend that refuses it).
+    pub level: Severity,
     /// One sentence saying what is wrong.
     pub message: String,
     /// The offending value first, then the other parties.
@@ -164,6 +175,7 @@ impl Diagnostic {
     pub fn new(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,
+            level: code.severity(),
             message: message.into(),
             labels: Vec::new(),
             help: None,
@@ -185,9 +197,15 @@ impl Diagnostic {
         self
     }
 
-    /// The severity of its code.
+    /// Sets the severity, for a rule whose severity depends on the backend.
+    pub fn with_severity(mut self, level: Severity) -> Diagnostic {
+        self.level = level;
+        self
+    }
+
+    /// How serious it is.
     pub fn severity(&self) -> Severity {
-        self.code.severity()
+        self.level
     }
 
     /// The span of the offending value, if the finding points into the file.

@@ -4,7 +4,7 @@
 use crate::apply::{self, Event, Outcome};
 use crate::cloud::{Cloud, CloudError};
 use crate::model::Model;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Outside, Plan};
 use crate::refresh::{self, Drift};
 use crate::state::{State, StateError, StateStore};
 
@@ -36,11 +36,21 @@ fn fresh_state() -> State {
 
 /// Refreshes a state against the cloud.
 pub fn refresh(state: &State, cloud: &dyn Cloud) -> Result<(State, Vec<Drift>), OpError> {
+    refresh_all(state, cloud).map(|(state, drift, _)| (state, drift))
+}
+
+/// Refreshes a state against the cloud, and keeps what the cloud holds outside it.
+pub fn refresh_all(
+    state: &State,
+    cloud: &dyn Cloud,
+) -> Result<(State, Vec<Drift>, Outside), OpError> {
     let inventory = cloud.inventory().map_err(|source| OpError::Cloud {
         backend: cloud.name(),
         source,
     })?;
-    Ok(refresh::refresh(state, &inventory))
+    let (state, drift) = refresh::refresh(state, &inventory);
+    let outside = refresh::outside(&state, &inventory);
+    Ok((state, drift, outside))
 }
 
 /// A refreshed plan: the state it is based on, the drift, the plan.
@@ -49,6 +59,8 @@ pub struct Planned {
     pub state: State,
     /// What changed outside nicplan.
     pub drift: Vec<Drift>,
+    /// What the cloud holds outside the state (nothing known without a refresh).
+    pub outside: Outside,
     /// The plan.
     pub plan: Plan,
     /// Whether the refresh changed a stored state (drift, statuses): worth writing even
@@ -67,17 +79,18 @@ pub fn plan(
     let existing = store.read()?;
     let existed = existing.is_some();
     let stored = existing.unwrap_or_else(fresh_state);
-    let (state, drift, refreshed_differs) = if refresh_first {
-        let (state, drift) = refresh(&stored, cloud)?;
+    let (state, drift, outside, refreshed_differs) = if refresh_first {
+        let (state, drift, outside) = refresh_all(&stored, cloud)?;
         let differs = existed && state.resources != stored.resources;
-        (state, drift, differs)
+        (state, drift, outside, differs)
     } else {
-        (stored, Vec::new(), false)
+        (stored, Vec::new(), Outside::unknown(), false)
     };
-    let plan = plan::plan(model, &state, options);
+    let plan = plan::plan(model, &state, &outside, options);
     Ok(Planned {
         state,
         drift,
+        outside,
         plan,
         refreshed_differs,
     })
@@ -130,6 +143,7 @@ pub fn save(
             .to_string()
         }),
         state: serde_json::from_str(&planned.state.to_json()).unwrap_or_default(),
+        outside: planned.outside.clone(),
         drift: plan_json::drift_json(&planned.drift),
         plan: serde_json::to_value(&document).unwrap_or_default(),
     }
@@ -205,7 +219,7 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
         targets,
         destroy: body.destroy,
     };
-    let plan = plan::plan(&model, &state, &options);
+    let plan = plan::plan(&model, &state, &body.outside, &options);
     let drift = plan_json::drift_from_json(&body.drift);
     let document = serde_json::to_value(plan_json::document(&plan, &drift, &validation.source))
         .map_err(|e| damaged(e.to_string()))?;
@@ -221,6 +235,7 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
         planned: Planned {
             state,
             drift,
+            outside: body.outside.clone(),
             plan,
             refreshed_differs: false,
         },
@@ -240,5 +255,5 @@ pub fn diff(old: &Model, new: &Model) -> Plan {
             },
         );
     }
-    plan::plan(new, &state, &plan::Options::default())
+    plan::plan(new, &state, &Outside::unknown(), &plan::Options::default())
 }

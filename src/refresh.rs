@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 
 use crate::address::{Address, Kind};
 use crate::cloud::{self, Inventory};
+use crate::plan::Outside;
+use crate::plan::outside::{
+    OutsideInstance, OutsideNic, OutsidePublicIp, OutsideSecurityGroup, OutsideSubnet, OutsideVpc,
+};
 use crate::resource::{self, Attributes};
 use crate::state::{Entry, State};
 
@@ -251,6 +255,97 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
     }
     drift.sort_by(|a, b| a.address.cmp(&b.address));
     (next, drift)
+}
+
+/// What the cloud holds outside `state` (a refreshed state): every VPC, subnet,
+/// security group and instance nicplan does not manage, the unmanaged NICs in managed
+/// subnets or on managed instances, and the unmanaged public IPs on any of those NICs.
+pub fn outside(state: &State, inventory: &Inventory) -> Outside {
+    let names: Names = state
+        .resources
+        .iter()
+        .map(|(a, e)| (e.id.clone(), a.clone()))
+        .collect();
+    let managed = |id: &str| names.contains_key(id);
+    let mut out = Outside::empty();
+    for v in inventory.vpcs.values().filter(|v| !managed(&v.id)) {
+        out.vpcs.push(OutsideVpc {
+            id: v.id.clone(),
+            name: v.name.clone(),
+            cidr_block: v.cidr_block,
+        });
+    }
+    for s in inventory.subnets.values().filter(|s| !managed(&s.id)) {
+        out.subnets.push(OutsideSubnet {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            vpc: name_of(&names, &s.vpc_id),
+            cidr_block: s.cidr_block,
+            availability_zone: s.availability_zone.clone(),
+        });
+    }
+    for g in inventory
+        .security_groups
+        .values()
+        .filter(|g| !managed(&g.id))
+    {
+        out.security_groups.push(OutsideSecurityGroup {
+            id: g.id.clone(),
+            name: g.name.clone(),
+        });
+    }
+    for i in inventory.instances.values().filter(|i| !managed(&i.id)) {
+        out.instances.push(OutsideInstance {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            flavor: i.flavor.clone(),
+            primary_interface: name_of(&names, &i.primary_nic_id),
+        });
+    }
+    let mut kept: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for n in inventory.nics.values().filter(|n| !managed(&n.id)) {
+        let on_managed = n.device_id.as_deref().is_some_and(managed);
+        if !managed(&n.subnet_id) && !on_managed {
+            continue;
+        }
+        kept.insert(&n.id);
+        let attached = n.device_id.as_ref().map(|device| {
+            let primary = inventory
+                .instances
+                .get(device)
+                .is_some_and(|i| i.primary_nic_id == n.id);
+            (name_of(&names, device), primary)
+        });
+        let mut groups: Vec<String> = n
+            .security_group_ids
+            .iter()
+            .map(|g| name_of(&names, g))
+            .collect();
+        groups.sort();
+        out.nics.push(OutsideNic {
+            id: n.id.clone(),
+            name: n.name.clone(),
+            subnet: name_of(&names, &n.subnet_id),
+            ips: std::iter::once(n.private_ip)
+                .chain(n.secondary_ips.iter().copied())
+                .collect(),
+            security_groups: groups,
+            attached,
+        });
+    }
+    for p in inventory.public_ips.values().filter(|p| !managed(&p.id)) {
+        let Some(nic) = &p.nic_id else { continue };
+        if !managed(nic) && !kept.contains(nic.as_str()) {
+            continue;
+        }
+        out.public_ips.push(OutsidePublicIp {
+            id: p.id.clone(),
+            address: p.address,
+            network_interface: name_of(&names, nic),
+            private_ip: p.private_ip,
+        });
+    }
+    out
 }
 
 /// Names of the top-level attributes that differ, status excluded (it is observed,

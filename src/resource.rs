@@ -54,7 +54,8 @@ pub struct SecurityGroup {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// Being created; turns `active` on its own.
+    /// Being created, or in a transition the platform does not name; turns `active`
+    /// (or back to what it was) on its own.
     Building,
     /// Running.
     Active,
@@ -64,6 +65,14 @@ pub enum Status {
     ShelvedOffloaded,
     /// Broken.
     Error,
+    /// Being stopped; turns `stopped`.
+    Stopping,
+    /// Being started; turns `active`.
+    Starting,
+    /// Changing flavor; turns `stopped`.
+    Resizing,
+    /// Being deleted; disappears.
+    Deleting,
 }
 
 impl Status {
@@ -75,12 +84,29 @@ impl Status {
             Status::Stopped => "stopped",
             Status::ShelvedOffloaded => "shelved_offloaded",
             Status::Error => "error",
+            Status::Stopping => "stopping",
+            Status::Starting => "starting",
+            Status::Resizing => "resizing",
+            Status::Deleting => "deleting",
         }
     }
 
     /// Whether NICs may be attached, detached, or the instance resized.
     pub fn allows_nic_changes(self) -> bool {
         matches!(self, Status::Active | Status::Stopped)
+    }
+
+    /// Whether the instance is on its way to another status by itself: a step that
+    /// needs it settled waits.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Status::Building
+                | Status::Stopping
+                | Status::Starting
+                | Status::Resizing
+                | Status::Deleting
+        )
     }
 }
 
@@ -94,6 +120,10 @@ impl std::str::FromStr for Status {
             Status::Stopped,
             Status::ShelvedOffloaded,
             Status::Error,
+            Status::Stopping,
+            Status::Starting,
+            Status::Resizing,
+            Status::Deleting,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)

@@ -52,6 +52,9 @@ pub struct Body {
     pub backend: Option<String>,
     /// The refreshed state the plan starts from, as a state document.
     pub state: serde_json::Value,
+    /// What the refresh saw in the cloud outside that state.
+    #[serde(default)]
+    pub outside: crate::plan::Outside,
     /// What the refresh found changed outside nicplan.
     pub drift: Vec<JsonDrift>,
     /// The plan document, as `--format json` prints it.
@@ -174,6 +177,7 @@ mod tests {
             destroy: false,
             backend: None,
             state: serde_json::json!({}),
+            outside: crate::plan::Outside::unknown(),
             drift: Vec::new(),
             plan: serde_json::json!({"steps": []}),
         }

@@ -36,6 +36,27 @@ impl Cloud for Faulty {
     fn instance(&self, id: &str) -> Result<CloudInstance, CloudError> {
         self.sim.instance(id)
     }
+    fn vpc(&self, id: &str) -> Result<CloudVpc, CloudError> {
+        self.sim.vpc(id)
+    }
+    fn subnet(&self, id: &str) -> Result<CloudSubnet, CloudError> {
+        self.sim.subnet(id)
+    }
+    fn security_group(&self, id: &str) -> Result<CloudSecurityGroup, CloudError> {
+        self.sim.security_group(id)
+    }
+    fn nic(&self, id: &str) -> Result<CloudNic, CloudError> {
+        self.sim.nic(id)
+    }
+    fn public_ip(&self, id: &str) -> Result<CloudPublicIp, CloudError> {
+        self.sim.public_ip(id)
+    }
+    fn stop_instance(&self, id: &str) -> Result<(), CloudError> {
+        self.sim.stop_instance(id)
+    }
+    fn start_instance(&self, id: &str) -> Result<(), CloudError> {
+        self.sim.start_instance(id)
+    }
     fn create_vpc(
         &self,
         name: &str,

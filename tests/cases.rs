@@ -43,6 +43,7 @@ fn every_rule_has_a_triggering_and_a_clean_case() {
             nicplan::Code::PrimaryDetach
                 | nicplan::Code::InstanceStatus
                 | nicplan::Code::PreventDestroy
+                | nicplan::Code::StopRequired
                 | nicplan::Code::Ordering
         );
         if planner_only {

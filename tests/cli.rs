@@ -27,7 +27,7 @@ subnets:
     cidr_block: 10.0.2.0/24
     availability_zone: kr-central-2-b
 security_groups:
-  web: {}
+  web-sg: {}
 instances:
   web-1:
     type: t1i.nano
@@ -37,7 +37,7 @@ network_interfaces:
   web-1-eth0:
     subnet: app-a
     private_ip: 10.0.1.1
-    security_groups: [web]
+    security_groups: [web-sg]
   web-1-eth1:
     subnet: app-b
     private_ip: 10.0.3.5
@@ -45,7 +45,7 @@ network_interfaces:
   web-1-eth2:
     subnet: app-a
     private_ip: 10.0.1.300
-    security_groups: [web]
+    security_groups: [web-sg]
     attach_to: web-1
 ";
 
@@ -123,7 +123,7 @@ fn text_output_names_the_line_and_the_fix() {
 
 #[test]
 fn warnings_alone_exit_zero() {
-    let file = "version: 1\nnetwork_interfaces:\n  nat:\n    subnet: s\n    source_dest_check: false\nsubnets:\n  s:\n    vpc: v\n    cidr_block: 10.0.0.0/24\n    availability_zone: kr-central-2-a\nvpcs:\n  v:\n    cidr_block: 10.0.0.0/16\n";
+    let file = "version: 1\nnetwork_interfaces:\n  nat-eth0:\n    subnet: edge\n    source_dest_check: false\nsubnets:\n  edge:\n    vpc: main\n    cidr_block: 10.0.0.0/24\n    availability_zone: kr-central-2-a\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\n";
     let out = nicplan()
         .args(["validate", "-f", "-", "--format", "json"])
         .write_stdin(file)

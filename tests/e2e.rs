@@ -32,6 +32,7 @@ impl Workdir {
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
             .env("NICPLAN_SIM_BUILD_MS", "0")
+            .env_remove("NICPLAN_SIM_DELAYS")
             .env_remove("NICPLAN_STATE")
             .env_remove("NICPLAN_BACKEND")
             .args(args)
@@ -133,13 +134,13 @@ fn a_full_instance_exchanges_a_nic() {
     let w = applied();
     let text = edit(
         &base(),
-        "    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
-        "    subnet: mgmt-a\n    security_groups: [db]\n",
+        "    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1\n",
+        "    subnet: mgmt-a\n    security_groups: [db-sg]\n",
     );
     let text = edit(
         &text,
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1\n",
     );
     w.write(&text);
     let (plan, code) = w.plan();
@@ -158,12 +159,12 @@ fn two_full_instances_swap_nics() {
     let w = applied();
     let text = base()
         .replace(
-            "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1",
-            "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2x",
+            "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1",
+            "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-2x",
         )
         .replace(
-            "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2",
-            "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1",
+            "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-2",
+            "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1",
         )
         .replace("attach_to: web-2x", "attach_to: web-2");
     w.write(&text);
@@ -185,12 +186,12 @@ fn a_growing_resize_comes_before_the_attach_that_needs_it() {
     let text = edit(
         &base(),
         "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
-        "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+        "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0\n    lifecycle: { allow_stop: true }",
     );
     let text = edit(
         &text,
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1\n",
     );
     w.write(&text);
     let (plan, code) = w.plan();
@@ -200,6 +201,8 @@ fn a_growing_resize_comes_before_the_attach_that_needs_it() {
         plan
     );
     let s = steps(&plan);
+    assert!(position(&s, "stop instance.web-1") < position(&s, "resize instance.web-1"));
+    assert!(position(&s, "resize instance.web-1") < position(&s, "start instance.web-1"));
     assert!(position(&s, "resize instance.web-1") < position(&s, "attach network_interface.spare"));
     w.converge();
 }
@@ -210,12 +213,12 @@ fn a_shrinking_resize_comes_after_the_detach_that_makes_room() {
     let text = edit(
         &base(),
         "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
-        "    type: t1i.nano\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+        "    type: t1i.nano\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0\n    lifecycle: { allow_stop: true }",
     );
     let text = edit(
         &text,
-        "    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
-        "    subnet: mgmt-a\n    security_groups: [db]\n",
+        "    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1\n",
+        "    subnet: mgmt-a\n    security_groups: [db-sg]\n",
     );
     w.write(&text);
     let (plan, code) = w.plan();
@@ -226,8 +229,10 @@ fn a_shrinking_resize_comes_after_the_detach_that_makes_room() {
     );
     let s = steps(&plan);
     assert!(
-        position(&s, "detach network_interface.web-1-eth2") < position(&s, "resize instance.web-1")
+        position(&s, "detach network_interface.web-1-eth2") < position(&s, "stop instance.web-1")
     );
+    assert!(position(&s, "stop instance.web-1") < position(&s, "resize instance.web-1"));
+    assert!(position(&s, "resize instance.web-1") < position(&s, "start instance.web-1"));
     w.converge();
 }
 
@@ -259,13 +264,13 @@ fn in_place_updates_change_only_what_changed() {
     let w = applied();
     let text = edit(
         &base(),
-        "  web-2-eth1:\n    subnet: db-a\n    security_groups: [db]",
-        "  web-2-eth1:\n    subnet: db-a\n    description: replica link\n    source_dest_check: false\n    security_groups: [db, web]",
+        "  web-2-eth1:\n    subnet: db-a\n    security_groups: [db-sg]",
+        "  web-2-eth1:\n    subnet: db-a\n    description: replica link\n    source_dest_check: false\n    security_groups: [db-sg, web-sg]",
     );
     let text = edit(
         &text,
-        "web: { description: web tier }",
-        "web: { description: web servers }",
+        "web-sg: { description: web tier }",
+        "web-sg: { description: web servers }",
     );
     w.write(&text);
     let (plan, code) = w.plan();
@@ -303,9 +308,9 @@ fn removing_an_instance_deletes_it_with_its_nics() {
     let mut text = base();
     for block in [
         "  web-2:\n    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-2-eth0\n",
-        "  web-2-eth0:\n    subnet: app-a\n    private_ip: 10.0.1.11\n    security_groups: [web]\n",
-        "  web-2-eth1:\n    subnet: db-a\n    security_groups: [db]\n    attach_to: web-2\n",
-        "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2\n",
+        "  web-2-eth0:\n    subnet: app-a\n    private_ip: 10.0.1.11\n    security_groups: [web-sg]\n",
+        "  web-2-eth1:\n    subnet: db-a\n    security_groups: [db-sg]\n    attach_to: web-2\n",
+        "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-2\n",
     ] {
         text = edit(&text, block, "");
     }
@@ -329,13 +334,13 @@ fn an_attach_to_an_instance_in_error_is_refused_at_plan_time() {
     );
     let text = edit(
         &base(),
-        "    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2\n",
-        "    subnet: mgmt-a\n    security_groups: [db]\n",
+        "    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-2\n",
+        "    subnet: mgmt-a\n    security_groups: [db-sg]\n",
     );
     let text = edit(
         &text,
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-2\n",
     );
     w.write(&text);
     let (plan, code) = w.plan();
@@ -560,7 +565,8 @@ fn a_killed_apply_loses_nothing_and_the_next_converges() {
         .env("NO_COLOR", "1")
         // Instances build for a minute: the apply waits on them before any attach,
         // and is killed while it waits.
-        .env("NICPLAN_SIM_BUILD_MS", "60000")
+        .env("NICPLAN_SIM_BUILD_MS", "0")
+        .env("NICPLAN_SIM_DELAYS", "build=60000")
         .args(["apply", "--auto-approve"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -630,7 +636,7 @@ fn target_plans_an_address_and_what_it_needs() {
         [
             "create vpc.main",
             "create subnet.app-a",
-            "create security_group.web",
+            "create security_group.web-sg",
             "create network_interface.web-1-eth0",
             "create instance.web-1",
         ],

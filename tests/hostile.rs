@@ -116,7 +116,7 @@ fn a_large_honest_file_loads() {
     // 10,000 instances with two interfaces each: about 360,000 YAML nodes, past the
     // parser's default budget of 250,000.
     let mut doc = String::from(
-        "version: 1\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\nsubnets:\n  app:\n    vpc: main\n    cidr_block: 10.0.0.0/18\n    availability_zone: kr-central-2-a\n  db:\n    vpc: main\n    cidr_block: 10.0.64.0/18\n    availability_zone: kr-central-2-a\nsecurity_groups:\n  web: {}\n  db: {}\ninstances:\n",
+        "version: 1\nsettings:\n  quotas: { instances: 10000 }\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\nsubnets:\n  app:\n    vpc: main\n    cidr_block: 10.0.0.0/18\n    availability_zone: kr-central-2-a\n  db:\n    vpc: main\n    cidr_block: 10.0.64.0/18\n    availability_zone: kr-central-2-a\nsecurity_groups:\n  web-sg: {}\n  db-sg: {}\ninstances:\n",
     );
     let n = 10_000;
     for i in 0..n {
@@ -127,7 +127,7 @@ fn a_large_honest_file_loads() {
     doc.push_str("network_interfaces:\n");
     for i in 0..n {
         doc.push_str(&format!(
-            "  vm-{i}-eth0:\n    subnet: app\n    private_ip: 10.0.{}.{}\n    security_groups: [web]\n  vm-{i}-eth1:\n    subnet: db\n    security_groups: [db]\n    source_dest_check: true\n    attach_to: vm-{i}\n",
+            "  vm-{i}-eth0:\n    subnet: app\n    private_ip: 10.0.{}.{}\n    security_groups: [web-sg]\n  vm-{i}-eth1:\n    subnet: db\n    security_groups: [db-sg]\n    source_dest_check: true\n    attach_to: vm-{i}\n",
             i / 250,
             i % 250 + 2
         ));

@@ -70,7 +70,7 @@ fn model_of(text: &str) -> Model {
 fn apply_options() -> apply::Options {
     apply::Options {
         poll_interval: Duration::from_millis(5),
-        wait_timeout: Duration::from_secs(20),
+        timeouts: apply::Timeouts::all(Duration::from_secs(20)),
         ..apply::Options::default()
     }
 }
@@ -186,13 +186,13 @@ fn the_base_network_converges_through_the_rest_api_and_so_do_changes() {
     // A full instance exchanges a NIC: web-1-eth2 leaves web-1, spare takes its place.
     let moved = edit(
         &base(),
-        "    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
-        "    subnet: mgmt-a\n    security_groups: [db]\n",
+        "    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1\n",
+        "    subnet: mgmt-a\n    security_groups: [db-sg]\n",
     );
     let moved = edit(
         &moved,
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n    source_dest_check: false\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1\n    source_dest_check: false\n",
     );
     converge(&moved, &store, &cloud);
     let s = seen(&server);
@@ -203,12 +203,12 @@ fn the_base_network_converges_through_the_rest_api_and_so_do_changes() {
     let grown = edit(
         &moved,
         "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-2-eth0",
-        "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-2-eth0",
+        "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-2-eth0\n    lifecycle: { allow_stop: true }",
     );
     let grown = edit(
         &grown,
-        "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n",
-        "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-2\n",
+        "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
+        "  web-1-eth2:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-2\n",
     );
     let grown = edit(
         &grown,
@@ -222,8 +222,14 @@ fn the_base_network_converges_through_the_rest_api_and_so_do_changes() {
     assert_eq!(s.public.len(), 1);
     assert_eq!(s.public[0].1.as_deref(), Some("web-2-eth0"));
 
-    // Back to where it started, check on again, and then everything goes.
-    converge(&base(), &store, &cloud);
+    // Back to where it started (shrinking web-2 again, which stops it), check on
+    // again, and then everything goes.
+    let back = edit(
+        &base(),
+        "    primary_interface: web-2-eth0",
+        "    primary_interface: web-2-eth0\n    lifecycle: { allow_stop: true }",
+    );
+    converge(&back, &store, &cloud);
     assert_base(&server);
     assert!(seen(&server).nics["spare"].1);
     converge("version: 1\n", &store, &cloud);

@@ -155,25 +155,25 @@ fn everything() -> String {
     // Deletion.
     let text = edit(
         &text,
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
         "",
     );
     // In place, with text a comment must not let loose, and a warning.
     let text = edit(
         &text,
-        "web: { description: web tier }",
-        "web: { description: 'web | tier `edge` <b>*hot*</b> ```' }",
+        "web-sg: { description: web tier }",
+        "web-sg: { description: 'web | tier `edge` <b>*hot*</b> ```' }",
     );
     let text = edit(
         &text,
-        "  web-1-eth1:\n    subnet: db-a\n    security_groups: [db]",
-        "  web-1-eth1:\n    subnet: db-a\n    source_dest_check: false\n    security_groups: [db, web]",
+        "  web-1-eth1:\n    subnet: db-a\n    security_groups: [db-sg]",
+        "  web-1-eth1:\n    subnet: db-a\n    source_dest_check: false\n    security_groups: [db-sg, web-sg]",
     );
     // Resize to make room for a new NIC in a new subnet, which takes the public IP.
     let text = edit(
         &text,
         "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
-        "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+        "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0\n    lifecycle: { allow_stop: true }",
     );
     let text = edit(
         &text,
@@ -183,7 +183,7 @@ fn everything() -> String {
     let text = edit(
         &text,
         "network_interfaces:\n",
-        "network_interfaces:\n  web-1-eth3:\n    subnet: edge-a\n    security_groups: [web]\n    attach_to: web-1\n",
+        "network_interfaces:\n  web-1-eth3:\n    subnet: edge-a\n    security_groups: [web-sg]\n    attach_to: web-1\n",
     );
     edit(
         &text,
@@ -256,8 +256,8 @@ fn no_changes_is_one_line() {
 fn no_changes_with_warnings_is_the_line_and_the_list() {
     let text = edit(
         &base(),
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
-        "  spare:\n    subnet: mgmt-a\n    source_dest_check: false\n    security_groups: [db]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
+        "  spare:\n    subnet: mgmt-a\n    source_dest_check: false\n    security_groups: [db-sg]\n",
     );
     let w = World::applied(&text);
     let md = w.markdown(&text);
@@ -272,7 +272,7 @@ fn no_changes_with_warnings_is_the_line_and_the_list() {
 /// A file of `n` instances, each with one NIC, a few with source/destination check off.
 fn many_instances(n: usize) -> String {
     let mut text = String::from(
-        "version: 1\n\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\n\nsubnets:\n  app-a:\n    vpc: main\n    cidr_block: 10.0.0.0/20\n    availability_zone: kr-central-2-a\n\nsecurity_groups:\n  web: {}\n\ninstances:\n",
+        "version: 1\n\nsettings:\n  quotas: { instances: 5000 }\n\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\n\nsubnets:\n  app-a:\n    vpc: main\n    cidr_block: 10.0.0.0/20\n    availability_zone: kr-central-2-a\n\nsecurity_groups:\n  web-sg: {}\n\ninstances:\n",
     );
     for i in 0..n {
         text.push_str(&format!(
@@ -287,7 +287,7 @@ fn many_instances(n: usize) -> String {
             ""
         };
         text.push_str(&format!(
-            "  vm-{i:04}-eth0:\n    subnet: app-a\n{check}    security_groups: [web]\n"
+            "  vm-{i:04}-eth0:\n    subnet: app-a\n{check}    security_groups: [web-sg]\n"
         ));
     }
     text
@@ -340,8 +340,8 @@ fn a_refused_plan_says_so() {
     let w = World::applied(&base());
     let text = edit(
         &base(),
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
-        "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n    attach_to: web-1\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
+        "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1\n",
     );
     let (plan, drift, source) = w.plan(&text);
     assert!(plan.has_errors());
@@ -387,8 +387,8 @@ fn drift_is_listed_before_the_steps() {
     let web = inventory
         .security_groups
         .values()
-        .find(|g| g.name == "web")
-        .expect("web");
+        .find(|g| g.name == "web-sg")
+        .expect("web-sg");
     w.sim
         .update_security_group(&web.id, "edited by *hand* | `x`")
         .expect("update");
@@ -402,7 +402,7 @@ fn drift_is_listed_before_the_steps() {
         .expect("drift section");
     assert_eq!(
         drift,
-        "- `security_group.web` changed: description `\"web tier\"` → ``\"edited by *hand* | `x`\"``\n\
+        "- `security_group.web-sg` changed: description `\"web tier\"` → ``\"edited by *hand* | `x`\"``\n\
          - `network_interface.spare` no longer exists; it leaves the state"
     );
     assert!(md.find("#### Changes outside") < md.find("#### Steps"));

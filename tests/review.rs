@@ -54,14 +54,14 @@ fn everything() -> String {
         )
         .replace(
             "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
-            "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0",
+            "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-1-eth0\n    lifecycle: { allow_stop: true }",
         )
         .replace(
-            "  spare:\n    subnet: mgmt-a\n    security_groups: [db]\n",
-            "  spare:\n    subnet: mgmt-a\n    security_groups: [db, web]\n    source_dest_check: false\n    attach_to: web-1\n  extra:\n    subnet: db-a\n    security_groups: [db]\n",
+            "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
+            "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg, web-sg]\n    source_dest_check: false\n    attach_to: web-1\n  extra:\n    subnet: db-a\n    security_groups: [db-sg]\n",
         )
         .replace("    network_interface: web-1-eth0", "    network_interface: web-2-eth0")
-        .replace("  db: {}\n", "  db: {}\n  ops: { description: operators }\n")
+        .replace("  db-sg: {}\n", "  db-sg: {}\n  ops-sg: { description: operators }\n")
 }
 
 fn plan_schema() -> jsonschema::Validator {
@@ -218,7 +218,7 @@ fn a_stale_plan_is_refused_and_touches_nothing() {
     // Someone else applies in between.
     std::fs::write(
         dir.path().join("nicplan.yaml"),
-        base().replace("[web]\n  web-1-eth1", "[web, db]\n  web-1-eth1"),
+        base().replace("[web-sg]\n  web-1-eth1", "[web-sg, db-sg]\n  web-1-eth1"),
     )
     .expect("write");
     assert_eq!(

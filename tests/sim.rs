@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use ipnet::Ipv4Net;
-use nicplan::cloud::sim::{Sim, World};
+use nicplan::cloud::sim::{Delays, Sim, World};
 use nicplan::cloud::{
     Cloud, CloudError, CloudInstance, CloudNic, InstanceRequest, NicRequest, NicUpdate,
 };
@@ -576,7 +576,7 @@ fn detach_takes_secondaries_only_from_their_instance() {
 }
 
 #[test]
-fn resize_checks_status_flavor_capacity_and_bare_metal() {
+fn resize_needs_a_stopped_vm_and_room_for_its_nics() {
     let f = fx();
     let s = &f.sim;
     let vm = f.instance("vm", "m2a.xlarge"); // at most 4 NICs
@@ -585,6 +585,11 @@ fn resize_checks_status_flavor_capacity_and_bare_metal() {
         s.attach_nic(&vm.id, &nic.id).unwrap();
     }
     not_found(s, "instance", || s.resize_instance("i-999999", "m2a.large"));
+    rejected(s, "resizes only a stopped instance", || {
+        s.resize_instance(&vm.id, "m2a.4xlarge")
+    });
+    s.stop_instance(&vm.id).unwrap();
+    assert_eq!(s.instance(&vm.id).unwrap().status, Status::Stopped);
     rejected(s, "not offered", || s.resize_instance(&vm.id, "m2a.tiny"));
     rejected(s, "holds 4 network interfaces", || {
         s.resize_instance(&vm.id, "m2a.large")
@@ -597,15 +602,59 @@ fn resize_checks_status_flavor_capacity_and_bare_metal() {
     s.set_instance_status(&vm.id, Status::Stopped).unwrap();
     let resized = s.resize_instance(&vm.id, "m2a.4xlarge").unwrap();
     assert_eq!(resized.flavor, "m2a.4xlarge");
+    assert_eq!(
+        resized.status,
+        Status::Stopped,
+        "a resize leaves it stopped"
+    );
     s.resize_instance(&vm.id, "m2a.2xlarge").unwrap();
 
+    // Only between vm flavors: never to or from bare metal or a GPU flavor.
     let small = f.instance("small", "m2a.large");
-    rejected(s, "bare metal", || {
+    s.stop_instance(&small.id).unwrap();
+    rejected(s, "only vm flavors", || {
         s.resize_instance(&small.id, "r2a.baremetal")
     });
+    rejected(s, "only vm flavors", || {
+        s.resize_instance(&small.id, "gn1i.xlarge")
+    });
     let bm = f.instance("bm", "r2a.baremetal");
-    rejected(s, "bare metal", || s.resize_instance(&bm.id, "r2a.large"));
-    s.resize_instance(&bm.id, "r2a.baremetal").unwrap();
+    s.stop_instance(&bm.id).unwrap();
+    rejected(s, "only vm flavors", || {
+        s.resize_instance(&bm.id, "r2a.large")
+    });
+    let gpu = f.instance("gpu", "gn1i.xlarge");
+    s.stop_instance(&gpu.id).unwrap();
+    rejected(s, "only vm flavors", || {
+        s.resize_instance(&gpu.id, "gn1i.2xlarge")
+    });
+}
+
+#[test]
+fn stop_and_start_move_between_active_and_stopped() {
+    let f = fx();
+    let s = &f.sim;
+    let vm = f.instance("vm", "m2a.large");
+    not_found(s, "instance", || s.stop_instance("i-999999"));
+    s.set_instance_status(&vm.id, Status::Error).unwrap();
+    rejected(s, "only a stopped instance can be started", || {
+        s.start_instance(&vm.id)
+    });
+    s.set_instance_status(&vm.id, Status::Active).unwrap();
+    s.stop_instance(&vm.id).unwrap();
+    assert_eq!(s.instance(&vm.id).unwrap().status, Status::Stopped);
+    // A repeat changes nothing (a retry after a lost answer).
+    s.stop_instance(&vm.id).unwrap();
+    // NICs attach to a stopped instance too.
+    let nic = f.nic("eth1", &f.a);
+    s.attach_nic(&vm.id, &nic.id).unwrap();
+    s.start_instance(&vm.id).unwrap();
+    assert_eq!(s.instance(&vm.id).unwrap().status, Status::Active);
+    s.start_instance(&vm.id).unwrap();
+    s.set_instance_status(&vm.id, Status::Error).unwrap();
+    rejected(s, "only an active instance can be stopped", || {
+        s.stop_instance(&vm.id)
+    });
 }
 
 #[test]
@@ -726,10 +775,24 @@ fn reads_give_everything_or_one_instance() {
     assert_eq!(inventory.vpcs, world.vpcs);
     assert_eq!(inventory.subnets, world.subnets);
     assert_eq!(inventory.security_groups, world.security_groups);
-    assert_eq!(inventory.instances, world.instances);
     assert_eq!(inventory.nics, world.nics);
     assert_eq!(inventory.public_ips, world.public_ips);
+    // Reads show an instance with the NICs it shows, the primary first.
+    assert_eq!(inventory.instances[&vm.id], vm);
+    assert_eq!(vm.attached_nic_ids, std::slice::from_ref(&vm.primary_nic_id));
     assert_eq!(s.instance(&vm.id).unwrap(), vm);
+    assert_eq!(s.vpc(&f.vpc).unwrap(), world.vpcs[&f.vpc]);
+    assert_eq!(s.subnet(&f.a).unwrap(), world.subnets[&f.a]);
+    assert_eq!(
+        s.security_group(&f.sg).unwrap(),
+        world.security_groups[&f.sg]
+    );
+    assert_eq!(
+        s.nic(&vm.primary_nic_id).unwrap(),
+        world.nics[&vm.primary_nic_id]
+    );
+    not_found(s, "VPC", || s.vpc("vpc-999999"));
+    not_found(s, "public IP", || s.public_ip("pip-999999"));
     not_found(s, "instance", || s.instance("i-999999"));
 }
 
@@ -902,13 +965,16 @@ fn instances_build_before_they_turn_active() {
         .create_instance(&instance_request("slow", "m2a.large", &slow_nic.id))
         .unwrap();
     assert_eq!(slow.status, Status::Building);
-    assert!(sim.world().unwrap().build_deadlines.contains_key(&slow.id));
+    assert!(sim.world().unwrap().pending.contains_key(&slow.id));
     let extra = nic(&sim, "extra");
     rejected(&sim, "is still building", || {
         sim.attach_nic(&slow.id, &extra.id)
     });
-    rejected(&sim, "is still building", || {
+    rejected(&sim, "is building", || {
         sim.resize_instance(&slow.id, "m2a.xlarge")
+    });
+    rejected(&sim, "only an active instance can be stopped", || {
+        sim.stop_instance(&slow.id)
     });
 
     // A short one turns active on its own.
@@ -925,13 +991,13 @@ fn instances_build_before_they_turn_active() {
     }
     assert_eq!(status, Status::Active);
     let world = sim.world().unwrap();
-    assert!(!world.build_deadlines.contains_key(&quick.id));
+    assert!(!world.pending.contains_key(&quick.id));
     assert_eq!(world.instances[&quick.id].status, Status::Active);
     sim.attach_nic(&quick.id, &extra.id).unwrap();
 
     // The operator may end a build early.
-    sim.set_instance_status("slow", Status::Active).unwrap();
-    assert!(sim.world().unwrap().build_deadlines.is_empty());
+    sim.set_instance_status("slow", Status::Stopped).unwrap();
+    assert!(!sim.world().unwrap().pending.contains_key(&slow.id));
     sim.resize_instance(&slow.id, "m2a.xlarge").unwrap();
 }
 
@@ -940,7 +1006,10 @@ fn file_simulator_persists_the_end_of_a_build() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sim.json");
     let mut sim = Sim::open(&path, true).unwrap();
-    sim.set_build_time(Duration::from_millis(30));
+    sim.set_delays(Delays {
+        build: 30,
+        ..Delays::all(0)
+    });
     let vpc = sim.create_vpc("v", "", net("10.0.0.0/16")).unwrap();
     let a = sim
         .create_subnet("a", "", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
@@ -960,7 +1029,7 @@ fn file_simulator_persists_the_end_of_a_build() {
     let text = std::fs::read_to_string(&path).unwrap();
     let stored: World = serde_json::from_str(&text).unwrap();
     assert_eq!(stored.instances[&vm.id].status, Status::Active);
-    assert!(stored.build_deadlines.is_empty());
+    assert!(stored.pending.is_empty());
 }
 
 #[test]

@@ -97,6 +97,7 @@ fn refuse_invalid(validation: &Validation, format: PlanFormat) -> Result<bool, E
                 steps: Vec::new(),
                 diagnostics: validation.diagnostics.clone(),
                 capacity: Vec::new(),
+                outside_checked: false,
             };
             print(&render_plan(format, &refused, &[], &validation.source))?;
         }
@@ -359,6 +360,7 @@ fn execute(ws: &Workspace, planned: Planned, command: &str, parallelism: u16) ->
     let on_event = |event: Event<'_>| progress.event(&event, total);
     let executor_options = executor::Options {
         parallelism: usize::from(parallelism),
+        timeouts: executor::Timeouts::from_settings(&ws.model().settings.timeouts),
         ..executor::Options::default()
     };
     let steps = planned.plan.steps.clone();
@@ -427,11 +429,22 @@ impl Progress {
                     bar.set_message(step.describe());
                 }
             }
-            Event::Waiting(step) => self.line(format!(
-                "[{}/{total}] {}: waiting for the instance to finish building",
-                step.index,
-                step.describe()
-            )),
+            Event::Waiting(step, what, elapsed) => {
+                let secs = elapsed.as_secs();
+                let when = if secs == 0 {
+                    "waiting".to_string()
+                } else {
+                    format!("still waiting after {secs} s")
+                };
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("{}: {when} for {what}", step.describe()));
+                }
+                self.line(format!(
+                    "[{}/{total}] {}: {when} for {what}",
+                    step.index,
+                    step.describe()
+                ));
+            }
             Event::Done(step, detail) => {
                 if let Some(bar) = &self.bar {
                     bar.inc(1);

@@ -143,6 +143,7 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
             steps: Vec::new(),
             diagnostics: new.diagnostics.clone(),
             capacity: Vec::new(),
+            outside_checked: false,
         },
     };
     let out = match args.format {

@@ -81,7 +81,7 @@ use serde_json::{Value, json};
 
 use super::{
     Cloud, CloudError, CloudInstance, CloudNic, CloudPublicIp, CloudSecurityGroup, CloudSubnet,
-    CloudVpc, InstanceRequest, Inventory, NicRequest, NicUpdate,
+    CloudVpc, InstanceRequest, Inventory, NicRequest, NicUpdate, Provisioning, PublicIpStatus,
 };
 use crate::resource::Status;
 
@@ -941,12 +941,13 @@ impl KakaoCloud {
             .and_then(|i| i.id.or(i.name))
             .or(wire.image_id)
             .unwrap_or_default();
-        let primary_nic_id = wire
+        let attached_nic_ids: Vec<String> = wire
             .addresses
             .unwrap_or_default()
             .into_iter()
-            .find_map(|a| a.network_interface_id)
-            .unwrap_or_default();
+            .filter_map(|a| a.network_interface_id)
+            .collect();
+        let primary_nic_id = attached_nic_ids.first().cloned().unwrap_or_default();
         Ok(CloudInstance {
             id: wire.id,
             name: wire.name.unwrap_or_default(),
@@ -956,6 +957,7 @@ impl KakaoCloud {
             availability_zone: wire.availability_zone.unwrap_or_default(),
             status: status_from(wire.status.as_deref().unwrap_or_default()),
             primary_nic_id,
+            attached_nic_ids,
         })
     }
 
@@ -1019,7 +1021,24 @@ fn status_from(text: &str) -> Status {
         "stopped" | "shutoff" => Status::Stopped,
         "shelved_offloaded" => Status::ShelvedOffloaded,
         "error" => Status::Error,
+        "stopping" | "powering-off" => Status::Stopping,
+        "starting" | "powering-on" => Status::Starting,
+        "resizing" | "resize" | "resize_prep" | "resize_migrating" | "resize_finish" => {
+            Status::Resizing
+        }
+        "deleting" | "deleted" => Status::Deleting,
         _ => Status::Building,
+    }
+}
+
+/// A public IP's status as the platform names it.
+fn public_ip_status_from(text: Option<&str>, associated: bool) -> PublicIpStatus {
+    match text.map(str::to_ascii_lowercase).as_deref() {
+        Some("in_use") => PublicIpStatus::InUse,
+        Some("attaching") => PublicIpStatus::Attaching,
+        Some("available") => PublicIpStatus::Available,
+        _ if associated => PublicIpStatus::InUse,
+        _ => PublicIpStatus::Available,
     }
 }
 
@@ -1031,6 +1050,7 @@ struct WireVpc {
     name: Option<String>,
     description: Option<String>,
     cidr_block: Option<String>,
+    provisioning_status: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1041,6 +1061,7 @@ struct WireSubnet {
     vpc_id: Option<String>,
     cidr_block: Option<String>,
     availability_zone: Option<String>,
+    provisioning_status: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1101,6 +1122,7 @@ struct WireInstance {
 #[derive(Deserialize)]
 struct WirePublicIp {
     id: String,
+    status: Option<String>,
     description: Option<String>,
     public_ip: Option<String>,
     private_ip: Option<String>,
@@ -1114,6 +1136,10 @@ fn vpc_from(value: &Value) -> Result<CloudVpc, CloudError> {
         id: w.id,
         name: w.name.unwrap_or_default(),
         description: w.description.unwrap_or_default(),
+        status: w
+            .provisioning_status
+            .as_deref()
+            .map_or(Provisioning::Active, Provisioning::parse),
     })
 }
 
@@ -1126,6 +1152,10 @@ fn subnet_from(value: &Value) -> Result<CloudSubnet, CloudError> {
         description: w.description.unwrap_or_default(),
         vpc_id: w.vpc_id.unwrap_or_default(),
         availability_zone: w.availability_zone.unwrap_or_default(),
+        status: w
+            .provisioning_status
+            .as_deref()
+            .map_or(Provisioning::Active, Provisioning::parse),
     })
 }
 
@@ -1183,13 +1213,15 @@ fn public_ip_from(value: &Value) -> Result<CloudPublicIp, CloudError> {
         .filter(|ip| !ip.is_empty())
         .map(|ip| parse_ip("public IP", &w.id, &ip))
         .transpose()?;
+    let nic_id = w
+        .related_resource
+        .and_then(|r| r.id)
+        .filter(|n| !n.is_empty());
     Ok(CloudPublicIp {
         description: w.description.unwrap_or_default(),
         address,
-        nic_id: w
-            .related_resource
-            .and_then(|r| r.id)
-            .filter(|n| !n.is_empty()),
+        status: public_ip_status_from(w.status.as_deref(), nic_id.is_some()),
+        nic_id,
         private_ip,
         id: w.id,
     })
@@ -1277,6 +1309,67 @@ impl Cloud for KakaoCloud {
 
     fn instance(&self, id: &str) -> Result<CloudInstance, CloudError> {
         self.get_instance(id)
+    }
+
+    fn vpc(&self, id: &str) -> Result<CloudVpc, CloudError> {
+        let req = Req::new(Method::Get, Service::Vpc, format!("/vpcs/{}", seg(id)));
+        let body = self.call(req, Some(("VPC", id)))?;
+        vpc_from(field(&body, "vpc")?)
+    }
+
+    fn subnet(&self, id: &str) -> Result<CloudSubnet, CloudError> {
+        let req = Req::new(Method::Get, Service::Vpc, format!("/subnets/{}", seg(id)));
+        let body = self.call(req, Some(("subnet", id)))?;
+        subnet_from(field(&body, "subnet")?)
+    }
+
+    fn security_group(&self, id: &str) -> Result<CloudSecurityGroup, CloudError> {
+        let req = Req::new(
+            Method::Get,
+            Service::Network,
+            format!("/security-groups/{}", seg(id)),
+        );
+        let body = self.call(req, Some(("security group", id)))?;
+        security_group_from(field(&body, "security_group")?)
+    }
+
+    fn nic(&self, id: &str) -> Result<CloudNic, CloudError> {
+        self.get_nic(id)
+    }
+
+    fn public_ip(&self, id: &str) -> Result<CloudPublicIp, CloudError> {
+        self.get_public_ip(id)
+    }
+
+    fn stop_instance(&self, id: &str) -> Result<(), CloudError> {
+        let req = Req::new(
+            Method::Post,
+            Service::Bcs,
+            format!("/instances/{}/stop", seg(id)),
+        );
+        // A repeat after a lost answer may find it stopping or stopped already.
+        self.change(req, Some(("instance", id)), |_| {
+            Ok(matches!(
+                self.get_instance(id)?.status,
+                Status::Stopping | Status::Stopped
+            ))
+        })
+        .map(|_| ())
+    }
+
+    fn start_instance(&self, id: &str) -> Result<(), CloudError> {
+        let req = Req::new(
+            Method::Post,
+            Service::Bcs,
+            format!("/instances/{}/start", seg(id)),
+        );
+        self.change(req, Some(("instance", id)), |_| {
+            Ok(matches!(
+                self.get_instance(id)?.status,
+                Status::Starting | Status::Active
+            ))
+        })
+        .map(|_| ())
     }
 
     fn create_vpc(
@@ -1679,7 +1772,14 @@ mod tests {
     fn statuses_and_pairs_read_as_nicplan_means_them() {
         assert_eq!(status_from("ACTIVE"), Status::Active);
         assert_eq!(status_from("shutoff"), Status::Stopped);
-        assert_eq!(status_from("resizing"), Status::Building);
+        assert_eq!(status_from("resizing"), Status::Resizing);
+        assert_eq!(status_from("stopping"), Status::Stopping);
+        assert_eq!(status_from("rebuilding"), Status::Building);
+        assert_eq!(
+            public_ip_status_from(Some("attaching"), true),
+            PublicIpStatus::Attaching
+        );
+        assert_eq!(public_ip_status_from(None, true), PublicIpStatus::InUse);
         let nic = json!({"id": "n", "private_ip": "10.0.0.5",
             "allowed_address_pairs": [{"ip_address": "0.0.0.0/0"}], "device_id": ""});
         let nic = nic_from(&nic).unwrap_or_else(|e| panic!("{e}"));

@@ -19,6 +19,76 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 use crate::resource::Status;
 
+/// Where a VPC or a subnet is in its life (`provisioning_status`): created and deleted
+/// asynchronously, usable only when `ACTIVE`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Provisioning {
+    /// Ready.
+    #[default]
+    Active,
+    /// Being created.
+    PendingCreate,
+    /// Being changed.
+    PendingUpdate,
+    /// Being deleted.
+    PendingDelete,
+    /// Gone.
+    Deleted,
+    /// Broken.
+    Error,
+}
+
+impl Provisioning {
+    /// The platform's word, `ACTIVE`, `PENDING_CREATE`...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provisioning::Active => "ACTIVE",
+            Provisioning::PendingCreate => "PENDING_CREATE",
+            Provisioning::PendingUpdate => "PENDING_UPDATE",
+            Provisioning::PendingDelete => "PENDING_DELETE",
+            Provisioning::Deleted => "DELETED",
+            Provisioning::Error => "ERROR",
+        }
+    }
+
+    /// Reads the platform's word; anything unknown is taken as a change in progress.
+    pub fn parse(text: &str) -> Provisioning {
+        match text.to_ascii_uppercase().as_str() {
+            "ACTIVE" => Provisioning::Active,
+            "PENDING_UPDATE" => Provisioning::PendingUpdate,
+            "PENDING_DELETE" => Provisioning::PendingDelete,
+            "DELETED" => Provisioning::Deleted,
+            "ERROR" => Provisioning::Error,
+            _ => Provisioning::PendingCreate,
+        }
+    }
+}
+
+/// Where a public IP is: free, being mapped, mapped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicIpStatus {
+    /// Not associated.
+    #[default]
+    Available,
+    /// Associated, the mapping not in place yet.
+    Attaching,
+    /// Associated and mapped.
+    InUse,
+}
+
+impl PublicIpStatus {
+    /// The platform's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicIpStatus::Available => "available",
+            PublicIpStatus::Attaching => "attaching",
+            PublicIpStatus::InUse => "in_use",
+        }
+    }
+}
+
 /// A VPC as the cloud holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudVpc {
@@ -30,6 +100,9 @@ pub struct CloudVpc {
     pub description: String,
     /// Range.
     pub cidr_block: Ipv4Net,
+    /// Where it is in its life.
+    #[serde(default)]
+    pub status: Provisioning,
 }
 
 /// A subnet.
@@ -47,6 +120,9 @@ pub struct CloudSubnet {
     pub cidr_block: Ipv4Net,
     /// Zone.
     pub availability_zone: String,
+    /// Where it is in its life.
+    #[serde(default)]
+    pub status: Provisioning,
 }
 
 /// A security group.
@@ -79,6 +155,10 @@ pub struct CloudInstance {
     pub status: Status,
     /// ID of its primary NIC.
     pub primary_nic_id: String,
+    /// The NICs the instance itself shows (its `addresses`), primary first: an attach
+    /// or a detach is done when it shows here. Filled on reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attached_nic_ids: Vec<String>,
 }
 
 /// A network interface.
@@ -119,6 +199,9 @@ pub struct CloudPublicIp {
     pub nic_id: Option<String>,
     /// The private IP it maps to.
     pub private_ip: Option<Ipv4Addr>,
+    /// Free, being mapped, mapped.
+    #[serde(default)]
+    pub status: PublicIpStatus,
 }
 
 /// Everything the cloud holds, by ID.
@@ -215,6 +298,16 @@ pub trait Cloud: Send + Sync {
     fn inventory(&self) -> Result<Inventory, CloudError>;
     /// One instance, for waiting on its status.
     fn instance(&self, id: &str) -> Result<CloudInstance, CloudError>;
+    /// One VPC, for waiting on its provisioning.
+    fn vpc(&self, id: &str) -> Result<CloudVpc, CloudError>;
+    /// One subnet, for waiting on its provisioning.
+    fn subnet(&self, id: &str) -> Result<CloudSubnet, CloudError>;
+    /// One security group, for waiting on its deletion.
+    fn security_group(&self, id: &str) -> Result<CloudSecurityGroup, CloudError>;
+    /// One NIC, for waiting on its deletion (and finding a primary NIC left behind).
+    fn nic(&self, id: &str) -> Result<CloudNic, CloudError>;
+    /// One public IP, for waiting on its mapping.
+    fn public_ip(&self, id: &str) -> Result<CloudPublicIp, CloudError>;
 
     /// Creates a VPC.
     fn create_vpc(
@@ -258,9 +351,14 @@ pub trait Cloud: Send + Sync {
     fn delete_nic(&self, id: &str) -> Result<(), CloudError>;
     /// Creates an instance with an existing NIC as its primary; it starts `building`.
     fn create_instance(&self, request: &InstanceRequest) -> Result<CloudInstance, CloudError>;
-    /// Changes an instance's flavor.
+    /// Changes a stopped instance's flavor; it stays stopped.
     fn resize_instance(&self, id: &str, flavor: &str) -> Result<CloudInstance, CloudError>;
-    /// Deletes an instance and its primary NIC; its secondary NICs become unattached.
+    /// Stops a running instance.
+    fn stop_instance(&self, id: &str) -> Result<(), CloudError>;
+    /// Starts a stopped instance.
+    fn start_instance(&self, id: &str) -> Result<(), CloudError>;
+    /// Deletes an instance; its secondary NICs become unattached, and its primary NIC
+    /// may or may not go with it (no source says).
     fn delete_instance(&self, id: &str) -> Result<(), CloudError>;
     /// Attaches a NIC as a secondary interface.
     fn attach_nic(&self, instance_id: &str, nic_id: &str) -> Result<(), CloudError>;
@@ -283,13 +381,7 @@ pub trait Cloud: Send + Sync {
 
 /// The description nicplan gives an object: the user's text, then the marker.
 pub fn tag_description(user: &str, lineage: &str, address: &Address) -> String {
-    let short: String = lineage.chars().take(8).collect();
-    let marker = format!("[nicplan:{short}/{address}]");
-    if user.is_empty() {
-        marker
-    } else {
-        format!("{user} {marker}")
-    }
+    crate::address::tagged_description(user, lineage, address)
 }
 
 /// Splits a description into the user's text and the marker's lineage prefix and

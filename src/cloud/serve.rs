@@ -79,7 +79,7 @@ use super::{
     Cloud, CloudError, CloudInstance, CloudNic, CloudPublicIp, CloudSecurityGroup, CloudSubnet,
     CloudVpc, InstanceRequest, Inventory, NicRequest, NicUpdate,
 };
-use crate::catalogue::{self, Group, InstanceType};
+use crate::catalogue::{self, InstanceType};
 
 /// The largest request body accepted; larger ones get 413.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -736,13 +736,7 @@ pub fn flavor_id(t: &InstanceType) -> String {
 }
 
 fn flavor_json(t: &InstanceType) -> Value {
-    let instance_type = if t.is_bare_metal() {
-        "bm"
-    } else if t.group == Group::AcceleratedComputing {
-        "gpu"
-    } else {
-        "vm"
-    };
+    let instance_type = t.kind().as_str();
     json!({
         "id": flavor_id(t),
         "name": t.name(),
@@ -760,7 +754,7 @@ fn vpc_json(v: &CloudVpc) -> Value {
         "name": v.name,
         "description": v.description,
         "cidr_block": v.cidr_block.to_string(),
-        "provisioning_status": "ACTIVE",
+        "provisioning_status": v.status.as_str(),
     })
 }
 
@@ -772,7 +766,7 @@ fn subnet_json(s: &CloudSubnet) -> Value {
         "vpc_id": s.vpc_id,
         "cidr_block": s.cidr_block.to_string(),
         "availability_zone": s.availability_zone,
-        "provisioning_status": "ACTIVE",
+        "provisioning_status": s.status.as_str(),
     })
 }
 
@@ -836,14 +830,11 @@ fn instance_json(inv: &Inventory, i: &CloudInstance) -> Value {
     let flavor = catalogue::lookup(&i.flavor)
         .map_or_else(|| json!({"id": i.flavor, "name": i.flavor}), flavor_json);
     let instance_type = flavor.get("instance_type").cloned().unwrap_or(Value::Null);
-    let primary = inv.nics.get(&i.primary_nic_id);
-    let others = inv
-        .nics
-        .values()
-        .filter(|n| n.device_id.as_deref() == Some(i.id.as_str()) && n.id != i.primary_nic_id);
-    let addresses: Vec<Value> = primary
-        .into_iter()
-        .chain(others)
+    // What the instance shows: a NIC still attaching is not there yet.
+    let addresses: Vec<Value> = i
+        .attached_nic_ids
+        .iter()
+        .filter_map(|id| inv.nics.get(id))
         .map(|n| {
             let public = inv
                 .public_ips
@@ -885,7 +876,7 @@ fn public_ip_json(inv: &Inventory, p: &CloudPublicIp) -> Value {
     json!({
         "id": p.id,
         "description": p.description,
-        "status": if p.nic_id.is_some() { "in_use" } else { "available" },
+        "status": p.status.as_str(),
         "public_ip": p.address.to_string(),
         "private_ip": p.private_ip.map(|ip| ip.to_string()),
         "related_resource": related,
@@ -1113,7 +1104,7 @@ fn known_path(segments: &[&str]) -> bool {
             | ["flavors", _]
             | ["instances"]
             | ["instances", _]
-            | ["instances", _, "resize"]
+            | ["instances", _, "resize" | "stop" | "start"]
             | ["instances", _, "network-interfaces"]
             | ["instances", _, "network-interfaces", _]
             | [
@@ -1353,6 +1344,14 @@ fn route(shared: &Shared, method: &str, segments: &[&str], query: &Query, body: 
             sim.resize_instance(id, &flavor.name())
                 .map_err(refused(Refusal::Conflict))?;
             instance_reply(shared, id, 200)
+        }
+        ("POST", ["instances", id, "stop"]) => {
+            sim.stop_instance(id).map_err(refused(Refusal::Conflict))?;
+            Ok(Reply::json(202, json!({})))
+        }
+        ("POST", ["instances", id, "start"]) => {
+            sim.start_instance(id).map_err(refused(Refusal::Conflict))?;
+            Ok(Reply::json(202, json!({})))
         }
         ("GET", ["instances", id, "network-interfaces"]) => {
             let inv = inventory(shared)?;

@@ -6,7 +6,8 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::{
-    Capabilities, Instance, Model, NetworkInterface, PublicIp, SecurityGroup, Subnet, Vpc,
+    Capabilities, Instance, Model, NetworkInterface, PublicIp, Quota, Quotas, SecurityGroup,
+    Subnet, Timeouts, Vpc,
 };
 use crate::catalogue;
 use crate::diagnostic::{Code, Diagnostic};
@@ -31,6 +32,30 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
             s.state_path = value(&state.path);
             s.state_url = value(&state.url);
             s.state_name = value(&state.name);
+        }
+        if let Some(quotas) = &settings.quotas {
+            let quota = |given: &Option<Sp<u32>>, default: Quota| {
+                given.as_ref().map_or(default, |q| Quota {
+                    limit: q.value,
+                    span: Some(span_of(q)),
+                })
+            };
+            s.quotas = Quotas {
+                vpcs: quota(&quotas.vpcs, Quotas::DEFAULT.vpcs),
+                subnets: quota(&quotas.subnets, Quotas::DEFAULT.subnets),
+                instances: quota(&quotas.instances, Quotas::DEFAULT.instances),
+            };
+        }
+        if let Some(t) = &settings.timeouts {
+            let timeouts = Timeouts {
+                vpc: b.duration(&t.vpc, "vpc"),
+                subnet: b.duration(&t.subnet, "subnet"),
+                security_group: b.duration(&t.security_group, "security_group"),
+                network_interface: b.duration(&t.network_interface, "network_interface"),
+                instance: b.duration(&t.instance, "instance"),
+                public_ip: b.duration(&t.public_ip, "public_ip"),
+            };
+            b.model.settings.timeouts = timeouts;
         }
     }
     for (name, vpc) in file.vpcs.iter().flatten() {
@@ -69,6 +94,11 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
                 .lifecycle
                 .as_ref()
                 .and_then(|l| l.prevent_destroy.as_ref())
+                .map(at),
+            allow_stop: instance
+                .lifecycle
+                .as_ref()
+                .and_then(|l| l.allow_stop.as_ref())
                 .map(at),
         };
         b.model.instances.insert(name.value, value);
@@ -203,6 +233,27 @@ impl Builder {
         }
     }
 
+    fn duration(&mut self, value: &Option<Sp<String>>, key: &str) -> Option<std::time::Duration> {
+        let value = value.as_ref()?;
+        match parse_duration(&value.value) {
+            Some(d) => Some(d),
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Schema,
+                        format!(
+                            "`{}` is not a duration for settings.timeouts.{key}",
+                            value.value
+                        ),
+                    )
+                    .label(span_of(value), "expected a duration")
+                    .help("write a whole number with a unit: 500ms, 90s, 10m or 1h"),
+                );
+                None
+            }
+        }
+    }
+
     fn misplaced<T>(&mut self, field: &Option<Sp<T>>, name: &str, belongs_to: &str) {
         if let Some(value) = field {
             self.diagnostics.push(
@@ -274,6 +325,22 @@ impl Builder {
     }
 }
 
+/// A duration as the file writes it: a whole number and one of `ms`, `s`, `m`, `h`.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n.checked_mul(1000)?,
+        "m" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_millis(ms))
+}
+
 /// Whether a `postgres://user:password@host/db` URL has a password in it.
 fn url_has_password(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
@@ -322,6 +389,20 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::name_problem;
+
+    #[test]
+    fn durations() {
+        use super::parse_duration;
+        use std::time::Duration;
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("m"), None);
+        assert_eq!(parse_duration("1.5m"), None);
+        assert_eq!(parse_duration("99999999999999999h"), None);
+    }
 
     #[test]
     fn names() {

@@ -62,12 +62,19 @@ pub struct Instance {
     pub primary_interface: At<String>,
     /// `lifecycle.prevent_destroy`, when set.
     pub prevent_destroy: Option<At<bool>>,
+    /// `lifecycle.allow_stop`, when set.
+    pub allow_stop: Option<At<bool>>,
 }
 
 impl Instance {
     /// Whether the instance is a bare-metal server (unknown types count as not).
     pub fn is_bare_metal(&self) -> bool {
         self.instance_type.is_some_and(InstanceType::is_bare_metal)
+    }
+
+    /// Whether `lifecycle.allow_stop` lets a resize stop and restart it.
+    pub fn allows_stop(&self) -> bool {
+        self.allow_stop.as_ref().is_some_and(|a| a.value)
     }
 }
 
@@ -157,6 +164,71 @@ pub struct Settings {
     pub state_url: Option<String>,
     /// `settings.state.name` (postgres).
     pub state_name: Option<String>,
+    /// `settings.quotas`, with the platform's defaults where not given.
+    pub quotas: Quotas,
+    /// `settings.timeouts`, where given.
+    pub timeouts: Timeouts,
+}
+
+/// One quota: the limit, and where the file sets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    /// How many objects the project may hold.
+    pub limit: u32,
+    /// The span of the value in `settings.quotas`, when the file sets it.
+    pub span: Option<Span>,
+}
+
+/// The project's quotas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quotas {
+    /// VPCs.
+    pub vpcs: Quota,
+    /// Subnets.
+    pub subnets: Quota,
+    /// Instances.
+    pub instances: Quota,
+}
+
+impl Quotas {
+    /// The platform's defaults per project.
+    pub const DEFAULT: Quotas = Quotas {
+        vpcs: Quota {
+            limit: 3,
+            span: None,
+        },
+        subnets: Quota {
+            limit: 30,
+            span: None,
+        },
+        instances: Quota {
+            limit: 500,
+            span: None,
+        },
+    };
+}
+
+impl Default for Quotas {
+    fn default() -> Quotas {
+        Quotas::DEFAULT
+    }
+}
+
+/// How long `apply` waits on objects of each kind, where the file says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    /// VPCs.
+    pub vpc: Option<std::time::Duration>,
+    /// Subnets.
+    pub subnet: Option<std::time::Duration>,
+    /// Security groups.
+    pub security_group: Option<std::time::Duration>,
+    /// Network interfaces.
+    pub network_interface: Option<std::time::Duration>,
+    /// Instances.
+    pub instance: Option<std::time::Duration>,
+    /// Public IPs.
+    pub public_ip: Option<std::time::Duration>,
 }
 
 /// The desired state of a file.

@@ -1,21 +1,36 @@
-//! The safety check: the plan simulated step by step over the state, every rule checked
-//! after every step. A plan that passes never puts the cloud in a state that breaks a
-//! NIC rule, even halfway through; a plan that fails is refused with the step and rule.
+//! The safety check: the plan simulated step by step over the observed cloud, every
+//! rule checked after every step. A plan that passes never puts the cloud in a state
+//! that breaks a NIC rule, even halfway through; a plan that fails is refused with the
+//! step and rule.
 //!
 //! This walks its own small world of names, independent of the diff and the ordering,
-//! so a mistake in either is caught here rather than by the cloud. The world keeps its
-//! own indexes (who holds which IP, what uses a subnet...), updated by every change, so
-//! each step costs a few lookups whatever the size of the network.
+//! so a mistake in either is caught here rather than by the cloud. The world starts
+//! from the state and from what the refresh saw outside it (unmanaged NICs hold their
+//! addresses and count on their instances, unmanaged subnets hold their ranges,
+//! unmanaged public IPs their mappings, and every unmanaged VPC, subnet and instance
+//! counts against the quotas); objects outside the state are named `id:ID`, as the
+//! refresh names references to them, and described with their cloud ID, name and
+//! address in findings, with the `nicplan import` that brings them under management.
+//!
+//! Addresses the cloud assigns are unknown until the step runs: an assigned NIC holds
+//! one address of its subnet, which one is not known, so a step that pins an address
+//! after an assigned create in the same subnet is refused (the cloud may have given
+//! that address away).
+//!
+//! The world keeps its own indexes (who holds which IP, what uses a subnet, how many
+//! addresses a subnet has left...), updated by every change, so each step costs a few
+//! lookups whatever the size of the network.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
+use super::outside::{Outside, suggested_name};
 use super::{Action, Step};
 use crate::address::{Address, Kind};
 use crate::catalogue;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::Model;
-use crate::resource::{self, Attributes};
+use crate::model::{Model, Quota};
+use crate::resource::{self, Attributes, Status};
 use crate::source::Span;
 use crate::state::State;
 
@@ -23,19 +38,39 @@ use crate::state::State;
 struct Instance {
     instance_type: String,
     primary: String,
+    /// The observed status, as the plan moves it (stop, start); `None` when unknown.
+    status: Option<Status>,
 }
 
 #[derive(Clone, Debug)]
 struct Nic {
     subnet: String,
     ips: Vec<Ipv4Addr>,
+    /// Its primary address is still to be assigned by the cloud: it holds one address
+    /// of its subnet, not known which.
+    assigned: bool,
     security_groups: Vec<String>,
     /// The instance it belongs to, and whether as its primary.
     attached: Option<(String, bool)>,
 }
 
+impl Nic {
+    /// How many addresses of its subnet it holds.
+    fn addresses(&self) -> usize {
+        self.ips.len() + usize::from(self.assigned)
+    }
+}
+
 /// A public IP's mapping: the NIC, and the private IP when known.
 type Mapping = Option<(String, Option<Ipv4Addr>)>;
+
+/// An object outside the state, for findings.
+struct Stranger {
+    /// `network interface nic-000009 (legacy, 10.0.1.7)`.
+    words: String,
+    /// How to bring it under management, when nicplan manages its kind.
+    import: Option<String>,
+}
 
 #[derive(Default)]
 struct World {
@@ -45,21 +80,47 @@ struct World {
     instances: BTreeMap<String, Instance>,
     nics: BTreeMap<String, Nic>,
     public_ips: BTreeMap<String, Mapping>,
+    /// Names of security groups outside the state, which the project's names must not
+    /// repeat.
+    taken_group_names: BTreeMap<String, String>,
+    /// Objects outside the state, by their `id:ID` name.
+    strangers: BTreeMap<String, Stranger>,
     // Indexes, maintained by `put_*` and `take_*` only.
     subnets_in_vpc: BTreeMap<String, BTreeSet<String>>,
     nics_in_subnet: BTreeMap<String, BTreeSet<String>>,
     nics_with_group: BTreeMap<String, BTreeSet<String>>,
     nics_on_instance: BTreeMap<String, BTreeSet<String>>,
     ip_holder: BTreeMap<(String, Ipv4Addr), String>,
+    /// Subnet -> how many of its addresses NICs hold.
+    used_in_subnet: BTreeMap<String, usize>,
     public_ips_on: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// `10.0.1.7` or `10.0.1.7, 10.0.1.8`.
+fn ip_list(ips: &[Ipv4Addr]) -> String {
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `id:ID` of an object outside the state.
+fn stranger_name(id: &str) -> String {
+    format!("id:{id}")
+}
+
 impl World {
-    fn from_state(state: &State) -> World {
+    fn new(state: &State, outside: &Outside) -> World {
         let mut w = World::default();
         for (address, entry) in &state.resources {
             w.apply_attributes(address, &entry.attributes);
+            if let Attributes::Instance(i) = &entry.attributes
+                && let Some(instance) = w.instances.get_mut(&address.name)
+            {
+                instance.status = i.status;
+            }
         }
+        w.add_outside(outside);
         let primaries: Vec<(String, String)> = w
             .instances
             .iter()
@@ -69,6 +130,147 @@ impl World {
             w.update_nic(&primary, |n| n.attached = Some((name, true)));
         }
         w
+    }
+
+    /// Adds what the cloud holds outside the state.
+    fn add_outside(&mut self, outside: &Outside) {
+        let described = |name: &str| {
+            if name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({name})")
+            }
+        };
+        for v in &outside.vpcs {
+            let key = stranger_name(&v.id);
+            let address = Address::new(Kind::Vpc, suggested_name(&v.name, &v.id));
+            self.strangers.insert(
+                key.clone(),
+                Stranger {
+                    words: format!("VPC {}{} {}", v.id, described(&v.name), v.cidr_block),
+                    import: Some(import_hint(&address, &v.id)),
+                },
+            );
+            self.vpcs.insert(key);
+        }
+        for s in &outside.subnets {
+            let key = stranger_name(&s.id);
+            let address = Address::new(Kind::Subnet, suggested_name(&s.name, &s.id));
+            self.strangers.insert(
+                key.clone(),
+                Stranger {
+                    words: format!("subnet {}{} {}", s.id, described(&s.name), s.cidr_block),
+                    import: Some(import_hint(&address, &s.id)),
+                },
+            );
+            self.put_subnet(
+                key,
+                resource::Subnet {
+                    vpc: s.vpc.clone(),
+                    cidr_block: s.cidr_block,
+                    availability_zone: s.availability_zone.clone(),
+                },
+            );
+        }
+        for g in &outside.security_groups {
+            self.taken_group_names.insert(g.name.clone(), g.id.clone());
+            let key = stranger_name(&g.id);
+            let address = Address::new(Kind::SecurityGroup, suggested_name(&g.name, &g.id));
+            self.strangers.insert(
+                key.clone(),
+                Stranger {
+                    words: format!("security group {}{}", g.id, described(&g.name)),
+                    import: Some(import_hint(&address, &g.id)),
+                },
+            );
+            self.security_groups.insert(key);
+        }
+        for i in &outside.instances {
+            let key = stranger_name(&i.id);
+            let address = Address::new(Kind::Instance, suggested_name(&i.name, &i.id));
+            self.strangers.insert(
+                key.clone(),
+                Stranger {
+                    words: format!(
+                        "instance {}{} of type {}",
+                        i.id,
+                        described(&i.name),
+                        i.flavor
+                    ),
+                    import: Some(import_hint(&address, &i.id)),
+                },
+            );
+            self.instances.insert(
+                key,
+                Instance {
+                    instance_type: i.flavor.clone(),
+                    primary: i.primary_interface.clone(),
+                    status: None,
+                },
+            );
+        }
+        for n in &outside.nics {
+            let key = stranger_name(&n.id);
+            let address = Address::new(Kind::NetworkInterface, suggested_name(&n.name, &n.id));
+            let on = match &n.attached {
+                Some((i, true)) => format!(
+                    ", the primary interface of {}",
+                    self.words_of(Kind::Instance, i)
+                ),
+                Some((i, false)) => format!(", attached to {}", self.words_of(Kind::Instance, i)),
+                None => String::new(),
+            };
+            self.strangers.insert(
+                key.clone(),
+                Stranger {
+                    words: format!(
+                        "network interface {}{} holding {}{on}",
+                        n.id,
+                        described(&n.name),
+                        ip_list(&n.ips)
+                    ),
+                    import: Some(import_hint(&address, &n.id)),
+                },
+            );
+            self.put_nic(
+                key,
+                Nic {
+                    subnet: n.subnet.clone(),
+                    ips: n.ips.clone(),
+                    assigned: false,
+                    security_groups: n.security_groups.clone(),
+                    attached: n.attached.clone(),
+                },
+            );
+        }
+        for p in &outside.public_ips {
+            let key = stranger_name(&p.id);
+            let address = Address::new(
+                Kind::PublicIp,
+                suggested_name(&p.address.to_string(), &p.id),
+            );
+            self.strangers.insert(
+                key.clone(),
+                Stranger {
+                    words: format!("public IP {} ({})", p.id, p.address),
+                    import: Some(import_hint(&address, &p.id)),
+                },
+            );
+            self.put_public_ip(key, Some((p.network_interface.clone(), p.private_ip)));
+        }
+    }
+
+    /// `kind.name` of a managed object, or the words of an object outside the state.
+    fn words_of(&self, kind: Kind, name: &str) -> String {
+        match self.strangers.get(name) {
+            Some(s) => format!("{}, outside nicplan's state", s.words),
+            None => format!("{kind}.{name}"),
+        }
+    }
+
+    /// How to manage the object outside the state called `name`, if it is one.
+    fn import_of(&self, name: &str) -> Option<String> {
+        self.strangers.get(name).and_then(|s| s.import.clone())
     }
 
     fn apply_attributes(&mut self, address: &Address, attributes: &Attributes) {
@@ -82,11 +284,13 @@ impl World {
                 self.security_groups.insert(name);
             }
             Attributes::Instance(i) => {
+                let status = self.instances.get(&name).and_then(|i| i.status);
                 self.instances.insert(
                     name,
                     Instance {
                         instance_type: i.instance_type.clone(),
                         primary: i.primary_interface.clone(),
+                        status,
                     },
                 );
             }
@@ -99,6 +303,7 @@ impl World {
                         .chain(&n.secondary_private_ips)
                         .copied()
                         .collect(),
+                    assigned: n.private_ip.is_none(),
                     security_groups: n.security_groups.clone(),
                     attached: n.attach_to.clone().map(|i| (i, false)),
                 };
@@ -134,6 +339,7 @@ impl World {
             .entry(nic.subnet.clone())
             .or_default()
             .insert(name.clone());
+        *self.used_in_subnet.entry(nic.subnet.clone()).or_default() += nic.addresses();
         for g in &nic.security_groups {
             self.nics_with_group
                 .entry(g.clone())
@@ -157,6 +363,9 @@ impl World {
         let nic = self.nics.remove(name)?;
         if let Some(set) = self.nics_in_subnet.get_mut(&nic.subnet) {
             set.remove(name);
+        }
+        if let Some(used) = self.used_in_subnet.get_mut(&nic.subnet) {
+            *used = used.saturating_sub(nic.addresses());
         }
         for g in &nic.security_groups {
             if let Some(set) = self.nics_with_group.get_mut(g) {
@@ -209,6 +418,16 @@ impl World {
         self.nics_on_instance.get(instance).map_or(0, BTreeSet::len)
     }
 
+    /// The NICs outside the state on an instance, in words.
+    fn strangers_on(&self, instance: &str) -> Vec<&str> {
+        self.nics_on_instance
+            .get(instance)
+            .into_iter()
+            .flatten()
+            .filter_map(|n| self.strangers.get(n).map(|s| s.words.as_str()))
+            .collect()
+    }
+
     fn zone_of(&self, instance: &Instance) -> Option<&str> {
         let nic = self.nics.get(&instance.primary)?;
         self.subnets
@@ -230,11 +449,51 @@ impl World {
             Kind::PublicIp => self.public_ips.contains_key(name),
         }
     }
+
+    /// How many addresses a subnet can give out: all but network, gateway, broadcast.
+    fn usable(&self, subnet: &str) -> Option<usize> {
+        let net = self.subnets.get(subnet)?.cidr_block;
+        let size = 1usize << (32 - u32::from(net.prefix_len()));
+        Some(size.saturating_sub(3))
+    }
+
+    /// How many objects of a quota's kind the project holds now.
+    fn quota_count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Vpc => self.vpcs.len(),
+            Kind::Subnet => self.subnets.len(),
+            Kind::Instance => self.instances.len(),
+            _ => 0,
+        }
+    }
+
+    /// The objects of a kind outside the state, in words.
+    fn strangers_of(&self, kind: Kind) -> Vec<&str> {
+        let names: Box<dyn Iterator<Item = &String>> = match kind {
+            Kind::Vpc => Box::new(self.vpcs.iter()),
+            Kind::Subnet => Box::new(self.subnets.keys()),
+            Kind::Instance => Box::new(self.instances.keys()),
+            _ => Box::new(std::iter::empty()),
+        };
+        names
+            .filter_map(|n| self.strangers.get(n).map(|s| s.words.as_str()))
+            .collect()
+    }
 }
+
+/// `declare it in the file as ADDR and run `nicplan import ADDR ID``.
+fn import_hint(address: &Address, id: &str) -> String {
+    format!("to manage it, declare {address} in the file and run `nicplan import {address} {id}`")
+}
+
+/// Where, in step order, each subnet's addresses are pinned: (subnet) -> sorted
+/// (step position, address).
+type Pins = BTreeMap<String, Vec<(usize, Ipv4Addr)>>;
 
 struct Checker<'a> {
     model: &'a Model,
     world: World,
+    pins: Pins,
     out: Vec<Diagnostic>,
 }
 
@@ -245,7 +504,7 @@ impl Checker<'_> {
         code: Code,
         what: String,
         span: Option<Span>,
-        help: Option<&str>,
+        help: Option<String>,
     ) {
         let mut d = Diagnostic::new(
             code,
@@ -274,7 +533,9 @@ impl Checker<'_> {
                 .network_interfaces
                 .get(name)
                 .and_then(|n| n.attach_to.as_ref().map(|a| a.span)),
-            (Action::Resize, _) => m.instances.get(name).map(|i| i.type_name.span),
+            (Action::Resize | Action::Stop | Action::Start, _) => {
+                m.instances.get(name).map(|i| i.type_name.span)
+            }
             (_, Kind::Vpc) => m.vpcs.get(name).map(|v| v.name.span),
             (_, Kind::Subnet) => m.subnets.get(name).map(|v| v.name.span),
             (_, Kind::SecurityGroup) => m.security_groups.get(name).map(|v| v.name.span),
@@ -284,15 +545,26 @@ impl Checker<'_> {
         }
     }
 
-    fn run(&mut self, step: &Step) {
+    /// The span of a pinned address of a NIC in the file, else `fallback`.
+    fn ip_span(&self, nic: &str, ip: Ipv4Addr, fallback: Option<Span>) -> Option<Span> {
+        self.model
+            .network_interfaces
+            .get(nic)
+            .and_then(|n| n.pinned_ips().find(|p| p.value == ip).map(|p| p.span))
+            .or(fallback)
+    }
+
+    fn run(&mut self, position: usize, step: &Step) {
         let span = self.span_of(step);
         let name = step.address.name.clone();
         match step.action {
-            Action::Create => self.create(step, &name, span),
+            Action::Create => self.create(position, step, &name, span),
             Action::Update => self.update(step, &name, span),
             Action::Delete => self.delete(step, step.address.kind, &name, span),
             Action::Attach => self.attach(step, &name, span),
             Action::Detach => self.detach(step, &name, span),
+            Action::Stop => self.power(step, &name, span, Status::Stopped),
+            Action::Start => self.power(step, &name, span, Status::Active),
             Action::Resize => self.resize(step, &name, span),
             Action::Associate => self.associate(step, &name, span),
             Action::Disassociate => {
@@ -303,7 +575,40 @@ impl Checker<'_> {
         }
     }
 
-    fn create(&mut self, step: &Step, name: &str, span: Option<Span>) {
+    /// Refuses a create that would put the project over a quota.
+    fn check_quota(&mut self, step: &Step, kind: Kind, quota: Quota, span: Option<Span>) {
+        let count = self.world.quota_count(kind) + 1;
+        let limit = usize::try_from(quota.limit).unwrap_or(usize::MAX);
+        if count <= limit {
+            return;
+        }
+        let (noun, key) = match kind {
+            Kind::Vpc => ("VPCs", "vpcs"),
+            Kind::Subnet => ("subnets", "subnets"),
+            _ => ("instances", "instances"),
+        };
+        let strangers = self.world.strangers_of(kind);
+        let outside = if strangers.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} of them outside nicplan's state: {}",
+                strangers.len(),
+                strangers.join("; ")
+            )
+        };
+        self.fail(
+            step,
+            Code::Quota,
+            format!("the project would hold {count} {noun}, more than its quota of {limit}{outside}"),
+            span,
+            Some(format!(
+                "delete {noun} the project no longer needs, or ask the platform to raise the quota and set settings.quotas.{key}"
+            )),
+        );
+    }
+
+    fn create(&mut self, position: usize, step: &Step, name: &str, span: Option<Span>) {
         let Some(after) = &step.after else { return };
         let kind = step.address.kind;
         let w = &self.world;
@@ -342,7 +647,32 @@ impl Checker<'_> {
                 None,
             );
         }
+        let quotas = self.model.settings.quotas;
         match after {
+            Attributes::Vpc(_) => {
+                self.check_quota(step, Kind::Vpc, quotas.vpcs, span);
+                self.world.apply_attributes(&step.address, after);
+            }
+            Attributes::Subnet(s) => {
+                self.check_quota(step, Kind::Subnet, quotas.subnets, span);
+                self.check_overlap(step, name, s, span);
+                self.world.apply_attributes(&step.address, after);
+            }
+            Attributes::SecurityGroup(_) => {
+                if let Some(id) = self.world.taken_group_names.get(name).cloned() {
+                    let help = self.world.import_of(&stranger_name(&id));
+                    self.fail(
+                        step,
+                        Code::Name,
+                        format!(
+                            "the project already has a security group named {name} ({id}, outside nicplan's state), and security group names are unique in a project"
+                        ),
+                        span,
+                        help,
+                    );
+                }
+                self.world.apply_attributes(&step.address, after);
+            }
             Attributes::NetworkInterface(n) => {
                 let ips: Vec<Ipv4Addr> = n
                     .private_ip
@@ -351,6 +681,11 @@ impl Checker<'_> {
                     .copied()
                     .collect();
                 self.check_ips_free(step, name, &n.subnet, &ips, span);
+                let needed = ips.len() + usize::from(n.private_ip.is_none());
+                self.check_room(step, &n.subnet, needed, span);
+                if n.private_ip.is_none() {
+                    self.check_no_later_pin(position, step, name, &n.subnet, &ips, span);
+                }
                 self.world.apply_attributes(&step.address, after);
                 // Created unattached; attach steps attach it.
                 self.world.update_nic(name, |nic| nic.attached = None);
@@ -361,15 +696,31 @@ impl Checker<'_> {
                 self.world.put_public_ip(name.to_string(), None);
             }
             Attributes::Instance(i) => {
+                self.check_quota(step, Kind::Instance, quotas.instances, span);
                 if let Some(owner) = self
                     .world
                     .nics
                     .get(&i.primary_interface)
                     .and_then(|n| n.attached.clone())
                 {
-                    self.fail(step, Code::AttachmentConflict, format!("its primary interface network_interface.{} is still attached to instance.{}", i.primary_interface, owner.0), span, None);
+                    let words = self.world.words_of(Kind::Instance, &owner.0);
+                    let help = self.world.import_of(&owner.0);
+                    self.fail(
+                        step,
+                        Code::AttachmentConflict,
+                        format!(
+                            "its primary interface network_interface.{} is still attached to {words}",
+                            i.primary_interface
+                        ),
+                        span,
+                        help,
+                    );
                 }
                 self.world.apply_attributes(&step.address, after);
+                if let Some(instance) = self.world.instances.get_mut(name) {
+                    // It builds, then runs: the executor waits for the build.
+                    instance.status = Some(Status::Building);
+                }
                 let instance_name = name.to_string();
                 self.world.update_nic(&i.primary_interface, |nic| {
                     nic.attached = Some((instance_name, true))
@@ -384,7 +735,122 @@ impl Checker<'_> {
                     );
                 }
             }
-            _ => self.world.apply_attributes(&step.address, after),
+        }
+    }
+
+    /// Refuses a subnet whose range overlaps one its VPC still holds.
+    fn check_overlap(
+        &mut self,
+        step: &Step,
+        name: &str,
+        subnet: &resource::Subnet,
+        span: Option<Span>,
+    ) {
+        let net = subnet.cidr_block;
+        let clash = self
+            .world
+            .subnets_in_vpc
+            .get(&subnet.vpc)
+            .into_iter()
+            .flatten()
+            .filter(|other| *other != name)
+            .find(|other| {
+                self.world.subnets.get(*other).is_some_and(|o| {
+                    o.cidr_block.contains(&net.network()) || net.contains(&o.cidr_block.network())
+                })
+            })
+            .cloned();
+        if let Some(other) = clash {
+            let range = self
+                .world
+                .subnets
+                .get(&other)
+                .map(|o| o.cidr_block.to_string())
+                .unwrap_or_default();
+            let words = self.world.words_of(Kind::Subnet, &other);
+            let help = self.world.import_of(&other);
+            self.fail(
+                step,
+                Code::Subnet,
+                format!(
+                    "{net} overlaps {words} ({range}), which VPC {} still holds",
+                    subnet.vpc
+                ),
+                span,
+                help,
+            );
+        }
+    }
+
+    /// Refuses a NIC change that needs more addresses than its subnet has left.
+    fn check_room(&mut self, step: &Step, subnet: &str, needed: usize, span: Option<Span>) {
+        let Some(usable) = self.world.usable(subnet) else {
+            return;
+        };
+        let used = self.world.used_in_subnet.get(subnet).copied().unwrap_or(0);
+        if used + needed <= usable {
+            return;
+        }
+        let strangers = self
+            .world
+            .nics_in_subnet
+            .get(subnet)
+            .into_iter()
+            .flatten()
+            .filter(|n| self.world.strangers.contains_key(*n))
+            .count();
+        let outside = if strangers == 0 {
+            String::new()
+        } else {
+            format!(
+                " ({strangers} of the network interfaces holding them are outside nicplan's state)"
+            )
+        };
+        self.fail(
+            step,
+            Code::SubnetFull,
+            format!(
+                "subnet {subnet} has {usable} usable addresses and {used} are held{outside}; it needs {needed} more"
+            ),
+            span,
+            Some("use a larger block, or place the interface in another subnet".to_string()),
+        );
+    }
+
+    /// An assigned address could be any free one: refuses an assigned create while a
+    /// later step still pins a free address of the same subnet.
+    fn check_no_later_pin(
+        &mut self,
+        position: usize,
+        step: &Step,
+        name: &str,
+        subnet: &str,
+        own: &[Ipv4Addr],
+        span: Option<Span>,
+    ) {
+        let Some(pins) = self.pins.get(subnet) else {
+            return;
+        };
+        let start = pins.partition_point(|(p, _)| *p <= position);
+        let reachable = pins[start..].iter().find(|(_, ip)| {
+            !own.contains(ip)
+                && !self
+                    .world
+                    .ip_holder
+                    .contains_key(&(subnet.to_string(), *ip))
+        });
+        if let Some(&(_, ip)) = reachable {
+            self.fail(
+                step,
+                Code::IpConflict,
+                format!(
+                    "the cloud assigns network_interface.{name} an address in subnet {subnet} and may give it {ip}, which a later step pins"
+                ),
+                span,
+                Some(format!(
+                    "give network_interface.{name} a private_ip of its own, so no assigned address can take a pinned one"
+                )),
+            );
         }
     }
 
@@ -419,12 +885,21 @@ impl Checker<'_> {
             .copied()
             .collect();
         self.check_ips_free(step, name, &n.subnet, &new, span);
+        let gone = held
+            .iter()
+            .skip(1)
+            .filter(|ip| !n.secondary_private_ips.contains(ip))
+            .count();
+        self.check_room(step, &n.subnet, new.len().saturating_sub(gone), span);
         let groups = n.security_groups.clone();
         let pinned = n.private_ip;
         let secondary = n.secondary_private_ips.clone();
         self.world.update_nic(name, |nic| {
             nic.security_groups = groups;
             let primary = pinned.or_else(|| nic.ips.first().copied());
+            if primary.is_some() {
+                nic.assigned = false;
+            }
             nic.ips = primary.into_iter().chain(secondary).collect();
         });
         let owner = self.world.nics.get(name).and_then(|x| x.attached.clone());
@@ -446,10 +921,42 @@ impl Checker<'_> {
                 Code::PrimaryDetach,
                 format!("network_interface.{name} is the primary interface of instance.{instance} and cannot be detached"),
                 span,
-                Some("change the instance's primary_interface to replace the instance instead"),
+                Some("change the instance's primary_interface to replace the instance instead".to_string()),
             ),
             Some((i, false)) if i == instance => self.world.update_nic(name, |n| n.attached = None),
             _ => self.fail(step, Code::Reference, format!("network_interface.{name} is not attached to instance.{instance}"), span, None),
+        }
+    }
+
+    /// A stop (to `Stopped`) or a start (to `Active`).
+    fn power(&mut self, step: &Step, name: &str, span: Option<Span>, to: Status) {
+        let Some(instance) = self.world.instances.get_mut(name) else {
+            self.fail(
+                step,
+                Code::Reference,
+                format!("instance.{name} does not exist"),
+                span,
+                None,
+            );
+            return;
+        };
+        let from = instance.status;
+        instance.status = Some(to);
+        let ok = match to {
+            Status::Stopped => from
+                .is_none_or(|s| matches!(s, Status::Active | Status::Building | Status::Starting)),
+            _ => from
+                .is_none_or(|s| matches!(s, Status::Stopped | Status::Stopping | Status::Resizing)),
+        };
+        if !ok {
+            let status = from.map_or("unknown", Status::as_str);
+            self.fail(
+                step,
+                Code::InstanceStatus,
+                format!("instance.{name} is {status}"),
+                span,
+                None,
+            );
         }
     }
 
@@ -461,20 +968,49 @@ impl Checker<'_> {
         if let Some(t) = catalogue::lookup(&after.instance_type)
             && count > t.max_network_interfaces as usize
         {
+            let strangers = self.world.strangers_on(name);
+            let outside = if strangers.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} of them outside nicplan's state: {})",
+                    strangers.len(),
+                    strangers.join("; ")
+                )
+            };
             self.fail(
                 step,
                 Code::Capacity,
                 format!(
-                    "instance.{name} holds {count} network interfaces, more than the {} of {}",
+                    "instance.{name} holds {count} network interfaces{outside}, more than the {} of {}",
                     t.max_network_interfaces,
                     t.name()
                 ),
                 span,
-                Some("detach interfaces before the resize"),
+                Some("detach interfaces before the resize".to_string()),
+            );
+        }
+        let status = self.world.instances.get(name).and_then(|i| i.status);
+        let running = super::diff::needs_stop(status);
+        if running {
+            let now = status.map_or("running (as far as nicplan knows)", Status::as_str);
+            self.fail(
+                step,
+                Code::StopRequired,
+                format!(
+                    "instance.{name} is {now}, and the platform resizes only a stopped instance"
+                ),
+                span,
+                Some(format!(
+                    "set `lifecycle: {{ allow_stop: true }}` on instance {name} to let the plan stop it, resize it and start it again, or stop it yourself first"
+                )),
             );
         }
         if let Some(i) = self.world.instances.get_mut(name) {
             i.instance_type.clone_from(&after.instance_type);
+            if !running {
+                i.status = Some(Status::Stopped);
+            }
         }
     }
 
@@ -509,6 +1045,7 @@ impl Checker<'_> {
         if let Some(ip) = ip
             && !nic.ips.is_empty()
             && !nic.ips.contains(&ip)
+            && !nic.assigned
         {
             self.fail(
                 step,
@@ -534,7 +1071,15 @@ impl Checker<'_> {
             })
             .cloned();
         if let Some(other) = taken {
-            self.fail(step, Code::PublicIp, format!("public_ip.{other} already maps to that private IP of network_interface.{nic_name}"), span, None);
+            let words = self.world.words_of(Kind::PublicIp, &other);
+            let help = self.world.import_of(&other);
+            self.fail(
+                step,
+                Code::PublicIp,
+                format!("{words} already maps to that private IP of network_interface.{nic_name}"),
+                span,
+                help,
+            );
         }
         if self.world.public_ips.get(name).is_some_and(Option::is_some) {
             self.fail(
@@ -552,21 +1097,21 @@ impl Checker<'_> {
 
     fn delete(&mut self, step: &Step, kind: Kind, name: &str, span: Option<Span>) {
         let w = &self.world;
-        let user: Option<String> = match kind {
+        let user: Option<(Kind, String)> = match kind {
             Kind::Vpc => {
-                World::first(w.subnets_in_vpc.get(name), "").map(|n| format!("subnet.{n}"))
+                World::first(w.subnets_in_vpc.get(name), "").map(|n| (Kind::Subnet, n.clone()))
             }
             Kind::Subnet => World::first(w.nics_in_subnet.get(name), "")
-                .map(|n| format!("network_interface.{n}")),
+                .map(|n| (Kind::NetworkInterface, n.clone())),
             Kind::SecurityGroup => World::first(w.nics_with_group.get(name), "")
-                .map(|n| format!("network_interface.{n}")),
+                .map(|n| (Kind::NetworkInterface, n.clone())),
             Kind::NetworkInterface => {
                 if step.with_instance.is_some() {
                     None
                 } else if let Some((i, _)) = w.nics.get(name).and_then(|n| n.attached.clone()) {
-                    Some(format!("instance.{i}"))
+                    Some((Kind::Instance, i))
                 } else {
-                    World::first(w.public_ips_on.get(name), "").map(|p| format!("public_ip.{p}"))
+                    World::first(w.public_ips_on.get(name), "").map(|p| (Kind::PublicIp, p.clone()))
                 }
             }
             Kind::Instance => w
@@ -575,20 +1120,22 @@ impl Checker<'_> {
                 .into_iter()
                 .flatten()
                 .find_map(|nic| World::first(w.public_ips_on.get(nic), ""))
-                .map(|p| format!("public_ip.{p}")),
+                .map(|p| (Kind::PublicIp, p.clone())),
             Kind::PublicIp => w
                 .public_ips
                 .get(name)
                 .and_then(|t| t.as_ref())
-                .map(|(n, _)| format!("network_interface.{n}")),
+                .map(|(n, _)| (Kind::NetworkInterface, n.clone())),
         };
-        if let Some(user) = user {
+        if let Some((user_kind, user)) = user {
+            let words = self.world.words_of(user_kind, &user);
+            let help = self.world.import_of(&user);
             self.fail(
                 step,
                 Code::Reference,
-                format!("{} is still in use by {user}", step.address),
+                format!("{} is still in use by {words}", step.address),
                 span,
-                None,
+                help,
             );
         }
         match kind {
@@ -664,10 +1211,11 @@ impl Checker<'_> {
             return;
         };
         if let Some((other, _)) = &nic.attached {
+            let words = self.world.words_of(Kind::Instance, other);
             self.fail(
                 step,
                 Code::AttachmentConflict,
-                format!("network_interface.{name} is still attached to instance.{other}"),
+                format!("network_interface.{name} is still attached to {words}"),
                 span,
                 None,
             );
@@ -677,12 +1225,32 @@ impl Checker<'_> {
         if let Some(t) = catalogue::lookup(&instance.instance_type)
             && count > t.max_network_interfaces as usize
         {
+            let strangers = self.world.strangers_on(&instance_name);
+            let (outside, help) = if strangers.is_empty() {
+                (
+                    String::new(),
+                    "detach an interface first, or resize the instance".to_string(),
+                )
+            } else {
+                (
+                    format!(
+                        " ({} of them outside nicplan's state: {})",
+                        strangers.len(),
+                        strangers.join("; ")
+                    ),
+                    "detach an interface first (those outside the state in the cloud, or import them and drop them from the file), or resize the instance".to_string(),
+                )
+            };
             self.fail(
                 step,
                 Code::Capacity,
-                format!("instance.{instance_name} would hold {count} network interfaces, more than the {} of {}", t.max_network_interfaces, t.name()),
+                format!(
+                    "instance.{instance_name} would hold {count} network interfaces{outside}, more than the {} of {}",
+                    t.max_network_interfaces,
+                    t.name()
+                ),
                 span,
-                Some("detach an interface first, or resize the instance"),
+                Some(help),
             );
         }
         let zone = self.world.zone_of(&instance).map(str::to_string);
@@ -743,27 +1311,70 @@ impl Checker<'_> {
                 .filter(|h| *h != nic_name)
                 .cloned();
             if let Some(holder) = holder {
+                let words = self.world.words_of(Kind::NetworkInterface, &holder);
+                let help = self.world.import_of(&holder);
+                let at = self.ip_span(nic_name, *ip, span);
                 self.fail(
                     step,
                     Code::IpConflict,
-                    format!("{ip} is still held by network_interface.{holder}"),
-                    span,
-                    None,
+                    format!("{ip} is still held by {words}"),
+                    at,
+                    help,
                 );
             }
         }
     }
 }
 
-/// Simulates the ordered steps over the state and reports every rule broken on the way.
-pub(super) fn simulate(model: &Model, state: &State, steps: &[Step]) -> Vec<Diagnostic> {
+/// Where each subnet's addresses are pinned, by step position.
+fn pins(steps: &[Step]) -> Pins {
+    let mut pins = Pins::new();
+    for (position, step) in steps.iter().enumerate() {
+        let Some(Attributes::NetworkInterface(n)) = &step.after else {
+            continue;
+        };
+        let ips: Vec<Ipv4Addr> = match step.action {
+            Action::Create => n
+                .private_ip
+                .iter()
+                .chain(&n.secondary_private_ips)
+                .copied()
+                .collect(),
+            Action::Update => {
+                let held = match &step.before {
+                    Some(Attributes::NetworkInterface(b)) => b.secondary_private_ips.as_slice(),
+                    _ => &[],
+                };
+                n.secondary_private_ips
+                    .iter()
+                    .filter(|ip| !held.contains(ip))
+                    .copied()
+                    .collect()
+            }
+            _ => continue,
+        };
+        let list = pins.entry(n.subnet.clone()).or_default();
+        list.extend(ips.into_iter().map(|ip| (position, ip)));
+    }
+    pins
+}
+
+/// Simulates the ordered steps over the state and what the cloud holds outside it, and
+/// reports every rule broken on the way.
+pub(super) fn simulate(
+    model: &Model,
+    state: &State,
+    outside: &Outside,
+    steps: &[Step],
+) -> Vec<Diagnostic> {
     let mut checker = Checker {
         model,
-        world: World::from_state(state),
+        world: World::new(state, outside),
+        pins: pins(steps),
         out: Vec::new(),
     };
-    for step in steps {
-        checker.run(step);
+    for (position, step) in steps.iter().enumerate() {
+        checker.run(position, step);
     }
     checker.out
 }

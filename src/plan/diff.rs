@@ -41,8 +41,30 @@ fn public_ip_of(attrs: &Attributes) -> Option<&resource::PublicIp> {
     }
 }
 
-fn is_bare_metal(instance_type: &str) -> bool {
-    crate::catalogue::lookup(instance_type).is_some_and(|t| t.is_bare_metal())
+/// Why a type change cannot be a resize, when it cannot: the platform resizes only
+/// between `vm` flavors.
+fn unresizable(from: &str, to: &str) -> Option<String> {
+    use crate::catalogue::{FlavorKind, lookup};
+    let (Some(f), Some(t)) = (lookup(from), lookup(to)) else {
+        return None;
+    };
+    if f.kind() == FlavorKind::Vm && t.kind() == FlavorKind::Vm {
+        return None;
+    }
+    let what = if f.kind() == t.kind() {
+        format!("both are {}", f.kind().words())
+    } else {
+        format!("from {} to {}", f.kind().words(), t.kind().words())
+    };
+    Some(format!(
+        "its type changes from {from} to {to} ({what}), and the platform resizes only between virtual machine flavors"
+    ))
+}
+
+/// How a reference the refresh could not name reads: `id:X` is an object outside the
+/// state.
+fn outside_ref(name: &str) -> Option<&str> {
+    name.strip_prefix("id:")
 }
 
 /// The attributes whose change forces a replacement, with the reason in words.
@@ -54,7 +76,13 @@ fn replacement_reason(want: &Attributes, have: &Attributes) -> Option<String> {
         )),
         (Attributes::Subnet(w), Attributes::Subnet(h)) => {
             if w.vpc != h.vpc {
-                Some(format!("it moves to VPC {}", w.vpc))
+                Some(match outside_ref(&h.vpc) {
+                    Some(id) => format!(
+                        "its VPC {id} is outside nicplan's state (forgotten with `state rm`, or never imported), so it cannot be vpc.{}",
+                        w.vpc
+                    ),
+                    None => format!("it moves to VPC {}", w.vpc),
+                })
             } else if w.cidr_block != h.cidr_block {
                 Some(format!(
                     "its cidr_block changes from {} to {}",
@@ -69,23 +97,35 @@ fn replacement_reason(want: &Attributes, have: &Attributes) -> Option<String> {
         (Attributes::Instance(w), Attributes::Instance(h)) => {
             if w.image != h.image {
                 Some(format!("its image changes from {} to {}", h.image, w.image))
-            } else if is_bare_metal(&w.instance_type) != is_bare_metal(&h.instance_type) {
-                Some(format!(
-                    "its type changes from {} to {}, between bare metal and virtual machine, which no resize can do",
-                    h.instance_type, w.instance_type
-                ))
+            } else if let Some(why) = (w.instance_type != h.instance_type)
+                .then(|| unresizable(&h.instance_type, &w.instance_type))
+                .flatten()
+            {
+                Some(why)
             } else if w.primary_interface != h.primary_interface {
-                Some(format!(
-                    "its primary interface changes from network_interface.{} to network_interface.{}",
-                    h.primary_interface, w.primary_interface
-                ))
+                Some(match outside_ref(&h.primary_interface) {
+                    Some(id) => format!(
+                        "its primary interface is {id}, which is outside nicplan's state (forgotten with `state rm`?); `nicplan import network_interface.{} {id}` takes it back without a replacement",
+                        w.primary_interface
+                    ),
+                    None => format!(
+                        "its primary interface changes from network_interface.{} to network_interface.{}",
+                        h.primary_interface, w.primary_interface
+                    ),
+                })
             } else {
                 None
             }
         }
         (Attributes::NetworkInterface(w), Attributes::NetworkInterface(h)) => {
             if w.subnet != h.subnet {
-                Some(format!("it moves to subnet {}", w.subnet))
+                Some(match outside_ref(&h.subnet) {
+                    Some(id) => format!(
+                        "its subnet {id} is outside nicplan's state (forgotten with `state rm`?); `nicplan import subnet.{} {id}` takes it back without a replacement",
+                        w.subnet
+                    ),
+                    None => format!("it moves to subnet {}", w.subnet),
+                })
             } else {
                 match (w.private_ip, h.private_ip) {
                     (Some(want), Some(have)) if want != have => {
@@ -157,6 +197,17 @@ fn merged_after(want: &Attributes, have: Option<&Attributes>) -> Attributes {
     }
 }
 
+/// Whether an instance in this observed status must be stopped before a resize: it
+/// runs, or will run (building, starting), or nobody looked (an offline diff, which
+/// assumes the usual case).
+pub(super) fn needs_stop(status: Option<resource::Status>) -> bool {
+    use resource::Status;
+    match status {
+        None => true,
+        Some(s) => matches!(s, Status::Active | Status::Building | Status::Starting),
+    }
+}
+
 fn step(action: Action, address: Address) -> Step {
     Step {
         index: 0,
@@ -177,6 +228,7 @@ pub(super) fn diff(
     desired: &BTreeMap<Address, Attributes>,
     state: &State,
     index: &StateIndex,
+    allow_stop: &BTreeSet<String>,
 ) -> Diffed {
     let current = &state.resources;
     let have = |a: &Address| current.get(a).map(|e| &e.attributes);
@@ -331,11 +383,30 @@ pub(super) fn diff(
                 let resize = change.changed.iter().any(|c| c == "type");
                 let other = change.changed.iter().any(|c| c != "type");
                 if resize {
-                    let mut s = step(Action::Resize, address.clone());
-                    s.instance = Some(address.name.clone());
-                    s.before.clone_from(&change.before);
-                    s.after.clone_from(&change.after);
-                    steps.push(s);
+                    // The platform resizes only a stopped instance: a running one is
+                    // stopped first and started again after, when the file allows it.
+                    // Without permission the resize stays alone and the safety check
+                    // refuses it (`stop_required`).
+                    let running = change
+                        .before
+                        .as_ref()
+                        .and_then(instance_of)
+                        .is_none_or(|i| needs_stop(i.status));
+                    let wrap = running && allow_stop.contains(&address.name);
+                    let on_instance = |action: Action| {
+                        let mut s = step(action, address.clone());
+                        s.instance = Some(address.name.clone());
+                        s.before.clone_from(&change.before);
+                        s.after.clone_from(&change.after);
+                        s
+                    };
+                    if wrap {
+                        steps.push(on_instance(Action::Stop));
+                    }
+                    steps.push(on_instance(Action::Resize));
+                    if wrap {
+                        steps.push(on_instance(Action::Start));
+                    }
                 }
                 if other {
                     let mut s = step(Action::Update, address.clone());
@@ -549,7 +620,7 @@ impl Diffed {
             };
             if !matches!(
                 step.action,
-                Action::Attach | Action::Detach | Action::Resize
+                Action::Attach | Action::Detach | Action::Resize | Action::Stop | Action::Start
             ) {
                 continue;
             }
@@ -562,7 +633,10 @@ impl Diffed {
             else {
                 continue;
             };
-            if status.allows_nic_changes() || status == resource::Status::Building {
+            // A transition ends on its own; the executor waits for it.
+            if status.allows_nic_changes()
+                || (status.is_transient() && status != resource::Status::Deleting)
+            {
                 continue;
             }
             if self.removed_instances.contains_key(name) && step.action == Action::Detach {

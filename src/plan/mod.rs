@@ -11,6 +11,7 @@ mod check;
 mod diff;
 mod index;
 mod order;
+pub mod outside;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +23,8 @@ use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::model::Model;
 use crate::resource::{self, Attributes};
 use crate::state::State;
+
+pub use outside::Outside;
 
 /// What a plan does to one resource as a whole.
 #[derive(
@@ -82,8 +85,12 @@ pub enum Action {
     Delete,
     /// Changes an object in place.
     Update,
+    /// Stops a running instance (before a resize).
+    Stop,
     /// Changes an instance's type.
     Resize,
+    /// Starts an instance again (after a resize).
+    Start,
     /// Creates an object.
     Create,
     /// Attaches a NIC as a secondary interface.
@@ -100,7 +107,9 @@ impl Action {
             Action::Detach => "detach",
             Action::Delete => "delete",
             Action::Update => "update",
+            Action::Stop => "stop",
             Action::Resize => "resize",
+            Action::Start => "start",
             Action::Create => "create",
             Action::Attach => "attach",
             Action::Associate => "associate",
@@ -133,7 +142,7 @@ pub struct Step {
     /// The resource it acts on (the NIC for attach/detach, the public IP for
     /// associate/disassociate).
     pub address: Address,
-    /// The instance of an attach, detach or resize.
+    /// The instance of an attach, detach, stop, resize or start.
     pub instance: Option<String>,
     /// The NIC of an associate or disassociate.
     pub network_interface: Option<String>,
@@ -177,7 +186,9 @@ impl Step {
     /// steps on one instance never run at once.
     pub fn touches_instance(&self) -> Option<&str> {
         match self.action {
-            Action::Attach | Action::Detach | Action::Resize => self.instance.as_deref(),
+            Action::Attach | Action::Detach | Action::Stop | Action::Resize | Action::Start => {
+                self.instance.as_deref()
+            }
             Action::Create | Action::Delete | Action::Update
                 if self.address.kind == crate::address::Kind::Instance =>
             {
@@ -263,6 +274,9 @@ pub struct Plan {
     pub diagnostics: Vec<Diagnostic>,
     /// The instances whose NICs or type the plan touches, by name.
     pub capacity: Vec<Capacity>,
+    /// Whether the cloud's objects outside the state took part in the check; `false`
+    /// when the cloud was not read (`nicplan diff`, `--refresh=false`).
+    pub outside_checked: bool,
 }
 
 /// An attachment or association that changes on a resource the plan otherwise leaves
@@ -380,9 +394,10 @@ pub struct Options {
     pub destroy: bool,
 }
 
-/// Plans the way from `state` to `model`. The model should come from a file without
+/// Plans the way from `state` to `model`, in a cloud that also holds `outside` (what
+/// the refresh saw outside the state). The model should come from a file without
 /// errors; its own diagnostics are included in the plan's.
-pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
+pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) -> Plan {
     // Advice about several NICs matters where the plan adds NICs; the planner
     // re-issues static_routing itself, and keeps bandwidth for instances that grow.
     let index = index::StateIndex::new(state);
@@ -405,7 +420,13 @@ pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
     } else {
         resource::desired(model)
     };
-    let mut diffed = diff::diff(&desired, state, &index);
+    let allow_stop: std::collections::BTreeSet<String> = model
+        .instances
+        .values()
+        .filter(|i| i.allows_stop())
+        .map(|i| i.name.value.clone())
+        .collect();
+    let mut diffed = diff::diff(&desired, state, &index, &allow_stop);
     if !options.targets.is_empty() {
         diffed.retain_targets(&options.targets, &desired);
     }
@@ -432,18 +453,26 @@ pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
             }
         }
     }
-    let (steps, order_errors) = order::order(diffed.steps, state, &desired, &index);
+    let (steps, order_errors) = order::order(
+        diffed.steps,
+        state,
+        outside,
+        &desired,
+        &index,
+        &model.settings.quotas,
+    );
     if order_errors.is_empty() {
-        diagnostics.extend(check::simulate(model, state, &steps));
+        diagnostics.extend(check::simulate(model, state, outside, &steps));
     }
     diagnostics.extend(order_errors);
     diagnostic::sort(&mut diagnostics);
-    let capacity = capacity(model, state, &desired, &index, &steps);
+    let capacity = capacity(model, state, outside, &desired, &index, &steps);
     Plan {
         changes: diffed.changes,
         steps,
         diagnostics,
         capacity,
+        outside_checked: outside.observed,
     }
 }
 
@@ -451,6 +480,7 @@ pub fn plan(model: &Model, state: &State, options: &Options) -> Plan {
 fn capacity(
     model: &Model,
     state: &State,
+    outside: &Outside,
     desired: &BTreeMap<Address, Attributes>,
     index: &index::StateIndex,
     steps: &[Step],
@@ -466,9 +496,17 @@ fn capacity(
             .and_then(crate::catalogue::lookup)
             .map(|t| t.max_network_interfaces)
     };
+    // NICs outside the state stay where they are, whatever the plan does.
+    let mut outside_on: BTreeMap<&str, usize> = BTreeMap::new();
+    for nic in &outside.nics {
+        if let Some((instance, _)) = &nic.attached {
+            *outside_on.entry(instance.as_str()).or_default() += 1;
+        }
+    }
     touched
         .into_iter()
         .map(|name| {
+            let extra = outside_on.get(name).copied().unwrap_or(0);
             let address = Address::new(crate::address::Kind::Instance, name);
             let type_before = type_of(state.resources.get(&address).map(|e| &e.attributes));
             let type_after = type_of(desired.get(&address));
@@ -477,6 +515,7 @@ fn capacity(
                     .instances
                     .get(name)
                     .map_or(0, |i| model.attachments(i).len())
+                    + extra
             } else {
                 0
             };
@@ -486,7 +525,12 @@ fn capacity(
                 max_after: max_of(&type_after),
                 type_before,
                 type_after,
-                nics_before: index.nic_count(state, name),
+                nics_before: index.nic_count(state, name)
+                    + if index.nic_count(state, name) > 0 {
+                        extra
+                    } else {
+                        0
+                    },
                 nics_after,
             }
         })

@@ -13,9 +13,10 @@ use std::collections::{BTreeMap, BinaryHeap};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::index::StateIndex;
-use super::{Action, Dependency, Step};
+use super::{Action, Dependency, Outside, Step};
 use crate::address::{Address, Kind};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Quotas;
 use crate::resource::Attributes;
 use crate::state::State;
 
@@ -98,8 +99,10 @@ fn nic(name: &str) -> Address {
 pub(super) fn order(
     steps: Vec<Step>,
     state: &State,
+    outside: &Outside,
     desired: &BTreeMap<Address, Attributes>,
     ix: &StateIndex,
+    quotas: &Quotas,
 ) -> (Vec<Step>, Vec<Diagnostic>) {
     let index = Index::new(&steps);
     let mut graph = DiGraph::new();
@@ -258,13 +261,39 @@ pub(super) fn order(
                 }
             }
             Action::Detach => {}
-            Action::Resize => {
+            Action::Stop => {
+                // Stopped as late as possible: detaches happen while it still runs.
                 let name = step.address.name.as_str();
                 for j in index.on(Action::Detach, name) {
+                    e.add(Some(j), me, |_| {
+                        format!(
+                            "the detach makes room on instance.{name} before it stops to resize"
+                        )
+                    });
+                }
+            }
+            Action::Resize => {
+                let name = step.address.name.as_str();
+                let stop = index.one(Action::Stop, &step.address);
+                e.add(stop, me, |_| {
+                    format!("the platform resizes instance.{name} only when it is stopped")
+                });
+                // With a stop, the detaches come before it already.
+                let detaches = if stop.is_some() {
+                    Vec::new()
+                } else {
+                    index.on(Action::Detach, name)
+                };
+                for j in detaches {
                     e.add(Some(j), me, |_| {
                         format!("the detach makes room on instance.{name} before it resizes")
                     });
                 }
+            }
+            Action::Start => {
+                e.add(index.one(Action::Resize, &step.address), me, |_| {
+                    format!("instance.{} runs again once resized", step.address.name)
+                });
             }
             Action::Attach => {
                 let Some(name) = step.instance.as_deref() else {
@@ -337,8 +366,153 @@ pub(super) fn order(
         }
     }
 
+    pinned_first(&mut e, &steps);
+    within_quotas(&mut e, &steps, state, outside, quotas);
+
     let Edges { graph, nodes, .. } = e;
     toposort(steps, graph, &nodes)
+}
+
+/// What a step does to a subnet's addresses: takes pinned ones, has one assigned by
+/// the cloud, or both (an assigned primary with pinned secondaries).
+fn address_use(step: &Step) -> Option<(&str, bool, bool)> {
+    let Some(Attributes::NetworkInterface(n)) = &step.after else {
+        return None;
+    };
+    match step.action {
+        Action::Create => Some((
+            n.subnet.as_str(),
+            n.private_ip.is_some() || !n.secondary_private_ips.is_empty(),
+            n.private_ip.is_none(),
+        )),
+        Action::Update => {
+            let held = match &step.before {
+                Some(Attributes::NetworkInterface(b)) => b.secondary_private_ips.as_slice(),
+                _ => &[],
+            };
+            let adds = n.secondary_private_ips.iter().any(|ip| !held.contains(ip));
+            adds.then_some((n.subnet.as_str(), true, false))
+        }
+        _ => None,
+    }
+}
+
+/// In each subnet, every step that takes a pinned address comes before every create
+/// whose address the cloud assigns, so an assigned address never takes a pinned one.
+/// Linear in edges: the first assigned create waits for the pinned steps (through the
+/// creates that mix both, one at a time), and the other assigned creates wait for it.
+fn pinned_first(e: &mut Edges<'_>, steps: &[Step]) {
+    #[derive(Default)]
+    struct Subnet {
+        pinned: Vec<usize>,
+        mixed: Vec<usize>,
+        assigned: Vec<usize>,
+    }
+    let mut subnets: BTreeMap<&str, Subnet> = BTreeMap::new();
+    for (i, step) in steps.iter().enumerate() {
+        let Some((subnet, pins, assigned)) = address_use(step) else {
+            continue;
+        };
+        let slot = subnets.entry(subnet).or_default();
+        match (pins, assigned) {
+            (true, true) => slot.mixed.push(i),
+            (true, false) => slot.pinned.push(i),
+            (false, true) => slot.assigned.push(i),
+            (false, false) => {}
+        }
+    }
+    for (subnet, s) in subnets {
+        if s.mixed.is_empty() && (s.pinned.is_empty() || s.assigned.is_empty()) {
+            continue;
+        }
+        let mut before: Vec<usize> = s.pinned;
+        for &m in &s.mixed {
+            for &p in &before {
+                e.add(Some(p), Some(m), |p| {
+                    format!(
+                        "{} takes its pinned address in subnet {subnet} before the cloud assigns one",
+                        p.address
+                    )
+                });
+            }
+            before = vec![m];
+        }
+        let Some((&gate, rest)) = s.assigned.split_first() else {
+            continue;
+        };
+        for &p in &before {
+            e.add(Some(p), Some(gate), |p| {
+                format!(
+                    "{} takes its pinned address in subnet {subnet} before the cloud assigns one",
+                    p.address
+                )
+            });
+        }
+        for &a in rest {
+            e.add(Some(gate), Some(a), |_| {
+                format!(
+                    "the pinned addresses of subnet {subnet} are taken before the cloud assigns one"
+                )
+            });
+        }
+    }
+}
+
+/// Creates wait for deletes of the same kind when the project would otherwise go over
+/// a quota on the way: the creates beyond the room left each wait for one delete. A
+/// replacement's create already waits for its own delete.
+fn within_quotas(
+    e: &mut Edges<'_>,
+    steps: &[Step],
+    state: &State,
+    outside: &Outside,
+    quotas: &Quotas,
+) {
+    let kinds = [
+        (Kind::Vpc, quotas.vpcs.limit, outside.vpcs.len()),
+        (Kind::Subnet, quotas.subnets.limit, outside.subnets.len()),
+        (
+            Kind::Instance,
+            quotas.instances.limit,
+            outside.instances.len(),
+        ),
+    ];
+    for (kind, limit, outside_count) in kinds {
+        let held = state.resources.keys().filter(|a| a.kind == kind).count() + outside_count;
+        let plain = |action: Action| -> Vec<usize> {
+            steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.action == action && s.address.kind == kind && !s.replace)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let creates = plain(Action::Create);
+        let deletes = plain(Action::Delete);
+        let room = usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(held);
+        for (&c, &d) in creates.iter().skip(room).zip(&deletes) {
+            e.add(Some(d), Some(c), |d| {
+                format!(
+                    "the project holds at most {limit} {}: {} makes room first",
+                    plural(kind),
+                    d.address
+                )
+            });
+        }
+    }
+}
+
+fn plural(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Vpc => "VPCs",
+        Kind::Subnet => "subnets",
+        Kind::Instance => "instances",
+        Kind::SecurityGroup => "security groups",
+        Kind::NetworkInterface => "network interfaces",
+        Kind::PublicIp => "public IPs",
+    }
 }
 
 /// Steps that disassociate a public IP which, in state, sits on NIC `nic_name`.

@@ -14,13 +14,16 @@ mod ip_conflict;
 mod ip_outside_subnet;
 mod ip_reserved;
 mod multi_ip_unsupported;
+mod name;
 mod public_ip;
+mod quota;
 mod reference;
 mod same_subnet;
 mod security_group_required;
 mod source_dest_check_disabled;
 mod static_routing;
 mod subnet;
+mod subnet_full;
 mod zone;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -28,6 +31,8 @@ use crate::model::Model;
 
 /// A rule over the desired state.
 pub type Check = fn(&Model, &mut Vec<Diagnostic>);
+
+pub use name::name_problem as platform_name_problem;
 
 /// Every offline rule with the code it reports, in catalogue order.
 pub const OFFLINE: &[(Code, Check)] = &[
@@ -43,6 +48,9 @@ pub const OFFLINE: &[(Code, Check)] = &[
     (Code::PublicIp, public_ip::check),
     (Code::MultiIpUnsupported, multi_ip_unsupported::check),
     (Code::Subnet, subnet::check),
+    (Code::Quota, quota::check),
+    (Code::SubnetFull, subnet_full::check),
+    (Code::Name, name::check),
     (Code::SameSubnet, same_subnet::check),
     (
         Code::SourceDestCheckDisabled,

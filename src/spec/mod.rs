@@ -120,6 +120,60 @@ pub struct Settings {
     /// The state store.
     #[serde(default)]
     pub state: Option<StateSettings>,
+    /// The project's quotas, when the platform raised them above its defaults.
+    #[serde(default)]
+    pub quotas: Option<QuotaSettings>,
+    /// How long `apply` waits for the platform to finish a change, per kind of object.
+    #[serde(default)]
+    pub timeouts: Option<TimeoutSettings>,
+}
+
+/// The `settings.quotas` block: how many objects the project may hold.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSettings {
+    /// VPCs per project (the platform's default: 3).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub vpcs: Option<Sp<u32>>,
+    /// Subnets per project (the platform's default: 30).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub subnets: Option<Sp<u32>>,
+    /// Instances per project (the platform's default: 500).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub instances: Option<Sp<u32>>,
+}
+
+/// The `settings.timeouts` block: durations such as `90s`, `10m` or `1h`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutSettings {
+    /// A VPC turning ACTIVE or going away (default 10m).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub vpc: Option<Sp<String>>,
+    /// A subnet turning ACTIVE or going away (default 10m).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub subnet: Option<Sp<String>>,
+    /// A security group going away (default 5m).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub security_group: Option<Sp<String>>,
+    /// A network interface going away, or showing on its instance (default 5m).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub network_interface: Option<Sp<String>>,
+    /// An instance building, stopping, starting, resizing or going away (default 15m).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub instance: Option<Sp<String>>,
+    /// A public IP turning in_use or available, or going away (default 5m).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub public_ip: Option<Sp<String>>,
 }
 
 /// Which cloud the plan is applied to.
@@ -244,6 +298,12 @@ pub struct Lifecycle {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub prevent_destroy: Option<Sp<bool>>,
+    /// When true, a resize of the running instance may stop it, resize it and start it
+    /// again (the platform resizes only stopped instances); otherwise such a plan is an
+    /// error.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub allow_stop: Option<Sp<bool>>,
 }
 
 /// A network interface.

@@ -1,67 +1,24 @@
-//! The embedded simulator of KakaoCloud: the platform nicplan is tested against.
+//! The simulated platform's objects and the rules each call checks.
 //!
-//! It is a real implementation of [`Cloud`] with its own checks, written from the
-//! platform's NIC page and API reference and deliberately independent of the planner's
-//! rules (`crate::rules`): when the two disagree, a test finds it. Every refusal is a
-//! [`CloudError::Rejected`] naming the objects involved (the platform's 4xx), every
-//! unknown ID a [`CloudError::NotFound`].
-//!
-//! Invariants:
-//! - A call either succeeds completely or changes nothing: each call works on the world
-//!   it loaded and, when it is refused, the world is put back as it was before the call.
-//!   The ID counter only moves on success.
-//! - IDs (`vpc-000001`, `subnet-000002`, `sg-`, `i-`, `nic-`, `pip-`) come from one
-//!   counter per world, MAC addresses (`fa:16:3e:00:XX:YY`) from the NIC's ID number,
-//!   public addresses from 203.0.113.0/24 then 198.51.100.0/24 (first free), private IPs
-//!   from network+2 up to broadcast-1 (lowest free): the same calls on two fresh worlds
-//!   give identical worlds.
-//! - In a subnet, an address is held by at most one NIC, as primary or secondary IP;
-//!   the network address, network+1 (the gateway) and the broadcast address are never
-//!   held.
-//! - A NIC's `device_id` names a living instance; an instance's primary NIC is attached
-//!   to it for the instance's whole life; an instance never holds more NICs than its
-//!   flavor allows, nor (unless bare metal) a NIC without security group.
-//! - A public IP maps to one of its NIC's IPs, and no two public IPs map to the same
-//!   private IP of the same NIC.
-//! - New instances are `building` until a deadline (milliseconds since the Unix epoch,
-//!   kept in the world); any call first turns instances past their deadline `active`.
-//!
-//! Persistence: [`Sim::open`] keeps the world in a JSON file. Every call takes an
-//! exclusive OS lock on `PATH.lock`, loads the file (so another process's changes, such
-//! as `nicplan sim set-instance-status`, are seen), checks, mutates, and saves the world
-//! atomically (a fsynced temporary file in the same folder renamed over the old one)
-//! before it returns. A missing file is an empty world; a file that does not parse is
-//! [`CloudError::Unavailable`] and is never overwritten. [`Sim::in_memory`] keeps the
-//! world in memory, for tests. Either way a `Mutex` serialises calls from several
-//! threads.
-//!
-//! Environment: `NICPLAN_SIM_BUILD_MS`, when set to an integer, is the number of
-//! milliseconds a new instance of a [`Sim::open`]ed simulator stays `building` (default
-//! 2000; 0 makes instances active at once). [`Sim::set_build_time`] overrides it.
+//! Changes that the platform finishes later are recorded in `pending`, one per object,
+//! with the time they finish; until then the object shows the in-between status
+//! (`PENDING_CREATE`, `building`, `attaching`, ...) and the calls that need the change
+//! finished are refused, as the platform refuses them. Every call first finishes what
+//! is due.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Cloud, CloudError, CloudInstance, CloudNic, CloudPublicIp, CloudSecurityGroup, CloudSubnet,
-    CloudVpc, InstanceRequest, Inventory, NicRequest, NicUpdate,
+use super::Ctx;
+use crate::catalogue::{self, FlavorKind, InstanceType};
+use crate::cloud::{
+    CloudError, CloudInstance, CloudNic, CloudPublicIp, CloudSecurityGroup, CloudSubnet, CloudVpc,
+    InstanceRequest, Inventory, NicRequest, NicUpdate, Provisioning, PublicIpStatus,
 };
-use crate::catalogue::{self, InstanceType};
 use crate::resource::Status;
-
-/// How long a new instance builds unless told otherwise.
-pub const DEFAULT_BUILD_TIME: Duration = Duration::from_secs(2);
-
-/// The environment variable that sets the build time of [`Sim::open`], in milliseconds.
-pub const BUILD_MS_VAR: &str = "NICPLAN_SIM_BUILD_MS";
 
 /// The public address pools, used in this order.
 const PUBLIC_POOLS: [[u8; 3]; 2] = [[203, 0, 113], [198, 51, 100]];
@@ -69,8 +26,86 @@ const PUBLIC_POOLS: [[u8; 3]; 2] = [[203, 0, 113], [198, 51, 100]];
 /// The platform's regions whose zones (`-a`, `-b`, `-c`) subnets may use.
 const REGIONS: [&str; 3] = ["kr-central-1", "kr-central-2", "kr-central-3"];
 
-/// Everything the simulated platform holds: its objects by ID, the ID counter and the
-/// build deadlines of instances still building.
+/// A change the platform accepted and finishes later.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// A VPC or subnet turns `ACTIVE`.
+    Provision,
+    /// A VPC, subnet, NIC or public IP goes away.
+    Remove,
+    /// An instance finishes building and runs.
+    Build,
+    /// An instance stops.
+    Stop,
+    /// An instance starts.
+    Start,
+    /// An instance takes its new flavor and stays stopped.
+    Resize {
+        /// The new flavor.
+        flavor: String,
+    },
+    /// An instance goes away, freeing its NICs (its primary NIC too, or not).
+    DeleteInstance,
+    /// A NIC shows on its instance.
+    Attach,
+    /// A NIC leaves its instance.
+    Detach,
+    /// A public IP's mapping takes effect.
+    Associate {
+        /// The private IP it maps to.
+        private_ip: Ipv4Addr,
+    },
+    /// A public IP's mapping goes away.
+    Disassociate,
+}
+
+/// A change in progress on one object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// When it finishes, in milliseconds since the Unix epoch.
+    pub due_ms: u64,
+    /// What it does then.
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// The project's quotas, as the simulated platform enforces them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimQuotas {
+    /// VPCs.
+    pub vpcs: u32,
+    /// Subnets.
+    pub subnets: u32,
+    /// Instances.
+    pub instances: u32,
+}
+
+impl Default for SimQuotas {
+    fn default() -> SimQuotas {
+        SimQuotas {
+            vpcs: 3,
+            subnets: 30,
+            instances: 500,
+        }
+    }
+}
+
+/// How the simulated platform behaves where its documentation is silent or where it
+/// depends on the project.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimSettings {
+    /// Whether deleting an instance leaves a primary NIC that was made beforehand (no
+    /// source says which; the default deletes it, as a NIC the platform made itself).
+    pub keep_primary_nic: bool,
+    /// The project's quotas.
+    pub quotas: SimQuotas,
+}
+
+/// Everything the simulated platform holds: its objects by ID, the ID counter, the
+/// changes in progress and its settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct World {
@@ -88,229 +123,17 @@ pub struct World {
     pub nics: BTreeMap<String, CloudNic>,
     /// Public IPs.
     pub public_ips: BTreeMap<String, CloudPublicIp>,
-    /// For each instance still building, when it turns active, in milliseconds since the
-    /// Unix epoch.
+    /// Changes in progress, by the ID of the object they change.
+    pub pending: BTreeMap<String, Pending>,
+    /// How the platform behaves.
+    pub settings: SimSettings,
+    /// Build deadlines written by an older simulator: read, turned into `pending`.
+    #[serde(skip_serializing)]
     pub build_deadlines: BTreeMap<String, u64>,
 }
 
-/// The embedded simulator. See the module documentation for what it guarantees.
-pub struct Sim {
-    /// The file the world lives in, or `None` for a world in memory.
-    path: Option<PathBuf>,
-    /// The world when in memory; with a file it stays empty and the mutex only
-    /// serialises this process's calls.
-    memory: Mutex<World>,
-    /// Whether NICs may hold secondary IPs.
-    multiple_ips: bool,
-    /// How long new instances build.
-    build_time: Duration,
-}
-
-/// What a call needs besides the world.
-struct Ctx {
-    /// Now, in milliseconds since the Unix epoch.
-    now_ms: u64,
-    /// The build time, in milliseconds.
-    build_ms: u64,
-    /// Whether NICs may hold secondary IPs.
-    multiple_ips: bool,
-}
-
-impl Sim {
-    /// A simulator whose world lives in memory only, empty at first.
-    pub fn in_memory(multiple_ips: bool) -> Sim {
-        Sim {
-            path: None,
-            memory: Mutex::new(World::default()),
-            multiple_ips,
-            build_time: DEFAULT_BUILD_TIME,
-        }
-    }
-
-    /// A simulator whose world lives in the JSON file at `path` (created on the first
-    /// change, with its folder). Fails when the file exists but cannot be read as a
-    /// world. The build time comes from `NICPLAN_SIM_BUILD_MS` when that is an integer.
-    pub fn open(path: impl Into<PathBuf>, multiple_ips: bool) -> Result<Sim, CloudError> {
-        let path = path.into();
-        load(&path)?;
-        let build_time = std::env::var(BUILD_MS_VAR)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map_or(DEFAULT_BUILD_TIME, Duration::from_millis);
-        Ok(Sim {
-            path: Some(path),
-            memory: Mutex::new(World::default()),
-            multiple_ips,
-            build_time,
-        })
-    }
-
-    /// The file the world lives in, if any.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
-    /// Sets how long instances created from now on stay `building`; zero makes them
-    /// active at once.
-    pub fn set_build_time(&mut self, d: Duration) {
-        self.build_time = d;
-    }
-
-    /// Operator control: sets the status of the instance with this ID, or else with this
-    /// name, and ends its build. A name several instances share is refused.
-    pub fn set_instance_status(&self, name_or_id: &str, status: Status) -> Result<(), CloudError> {
-        self.transact(|w, _| {
-            let id = w.find_instance(name_or_id)?;
-            if let Some(instance) = w.instances.get_mut(&id) {
-                instance.status = status;
-            }
-            w.build_deadlines.remove(&id);
-            Ok(())
-        })
-    }
-
-    /// A copy of the whole world, builds past their deadline completed.
-    pub fn world(&self) -> Result<World, CloudError> {
-        self.transact(|w, _| Ok(w.clone()))
-    }
-
-    /// Runs one call: loads the world, completes due builds, runs `op`, and keeps the
-    /// result only when `op` succeeded; with a file, saves when anything changed.
-    fn transact<T>(
-        &self,
-        op: impl FnOnce(&mut World, &Ctx) -> Result<T, CloudError>,
-    ) -> Result<T, CloudError> {
-        let cx = Ctx {
-            now_ms: now_ms(),
-            build_ms: u64::try_from(self.build_time.as_millis()).unwrap_or(u64::MAX),
-            multiple_ips: self.multiple_ips,
-        };
-        let mut memory = self.memory.lock().map_err(|_| {
-            CloudError::Unavailable(
-                "the simulator is unusable after a panic in an earlier call".to_string(),
-            )
-        })?;
-        match &self.path {
-            None => run(&mut memory, &cx, op),
-            Some(path) => {
-                let _lock = lock_file(path)?;
-                let loaded = load(path)?;
-                let mut world = loaded.clone();
-                let result = run(&mut world, &cx, op);
-                if world != loaded {
-                    save(path, &world)?;
-                }
-                result
-            }
-        }
-    }
-}
-
-/// Completes due builds, then runs `op`, restoring the world when `op` fails.
-fn run<T>(
-    world: &mut World,
-    cx: &Ctx,
-    op: impl FnOnce(&mut World, &Ctx) -> Result<T, CloudError>,
-) -> Result<T, CloudError> {
-    world.complete_builds(cx.now_ms);
-    let before = world.clone();
-    let result = op(world, cx);
-    if result.is_err() {
-        *world = before;
-    }
-    result
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// `path` with `suffix` appended to its file name.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// The folder of `path`, `.` for a bare file name.
-fn folder(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Takes the exclusive OS lock on `PATH.lock` (creating it and its folder), which
-/// serialises calls from several processes; released when the file is dropped.
-fn lock_file(path: &Path) -> Result<File, CloudError> {
-    let lock_path = sibling(path, ".lock");
-    let fail = |e: std::io::Error| {
-        CloudError::Unavailable(format!(
-            "cannot lock the simulator file {}: {e}",
-            path.display()
-        ))
-    };
-    fs::create_dir_all(folder(path)).map_err(fail)?;
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(fail)?;
-    file.lock().map_err(fail)?;
-    Ok(file)
-}
-
-/// Reads the world in `path`; a missing file is an empty world.
-fn load(path: &Path) -> Result<World, CloudError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(World::default()),
-        Err(e) => {
-            return Err(CloudError::Unavailable(format!(
-                "cannot read the simulator file {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    serde_json::from_str(&text).map_err(|e| {
-        CloudError::Unavailable(format!(
-            "the simulator file {} is corrupt ({e}); repair or remove it",
-            path.display()
-        ))
-    })
-}
-
-/// Replaces the file at `path` with `world`, atomically.
-fn save(path: &Path, world: &World) -> Result<(), CloudError> {
-    let fail = |e: std::io::Error| {
-        CloudError::Unavailable(format!(
-            "cannot write the simulator file {}: {e}",
-            path.display()
-        ))
-    };
-    let dir = folder(path);
-    fs::create_dir_all(dir).map_err(fail)?;
-    let mut text = serde_json::to_string_pretty(world)
-        .map_err(|e| fail(std::io::Error::other(e.to_string())))?;
-    text.push('\n');
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    tmp.write_all(text.as_bytes()).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    // Make the rename itself durable; folders cannot be opened everywhere, so this is
-    // best effort.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 /// `id (name)`, or just `id` when the name is empty.
-fn label(id: &str, name: &str) -> String {
+pub(super) fn label(id: &str, name: &str) -> String {
     if name.is_empty() {
         id.to_string()
     } else {
@@ -377,29 +200,154 @@ fn check_changeable(instance: &CloudInstance, action: &str) -> Result<(), CloudE
     }
 }
 
-fn not_found(kind: &'static str, id: &str) -> CloudError {
+pub(super) fn not_found(kind: &'static str, id: &str) -> CloudError {
     CloudError::NotFound {
         kind,
         id: id.to_string(),
     }
 }
 
+/// A refused call that asks for something over a quota.
+fn over_quota(what: &str, limit: u32) -> CloudError {
+    CloudError::Rejected(format!(
+        "quota exceeded: the project may hold {limit} {what}; delete one, or ask for a higher quota"
+    ))
+}
+
 impl World {
-    /// Turns every instance whose build deadline has passed `active`.
-    fn complete_builds(&mut self, now_ms: u64) {
-        let due: Vec<String> = self
-            .build_deadlines
+    /// Finishes every change due by `now_ms`, earliest first.
+    pub(super) fn complete_due(&mut self, now_ms: u64, keep_primary: bool) {
+        for (id, deadline) in std::mem::take(&mut self.build_deadlines) {
+            self.pending.entry(id).or_insert(Pending {
+                due_ms: deadline,
+                change: Change::Build,
+            });
+        }
+        let mut due: Vec<(u64, String)> = self
+            .pending
             .iter()
-            .filter(|(_, deadline)| **deadline <= now_ms)
-            .map(|(id, _)| id.clone())
+            .filter(|(_, p)| p.due_ms <= now_ms)
+            .map(|(id, p)| (p.due_ms, id.clone()))
             .collect();
-        for id in due {
-            self.build_deadlines.remove(&id);
-            if let Some(instance) = self.instances.get_mut(&id)
-                && instance.status == Status::Building
-            {
-                instance.status = Status::Active;
+        due.sort();
+        for (_, id) in due {
+            if let Some(pending) = self.pending.remove(&id) {
+                self.finish(&id, pending.change, keep_primary);
             }
+        }
+    }
+
+    /// Puts a finished change into effect.
+    fn finish(&mut self, id: &str, change: Change, keep_primary: bool) {
+        match change {
+            Change::Provision => {
+                if let Some(v) = self.vpcs.get_mut(id) {
+                    v.status = Provisioning::Active;
+                }
+                if let Some(s) = self.subnets.get_mut(id) {
+                    s.status = Provisioning::Active;
+                }
+            }
+            Change::Remove => {
+                self.vpcs.remove(id);
+                self.subnets.remove(id);
+                self.nics.remove(id);
+                self.public_ips.remove(id);
+            }
+            Change::Build | Change::Start => self.set_status(id, Status::Active),
+            Change::Stop => self.set_status(id, Status::Stopped),
+            Change::Resize { flavor } => {
+                if let Some(i) = self.instances.get_mut(id) {
+                    i.flavor = flavor;
+                    i.status = Status::Stopped;
+                }
+            }
+            Change::DeleteInstance => {
+                let Some(instance) = self.instances.remove(id) else {
+                    return;
+                };
+                let attached: Vec<String> = self
+                    .nics
+                    .values()
+                    .filter(|n| n.device_id.as_deref() == Some(id))
+                    .map(|n| n.id.clone())
+                    .collect();
+                for nic_id in attached {
+                    self.pending.remove(&nic_id);
+                    if nic_id == instance.primary_nic_id && !keep_primary {
+                        self.nics.remove(&nic_id);
+                    } else if let Some(nic) = self.nics.get_mut(&nic_id) {
+                        nic.device_id = None;
+                    }
+                }
+            }
+            Change::Attach => {}
+            Change::Detach => {
+                if let Some(nic) = self.nics.get_mut(id) {
+                    nic.device_id = None;
+                }
+            }
+            Change::Associate { private_ip } => {
+                if let Some(p) = self.public_ips.get_mut(id) {
+                    p.private_ip = Some(private_ip);
+                    p.status = PublicIpStatus::InUse;
+                }
+            }
+            Change::Disassociate => {
+                if let Some(p) = self.public_ips.get_mut(id) {
+                    p.nic_id = None;
+                    p.private_ip = None;
+                    p.status = PublicIpStatus::Available;
+                }
+            }
+        }
+    }
+
+    fn set_status(&mut self, id: &str, status: Status) {
+        if let Some(i) = self.instances.get_mut(id) {
+            i.status = status;
+        }
+    }
+
+    /// Records a change that finishes after `delay_ms`; with no delay it finishes now.
+    fn schedule(&mut self, cx: &Ctx, id: &str, delay_ms: u64, change: Change) {
+        if delay_ms == 0 {
+            self.finish(id, change, cx.settings.keep_primary_nic);
+        } else {
+            self.pending.insert(
+                id.to_string(),
+                Pending {
+                    due_ms: cx.now_ms.saturating_add(delay_ms),
+                    change,
+                },
+            );
+        }
+    }
+
+    /// The change in progress on an object, if any.
+    fn pending_on(&self, id: &str) -> Option<&Change> {
+        self.pending.get(id).map(|p| &p.change)
+    }
+
+    /// Whether an object is on its way out.
+    fn going(&self, id: &str) -> bool {
+        matches!(
+            self.pending_on(id),
+            Some(Change::Remove | Change::DeleteInstance)
+        )
+    }
+
+    /// Refuses a change to an object that another change still works on.
+    fn check_idle(&self, id: &str, what: &str) -> Result<(), CloudError> {
+        match self.pending_on(id) {
+            None => Ok(()),
+            Some(Change::Remove | Change::DeleteInstance) => Err(CloudError::Rejected(format!(
+                "{what} {id} is being deleted"
+            ))),
+            Some(change) => Err(CloudError::Rejected(format!(
+                "{what} {id} is busy ({}); try again when it has finished",
+                change_words(change)
+            ))),
         }
     }
 
@@ -409,62 +357,77 @@ impl World {
         (format!("{prefix}-{:06}", self.counter), self.counter)
     }
 
-    fn vpc(&self, id: &str) -> Result<&CloudVpc, CloudError> {
+    pub(super) fn vpc(&self, id: &str) -> Result<&CloudVpc, CloudError> {
         self.vpcs.get(id).ok_or_else(|| not_found("VPC", id))
     }
 
-    fn subnet(&self, id: &str) -> Result<&CloudSubnet, CloudError> {
+    pub(super) fn subnet(&self, id: &str) -> Result<&CloudSubnet, CloudError> {
         self.subnets.get(id).ok_or_else(|| not_found("subnet", id))
     }
 
-    fn security_group(&self, id: &str) -> Result<&CloudSecurityGroup, CloudError> {
+    pub(super) fn security_group(&self, id: &str) -> Result<&CloudSecurityGroup, CloudError> {
         self.security_groups
             .get(id)
             .ok_or_else(|| not_found("security group", id))
     }
 
-    fn instance(&self, id: &str) -> Result<&CloudInstance, CloudError> {
+    pub(super) fn instance(&self, id: &str) -> Result<&CloudInstance, CloudError> {
         self.instances
             .get(id)
             .ok_or_else(|| not_found("instance", id))
     }
 
-    fn nic(&self, id: &str) -> Result<&CloudNic, CloudError> {
+    pub(super) fn nic(&self, id: &str) -> Result<&CloudNic, CloudError> {
         self.nics
             .get(id)
             .ok_or_else(|| not_found("network interface", id))
     }
 
-    fn public_ip(&self, id: &str) -> Result<&CloudPublicIp, CloudError> {
+    pub(super) fn public_ip(&self, id: &str) -> Result<&CloudPublicIp, CloudError> {
         self.public_ips
             .get(id)
             .ok_or_else(|| not_found("public IP", id))
     }
 
-    /// The ID of the instance with this ID, or else with this name.
-    fn find_instance(&self, name_or_id: &str) -> Result<String, CloudError> {
-        if self.instances.contains_key(name_or_id) {
-            return Ok(name_or_id.to_string());
-        }
-        let named: Vec<&String> = self
-            .instances
-            .values()
-            .filter(|i| i.name == name_or_id)
-            .map(|i| &i.id)
+    /// An instance as a read shows it: with the NICs it shows, primary first (a NIC
+    /// still attaching does not show yet; one still detaching does).
+    pub(super) fn instance_view(&self, id: &str) -> Result<CloudInstance, CloudError> {
+        let mut instance = self.instance(id)?.clone();
+        let mut shown: Vec<String> = self
+            .nics_of(id)
+            .filter(|n| !matches!(self.pending_on(&n.id), Some(Change::Attach)))
+            .map(|n| n.id.clone())
             .collect();
-        match named.as_slice() {
-            [] => Err(not_found("instance", name_or_id)),
-            [id] => Ok((*id).clone()),
-            several => Err(CloudError::Rejected(format!(
-                "{} instances are named {name_or_id} ({}); name one by its ID",
-                several.len(),
-                several
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
+        shown.sort_by_key(|n| *n != instance.primary_nic_id);
+        instance.attached_nic_ids = shown;
+        Ok(instance)
+    }
+
+    /// The ID of the instance with this ID, or else with this name.
+    pub(super) fn find_instance(&self, name_or_id: &str) -> Result<String, CloudError> {
+        find(&self.instances, name_or_id, "instance", |i| &i.name)
+    }
+
+    /// The ID of the subnet with this ID, or else with this name.
+    pub(super) fn find_subnet(&self, name_or_id: &str) -> Result<String, CloudError> {
+        find(&self.subnets, name_or_id, "subnet", |s| &s.name)
+    }
+
+    /// The ID of the VPC with this ID, or else with this name.
+    pub(super) fn find_vpc(&self, name_or_id: &str) -> Result<String, CloudError> {
+        find(&self.vpcs, name_or_id, "VPC", |v| &v.name)
+    }
+
+    /// The ID of the security group with this ID, or else with this name.
+    pub(super) fn find_security_group(&self, name_or_id: &str) -> Result<String, CloudError> {
+        find(&self.security_groups, name_or_id, "security group", |g| {
+            &g.name
+        })
+    }
+
+    /// The ID of the NIC with this ID, or else with this name.
+    pub(super) fn find_nic(&self, name_or_id: &str) -> Result<String, CloudError> {
+        find(&self.nics, name_or_id, "network interface", |n| &n.name)
     }
 
     /// The NICs attached to an instance, primary included.
@@ -552,17 +515,40 @@ impl World {
         Ok(())
     }
 
-    fn create_vpc(
+    /// Refuses a change that needs an `ACTIVE` VPC or subnet.
+    fn check_active(
+        what: &str,
+        id: &str,
+        name: &str,
+        status: Provisioning,
+        for_what: &str,
+    ) -> Result<(), CloudError> {
+        if status == Provisioning::Active {
+            return Ok(());
+        }
+        Err(CloudError::Rejected(format!(
+            "{what} {} is {}; {for_what} needs it ACTIVE",
+            label(id, name),
+            status.as_str()
+        )))
+    }
+
+    pub(super) fn create_vpc(
         &mut self,
+        cx: &Ctx,
         name: &str,
         description: &str,
         cidr: Ipv4Net,
-    ) -> Result<CloudVpc, CloudError> {
+    ) -> Result<String, CloudError> {
         check_network_address("VPC", cidr)?;
         if !(16..=24).contains(&cidr.prefix_len()) {
             return Err(CloudError::Rejected(format!(
                 "VPC {name} has CIDR {cidr}, but a VPC's prefix must be between /16 and /24"
             )));
+        }
+        let limit = self.settings.quotas.vpcs;
+        if self.vpcs.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+            return Err(over_quota("VPCs", limit));
         }
         let (id, _) = self.next_id("vpc");
         let vpc = CloudVpc {
@@ -570,13 +556,19 @@ impl World {
             name: name.to_string(),
             description: description.to_string(),
             cidr_block: cidr,
+            status: Provisioning::PendingCreate,
         };
-        self.vpcs.insert(id, vpc.clone());
-        Ok(vpc)
+        self.vpcs.insert(id.clone(), vpc);
+        self.schedule(cx, &id, cx.delays.provision, Change::Provision);
+        Ok(id)
     }
 
-    fn delete_vpc(&mut self, id: &str) -> Result<(), CloudError> {
+    pub(super) fn delete_vpc(&mut self, cx: &Ctx, id: &str) -> Result<(), CloudError> {
         let vpc = self.vpc(id)?;
+        if self.going(id) {
+            return Ok(());
+        }
+        Self::check_active("VPC", id, &vpc.name, vpc.status, "a delete")?;
         if let Some(subnet) = self.subnets.values().find(|s| s.vpc_id == id) {
             return Err(CloudError::Rejected(format!(
                 "VPC {} still holds subnet {}; delete its subnets first",
@@ -584,19 +576,24 @@ impl World {
                 label(&subnet.id, &subnet.name)
             )));
         }
-        self.vpcs.remove(id);
+        if let Some(v) = self.vpcs.get_mut(id) {
+            v.status = Provisioning::PendingDelete;
+        }
+        self.schedule(cx, id, cx.delays.delete, Change::Remove);
         Ok(())
     }
 
-    fn create_subnet(
+    pub(super) fn create_subnet(
         &mut self,
+        cx: &Ctx,
         name: &str,
         description: &str,
         vpc_id: &str,
         cidr: Ipv4Net,
         zone: &str,
-    ) -> Result<CloudSubnet, CloudError> {
+    ) -> Result<String, CloudError> {
         let vpc = self.vpc(vpc_id)?;
+        Self::check_active("VPC", &vpc.id, &vpc.name, vpc.status, "a new subnet")?;
         check_network_address("subnet", cidr)?;
         if !vpc.cidr_block.contains(&cidr) {
             return Err(CloudError::Rejected(format!(
@@ -620,6 +617,10 @@ impl World {
                 "subnet {name} names zone {zone}, which does not exist (zones are kr-central-N-a, -b or -c for regions 1 to 3)"
             )));
         }
+        let limit = self.settings.quotas.subnets;
+        if self.subnets.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+            return Err(over_quota("subnets", limit));
+        }
         let (id, _) = self.next_id("subnet");
         let subnet = CloudSubnet {
             id: id.clone(),
@@ -628,13 +629,19 @@ impl World {
             vpc_id: vpc_id.to_string(),
             cidr_block: cidr,
             availability_zone: zone.to_string(),
+            status: Provisioning::PendingCreate,
         };
-        self.subnets.insert(id, subnet.clone());
-        Ok(subnet)
+        self.subnets.insert(id.clone(), subnet);
+        self.schedule(cx, &id, cx.delays.provision, Change::Provision);
+        Ok(id)
     }
 
-    fn delete_subnet(&mut self, id: &str) -> Result<(), CloudError> {
+    pub(super) fn delete_subnet(&mut self, cx: &Ctx, id: &str) -> Result<(), CloudError> {
         let subnet = self.subnet(id)?;
+        if self.going(id) {
+            return Ok(());
+        }
+        Self::check_active("subnet", id, &subnet.name, subnet.status, "a delete")?;
         if let Some(nic) = self.nics.values().find(|n| n.subnet_id == id) {
             return Err(CloudError::Rejected(format!(
                 "subnet {} still holds network interface {}; delete its network interfaces first",
@@ -642,40 +649,49 @@ impl World {
                 label(&nic.id, &nic.name)
             )));
         }
-        self.subnets.remove(id);
+        if let Some(s) = self.subnets.get_mut(id) {
+            s.status = Provisioning::PendingDelete;
+        }
+        self.schedule(cx, id, cx.delays.delete, Change::Remove);
         Ok(())
     }
 
-    fn create_security_group(
+    pub(super) fn create_security_group(
         &mut self,
         name: &str,
         description: &str,
-    ) -> Result<CloudSecurityGroup, CloudError> {
+    ) -> Result<String, CloudError> {
+        if let Some(other) = self.security_groups.values().find(|g| g.name == name) {
+            return Err(CloudError::Rejected(format!(
+                "a security group named {name} already exists ({}); security group names are unique in a project",
+                other.id
+            )));
+        }
         let (id, _) = self.next_id("sg");
         let group = CloudSecurityGroup {
             id: id.clone(),
             name: name.to_string(),
             description: description.to_string(),
         };
-        self.security_groups.insert(id, group.clone());
-        Ok(group)
+        self.security_groups.insert(id.clone(), group);
+        Ok(id)
     }
 
-    fn update_security_group(
+    pub(super) fn update_security_group(
         &mut self,
         id: &str,
         description: &str,
-    ) -> Result<CloudSecurityGroup, CloudError> {
+    ) -> Result<(), CloudError> {
         self.security_group(id)?;
         let group = self
             .security_groups
             .get_mut(id)
             .ok_or_else(|| not_found("security group", id))?;
         group.description = description.to_string();
-        Ok(group.clone())
+        Ok(())
     }
 
-    fn delete_security_group(&mut self, id: &str) -> Result<(), CloudError> {
+    pub(super) fn delete_security_group(&mut self, id: &str) -> Result<(), CloudError> {
         let group = self.security_group(id)?;
         if let Some(nic) = self
             .nics
@@ -692,8 +708,19 @@ impl World {
         Ok(())
     }
 
-    fn create_nic(&mut self, cx: &Ctx, request: &NicRequest) -> Result<CloudNic, CloudError> {
+    pub(super) fn create_nic(
+        &mut self,
+        cx: &Ctx,
+        request: &NicRequest,
+    ) -> Result<String, CloudError> {
         let subnet = self.subnet(&request.subnet_id)?.clone();
+        Self::check_active(
+            "subnet",
+            &subnet.id,
+            &subnet.name,
+            subnet.status,
+            "a new network interface",
+        )?;
         self.check_security_groups(&request.security_group_ids)?;
         Self::check_multiple_ips(cx, &request.name, &request.secondary_ips)?;
         let mut wanted: Vec<Ipv4Addr> = request.private_ip.into_iter().collect();
@@ -702,6 +729,7 @@ impl World {
         let private_ip = match request.private_ip {
             Some(ip) => ip,
             None => {
+                // The lowest free address: the worst case for pinned addresses.
                 let held = self.held_ips(&subnet.id, None);
                 let net = subnet.cidr_block;
                 let first = u32::from(net.network()).checked_add(2);
@@ -740,18 +768,23 @@ impl World {
                 n & 0xff
             ),
         };
-        self.nics.insert(id, nic.clone());
-        Ok(nic)
+        self.nics.insert(id.clone(), nic);
+        Ok(id)
     }
 
-    fn update_nic(
+    pub(super) fn update_nic(
         &mut self,
         cx: &Ctx,
         id: &str,
         update: &NicUpdate,
-    ) -> Result<CloudNic, CloudError> {
+    ) -> Result<(), CloudError> {
         let nic = self.nic(id)?.clone();
         let who = label(&nic.id, &nic.name);
+        if self.going(id) {
+            return Err(CloudError::Rejected(format!(
+                "network interface {who} is being deleted"
+            )));
+        }
         self.check_security_groups(&update.security_group_ids)?;
         if let Some(instance_id) = &nic.device_id {
             let instance = self.instance(instance_id)?;
@@ -773,13 +806,13 @@ impl World {
         self.check_ips(subnet, &who, Some(id), &update.secondary_ips)?;
         if let Some(public) = self.public_ips.values().find(|p| {
             p.nic_id.as_deref() == Some(id)
-                && p.private_ip
+                && self
+                    .mapped_ip(p)
                     .is_some_and(|ip| ip != nic.private_ip && !update.secondary_ips.contains(&ip))
         }) {
             return Err(CloudError::Rejected(format!(
                 "secondary IP {} of network interface {who} is mapped to public IP {} ({}); disassociate it first",
-                public
-                    .private_ip
+                self.mapped_ip(public)
                     .map(|ip| ip.to_string())
                     .unwrap_or_default(),
                 public.id,
@@ -794,11 +827,22 @@ impl World {
         nic.security_group_ids = update.security_group_ids.clone();
         nic.source_dest_check = update.source_dest_check;
         nic.secondary_ips = update.secondary_ips.clone();
-        Ok(nic.clone())
+        Ok(())
     }
 
-    fn delete_nic(&mut self, id: &str) -> Result<(), CloudError> {
+    /// The private IP a public IP maps to, or is about to.
+    fn mapped_ip(&self, p: &CloudPublicIp) -> Option<Ipv4Addr> {
+        match self.pending_on(&p.id) {
+            Some(Change::Associate { private_ip }) => Some(*private_ip),
+            _ => p.private_ip,
+        }
+    }
+
+    pub(super) fn delete_nic(&mut self, cx: &Ctx, id: &str) -> Result<(), CloudError> {
         let nic = self.nic(id)?;
+        if self.going(id) {
+            return Ok(());
+        }
         let who = label(&nic.id, &nic.name);
         if let Some(instance_id) = &nic.device_id {
             return Err(CloudError::Rejected(format!(
@@ -815,38 +859,44 @@ impl World {
                 public.id, public.address
             )));
         }
-        self.nics.remove(id);
+        self.schedule(cx, id, cx.delays.delete, Change::Remove);
         Ok(())
     }
 
-    fn create_instance(
+    pub(super) fn create_instance(
         &mut self,
         cx: &Ctx,
         request: &InstanceRequest,
-    ) -> Result<CloudInstance, CloudError> {
+    ) -> Result<String, CloudError> {
         let kind = flavor(&request.flavor)?;
         let nic = self.nic(&request.primary_nic_id)?;
         let who = label(&nic.id, &nic.name);
+        self.check_idle(&nic.id, "network interface")?;
         if let Some(other) = &nic.device_id {
             return Err(CloudError::Rejected(format!(
                 "network interface {who} is already attached to instance {other}"
             )));
         }
-        let zone = self.subnet(&nic.subnet_id)?.availability_zone.clone();
+        let subnet = self.subnet(&nic.subnet_id)?;
+        Self::check_active(
+            "subnet",
+            &subnet.id,
+            &subnet.name,
+            subnet.status,
+            "a new instance",
+        )?;
+        let zone = subnet.availability_zone.clone();
         if !kind.is_bare_metal() && nic.security_group_ids.is_empty() {
             return Err(CloudError::Rejected(format!(
                 "network interface {who} has no security group, which instance {} of flavor {} (not bare metal) requires",
                 request.name, request.flavor
             )));
         }
+        let limit = self.settings.quotas.instances;
+        if self.instances.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+            return Err(over_quota("instances", limit));
+        }
         let (id, _) = self.next_id("i");
-        let status = if cx.build_ms == 0 {
-            Status::Active
-        } else {
-            self.build_deadlines
-                .insert(id.clone(), cx.now_ms.saturating_add(cx.build_ms));
-            Status::Building
-        };
         let instance = CloudInstance {
             id: id.clone(),
             name: request.name.clone(),
@@ -854,22 +904,42 @@ impl World {
             flavor: request.flavor.clone(),
             image: request.image.clone(),
             availability_zone: zone,
-            status,
+            status: Status::Building,
             primary_nic_id: request.primary_nic_id.clone(),
+            attached_nic_ids: Vec::new(),
         };
         if let Some(nic) = self.nics.get_mut(&request.primary_nic_id) {
             nic.device_id = Some(id.clone());
         }
-        self.instances.insert(id, instance.clone());
-        Ok(instance)
+        self.instances.insert(id.clone(), instance);
+        self.schedule(cx, &id, cx.delays.build, Change::Build);
+        Ok(id)
     }
 
-    fn resize_instance(&mut self, id: &str, new: &str) -> Result<CloudInstance, CloudError> {
+    pub(super) fn resize_instance(
+        &mut self,
+        cx: &Ctx,
+        id: &str,
+        new: &str,
+    ) -> Result<(), CloudError> {
         let instance = self.instance(id)?;
         let who = label(&instance.id, &instance.name);
-        check_changeable(instance, "a resize")?;
+        if instance.status != Status::Stopped {
+            return Err(CloudError::Rejected(format!(
+                "instance {who} is {}; the platform resizes only a stopped instance",
+                instance.status.as_str()
+            )));
+        }
         let to = flavor(new)?;
         let from = flavor(&instance.flavor)?;
+        if from.kind() != FlavorKind::Vm || to.kind() != FlavorKind::Vm {
+            return Err(CloudError::Rejected(format!(
+                "instance {who} cannot be resized from {} ({}) to {new} ({}): only vm flavors are resized",
+                instance.flavor,
+                from.kind().as_str(),
+                to.kind().as_str()
+            )));
+        }
         let count = self.nics_of(id).count();
         let max = usize::try_from(to.max_network_interfaces).unwrap_or(usize::MAX);
         if count > max {
@@ -877,22 +947,58 @@ impl World {
                 "instance {who} holds {count} network interfaces, more than the {max} flavor {new} allows"
             )));
         }
-        if from.is_bare_metal() != to.is_bare_metal() {
-            return Err(CloudError::Rejected(format!(
-                "instance {who} cannot be resized from {} to {new}: a resize cannot move between bare metal and virtual machines",
-                instance.flavor
-            )));
-        }
-        let instance = self
-            .instances
-            .get_mut(id)
-            .ok_or_else(|| not_found("instance", id))?;
-        instance.flavor = new.to_string();
-        Ok(instance.clone())
+        self.set_status(id, Status::Resizing);
+        self.schedule(
+            cx,
+            id,
+            cx.delays.power,
+            Change::Resize {
+                flavor: new.to_string(),
+            },
+        );
+        Ok(())
     }
 
-    fn delete_instance(&mut self, id: &str) -> Result<(), CloudError> {
+    pub(super) fn stop_instance(&mut self, cx: &Ctx, id: &str) -> Result<(), CloudError> {
         let instance = self.instance(id)?;
+        let who = label(&instance.id, &instance.name);
+        match instance.status {
+            // A repeat of a stop in progress or done changes nothing.
+            Status::Stopping | Status::Stopped => Ok(()),
+            Status::Active => {
+                self.set_status(id, Status::Stopping);
+                self.schedule(cx, id, cx.delays.power, Change::Stop);
+                Ok(())
+            }
+            other => Err(CloudError::Rejected(format!(
+                "instance {who} is {}; only an active instance can be stopped",
+                other.as_str()
+            ))),
+        }
+    }
+
+    pub(super) fn start_instance(&mut self, cx: &Ctx, id: &str) -> Result<(), CloudError> {
+        let instance = self.instance(id)?;
+        let who = label(&instance.id, &instance.name);
+        match instance.status {
+            Status::Starting | Status::Active => Ok(()),
+            Status::Stopped => {
+                self.set_status(id, Status::Starting);
+                self.schedule(cx, id, cx.delays.power, Change::Start);
+                Ok(())
+            }
+            other => Err(CloudError::Rejected(format!(
+                "instance {who} is {}; only a stopped instance can be started",
+                other.as_str()
+            ))),
+        }
+    }
+
+    pub(super) fn delete_instance(&mut self, cx: &Ctx, id: &str) -> Result<(), CloudError> {
+        let instance = self.instance(id)?;
+        if self.going(id) {
+            return Ok(());
+        }
         let nics: BTreeSet<&str> = self.nics_of(id).map(|n| n.id.as_str()).collect();
         if let Some(public) = self
             .public_ips
@@ -907,26 +1013,23 @@ impl World {
                 label(&instance.id, &instance.name)
             )));
         }
-        let primary = instance.primary_nic_id.clone();
-        let nics: Vec<String> = nics.into_iter().map(str::to_string).collect();
-        for nic_id in nics {
-            if nic_id == primary {
-                self.nics.remove(&nic_id);
-            } else if let Some(nic) = self.nics.get_mut(&nic_id) {
-                nic.device_id = None;
-            }
-        }
-        self.instances.remove(id);
-        self.build_deadlines.remove(id);
+        self.set_status(id, Status::Deleting);
+        self.schedule(cx, id, cx.delays.delete, Change::DeleteInstance);
         Ok(())
     }
 
-    fn attach_nic(&mut self, instance_id: &str, nic_id: &str) -> Result<(), CloudError> {
+    pub(super) fn attach_nic(
+        &mut self,
+        cx: &Ctx,
+        instance_id: &str,
+        nic_id: &str,
+    ) -> Result<(), CloudError> {
         let instance = self.instance(instance_id)?;
         let nic = self.nic(nic_id)?;
         let who = label(&instance.id, &instance.name);
         let nic_who = label(&nic.id, &nic.name);
         check_changeable(instance, "attaching a network interface")?;
+        self.check_idle(nic_id, "network interface")?;
         if let Some(other) = &nic.device_id {
             return Err(CloudError::Rejected(format!(
                 "network interface {nic_who} is already attached to instance {other}"
@@ -959,10 +1062,16 @@ impl World {
         if let Some(nic) = self.nics.get_mut(nic_id) {
             nic.device_id = Some(instance_id.to_string());
         }
+        self.schedule(cx, nic_id, cx.delays.attach, Change::Attach);
         Ok(())
     }
 
-    fn detach_nic(&mut self, instance_id: &str, nic_id: &str) -> Result<(), CloudError> {
+    pub(super) fn detach_nic(
+        &mut self,
+        cx: &Ctx,
+        instance_id: &str,
+        nic_id: &str,
+    ) -> Result<(), CloudError> {
         let instance = self.instance(instance_id)?;
         let nic = self.nic(nic_id)?;
         let who = label(&instance.id, &instance.name);
@@ -978,13 +1087,12 @@ impl World {
             )));
         }
         check_changeable(instance, "detaching a network interface")?;
-        if let Some(nic) = self.nics.get_mut(nic_id) {
-            nic.device_id = None;
-        }
+        self.check_idle(nic_id, "network interface")?;
+        self.schedule(cx, nic_id, cx.delays.attach, Change::Detach);
         Ok(())
     }
 
-    fn create_public_ip(&mut self, description: &str) -> Result<CloudPublicIp, CloudError> {
+    pub(super) fn create_public_ip(&mut self, description: &str) -> Result<String, CloudError> {
         let used: BTreeSet<Ipv4Addr> = self.public_ips.values().map(|p| p.address).collect();
         let address = PUBLIC_POOLS
             .iter()
@@ -998,19 +1106,22 @@ impl World {
             address,
             nic_id: None,
             private_ip: None,
+            status: PublicIpStatus::Available,
         };
-        self.public_ips.insert(id, public.clone());
-        Ok(public)
+        self.public_ips.insert(id.clone(), public);
+        Ok(id)
     }
 
-    fn associate_public_ip(
+    pub(super) fn associate_public_ip(
         &mut self,
+        cx: &Ctx,
         id: &str,
         nic_id: &str,
         private_ip: Option<Ipv4Addr>,
-    ) -> Result<CloudPublicIp, CloudError> {
+    ) -> Result<(), CloudError> {
         let public = self.public_ip(id)?;
         let who = format!("{} ({})", public.id, public.address);
+        self.check_idle(id, "public IP")?;
         if let Some(other) = &public.nic_id {
             return Err(CloudError::Rejected(format!(
                 "public IP {who} is already associated with network interface {other}"
@@ -1018,6 +1129,11 @@ impl World {
         }
         let nic = self.nic(nic_id)?;
         let nic_who = label(&nic.id, &nic.name);
+        if self.going(nic_id) {
+            return Err(CloudError::Rejected(format!(
+                "network interface {nic_who} is being deleted"
+            )));
+        }
         let ip = private_ip.unwrap_or(nic.private_ip);
         if ip != nic.private_ip && !nic.secondary_ips.contains(&ip) {
             return Err(CloudError::Rejected(format!(
@@ -1027,7 +1143,7 @@ impl World {
         if let Some(other) = self
             .public_ips
             .values()
-            .find(|p| p.nic_id.as_deref() == Some(nic_id) && p.private_ip == Some(ip))
+            .find(|p| p.nic_id.as_deref() == Some(nic_id) && self.mapped_ip(p) == Some(ip))
         {
             return Err(CloudError::Rejected(format!(
                 "IP {ip} of network interface {nic_who} is already mapped to public IP {} ({})",
@@ -1039,11 +1155,23 @@ impl World {
             .get_mut(id)
             .ok_or_else(|| not_found("public IP", id))?;
         public.nic_id = Some(nic_id.to_string());
-        public.private_ip = Some(ip);
-        Ok(public.clone())
+        public.status = PublicIpStatus::Attaching;
+        public.private_ip = None;
+        self.schedule(
+            cx,
+            id,
+            cx.delays.attach,
+            Change::Associate { private_ip: ip },
+        );
+        Ok(())
     }
 
-    fn disassociate_public_ip(&mut self, id: &str, nic_id: &str) -> Result<(), CloudError> {
+    pub(super) fn disassociate_public_ip(
+        &mut self,
+        cx: &Ctx,
+        id: &str,
+        nic_id: &str,
+    ) -> Result<(), CloudError> {
         let public = self.public_ip(id)?;
         if public.nic_id.as_deref() != Some(nic_id) {
             return Err(CloudError::Rejected(format!(
@@ -1051,152 +1179,89 @@ impl World {
                 public.id, public.address
             )));
         }
-        if let Some(public) = self.public_ips.get_mut(id) {
-            public.nic_id = None;
-            public.private_ip = None;
+        if matches!(self.pending_on(id), Some(Change::Disassociate)) {
+            return Ok(());
         }
+        self.check_idle(id, "public IP")?;
+        self.schedule(cx, id, cx.delays.attach, Change::Disassociate);
         Ok(())
     }
 
-    fn delete_public_ip(&mut self, id: &str) -> Result<(), CloudError> {
+    pub(super) fn delete_public_ip(&mut self, cx: &Ctx, id: &str) -> Result<(), CloudError> {
         let public = self.public_ip(id)?;
+        if self.going(id) {
+            return Ok(());
+        }
         if let Some(nic) = &public.nic_id {
             return Err(CloudError::Rejected(format!(
                 "public IP {} ({}) is associated with network interface {nic}; disassociate it first",
                 public.id, public.address
             )));
         }
-        self.public_ips.remove(id);
+        self.schedule(cx, id, cx.delays.delete, Change::Remove);
         Ok(())
     }
 
-    fn inventory(&self) -> Inventory {
+    /// Everything, as a bulk read shows it.
+    pub(super) fn inventory(&self) -> Inventory {
+        let instances = self
+            .instances
+            .keys()
+            .filter_map(|id| self.instance_view(id).ok().map(|i| (id.clone(), i)))
+            .collect();
         Inventory {
             vpcs: self.vpcs.clone(),
             subnets: self.subnets.clone(),
             security_groups: self.security_groups.clone(),
-            instances: self.instances.clone(),
+            instances,
             nics: self.nics.clone(),
             public_ips: self.public_ips.clone(),
         }
     }
 }
 
-impl Cloud for Sim {
-    fn name(&self) -> &'static str {
-        "sim"
+/// A change in a few words, for refusals.
+fn change_words(change: &Change) -> &'static str {
+    match change {
+        Change::Provision => "being created",
+        Change::Remove | Change::DeleteInstance => "being deleted",
+        Change::Build => "building",
+        Change::Stop => "stopping",
+        Change::Start => "starting",
+        Change::Resize { .. } => "resizing",
+        Change::Attach => "attaching",
+        Change::Detach => "detaching",
+        Change::Associate { .. } => "being associated",
+        Change::Disassociate => "being disassociated",
     }
+}
 
-    fn multiple_ips(&self) -> bool {
-        self.multiple_ips
+/// The ID of the object with this ID, or else the only one with this name.
+fn find<T>(
+    objects: &BTreeMap<String, T>,
+    name_or_id: &str,
+    kind: &'static str,
+    name: impl Fn(&T) -> &String,
+) -> Result<String, CloudError> {
+    if objects.contains_key(name_or_id) {
+        return Ok(name_or_id.to_string());
     }
-
-    fn inventory(&self) -> Result<Inventory, CloudError> {
-        self.transact(|w, _| Ok(w.inventory()))
-    }
-
-    fn instance(&self, id: &str) -> Result<CloudInstance, CloudError> {
-        self.transact(|w, _| w.instance(id).cloned())
-    }
-
-    fn create_vpc(
-        &self,
-        name: &str,
-        description: &str,
-        cidr: Ipv4Net,
-    ) -> Result<CloudVpc, CloudError> {
-        self.transact(|w, _| w.create_vpc(name, description, cidr))
-    }
-
-    fn delete_vpc(&self, id: &str) -> Result<(), CloudError> {
-        self.transact(|w, _| w.delete_vpc(id))
-    }
-
-    fn create_subnet(
-        &self,
-        name: &str,
-        description: &str,
-        vpc_id: &str,
-        cidr: Ipv4Net,
-        zone: &str,
-    ) -> Result<CloudSubnet, CloudError> {
-        self.transact(|w, _| w.create_subnet(name, description, vpc_id, cidr, zone))
-    }
-
-    fn delete_subnet(&self, id: &str) -> Result<(), CloudError> {
-        self.transact(|w, _| w.delete_subnet(id))
-    }
-
-    fn create_security_group(
-        &self,
-        name: &str,
-        description: &str,
-    ) -> Result<CloudSecurityGroup, CloudError> {
-        self.transact(|w, _| w.create_security_group(name, description))
-    }
-
-    fn update_security_group(
-        &self,
-        id: &str,
-        description: &str,
-    ) -> Result<CloudSecurityGroup, CloudError> {
-        self.transact(|w, _| w.update_security_group(id, description))
-    }
-
-    fn delete_security_group(&self, id: &str) -> Result<(), CloudError> {
-        self.transact(|w, _| w.delete_security_group(id))
-    }
-
-    fn create_nic(&self, request: &NicRequest) -> Result<CloudNic, CloudError> {
-        self.transact(|w, cx| w.create_nic(cx, request))
-    }
-
-    fn update_nic(&self, id: &str, update: &NicUpdate) -> Result<CloudNic, CloudError> {
-        self.transact(|w, cx| w.update_nic(cx, id, update))
-    }
-
-    fn delete_nic(&self, id: &str) -> Result<(), CloudError> {
-        self.transact(|w, _| w.delete_nic(id))
-    }
-
-    fn create_instance(&self, request: &InstanceRequest) -> Result<CloudInstance, CloudError> {
-        self.transact(|w, cx| w.create_instance(cx, request))
-    }
-
-    fn resize_instance(&self, id: &str, flavor: &str) -> Result<CloudInstance, CloudError> {
-        self.transact(|w, _| w.resize_instance(id, flavor))
-    }
-
-    fn delete_instance(&self, id: &str) -> Result<(), CloudError> {
-        self.transact(|w, _| w.delete_instance(id))
-    }
-
-    fn attach_nic(&self, instance_id: &str, nic_id: &str) -> Result<(), CloudError> {
-        self.transact(|w, _| w.attach_nic(instance_id, nic_id))
-    }
-
-    fn detach_nic(&self, instance_id: &str, nic_id: &str) -> Result<(), CloudError> {
-        self.transact(|w, _| w.detach_nic(instance_id, nic_id))
-    }
-
-    fn create_public_ip(&self, description: &str) -> Result<CloudPublicIp, CloudError> {
-        self.transact(|w, _| w.create_public_ip(description))
-    }
-
-    fn associate_public_ip(
-        &self,
-        id: &str,
-        nic_id: &str,
-        private_ip: Option<Ipv4Addr>,
-    ) -> Result<CloudPublicIp, CloudError> {
-        self.transact(|w, _| w.associate_public_ip(id, nic_id, private_ip))
-    }
-
-    fn disassociate_public_ip(&self, id: &str, nic_id: &str) -> Result<(), CloudError> {
-        self.transact(|w, _| w.disassociate_public_ip(id, nic_id))
-    }
-
-    fn delete_public_ip(&self, id: &str) -> Result<(), CloudError> {
-        self.transact(|w, _| w.delete_public_ip(id))
+    let named: Vec<&String> = objects
+        .iter()
+        .filter(|(_, o)| name(o) == name_or_id)
+        .map(|(id, _)| id)
+        .collect();
+    match named.as_slice() {
+        [] => Err(not_found(kind, name_or_id)),
+        [id] => Ok((*id).clone()),
+        several => Err(CloudError::Rejected(format!(
+            "{} {kind}s are named {name_or_id} ({}); name one by its ID",
+            several.len(),
+            several
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
     }
 }

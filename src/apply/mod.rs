@@ -1,0 +1,322 @@
+//! The executor: runs a plan's steps against a cloud, in order, several at a time, and
+//! writes the state after every completed step, so an interrupted apply loses nothing
+//! that happened.
+//!
+//! Invariants: a step starts only when every step it depends on has completed; two
+//! steps on one instance never run at once; a step counts as done only when the
+//! platform shows it done (a VPC or subnet `ACTIVE`, a delete gone, a public IP
+//! `in_use`, an attach or detach visible on the instance, a stop, start or resize
+//! settled), waiting a bounded time per kind of object (`step` makes the calls, `wait`
+//! the waits); an attach, detach, stop or resize waits for an instance in transition
+//! (building...) to settle; a failed step skips everything that depends on it,
+//! directly or not, while independent steps still run; a step that times out fails
+//! alone, with what the cloud did recorded in the state; a state that cannot be written
+//! stops the apply before the next step starts.
+
+mod step;
+mod wait;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use crate::address::Kind;
+use crate::cloud::Cloud;
+use crate::plan::{Plan, Step};
+use crate::state::{State, StateStore};
+
+/// How long to wait for the platform, per kind of object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// A VPC turning ACTIVE or going away.
+    pub vpc: Duration,
+    /// A subnet turning ACTIVE or going away.
+    pub subnet: Duration,
+    /// A security group going away.
+    pub security_group: Duration,
+    /// A NIC going away, or showing on (leaving) its instance.
+    pub network_interface: Duration,
+    /// An instance building, stopping, starting, resizing or going away.
+    pub instance: Duration,
+    /// A public IP's mapping taking effect or going away, or the IP going away.
+    pub public_ip: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            vpc: Duration::from_secs(600),
+            subnet: Duration::from_secs(600),
+            security_group: Duration::from_secs(300),
+            network_interface: Duration::from_secs(300),
+            instance: Duration::from_secs(900),
+            public_ip: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Every wait bounded by `d`.
+    pub fn all(d: Duration) -> Timeouts {
+        Timeouts {
+            vpc: d,
+            subnet: d,
+            security_group: d,
+            network_interface: d,
+            instance: d,
+            public_ip: d,
+        }
+    }
+
+    /// The defaults, with what the file's `settings.timeouts` says in their place.
+    pub fn from_settings(t: &crate::model::Timeouts) -> Timeouts {
+        let d = Timeouts::default();
+        Timeouts {
+            vpc: t.vpc.unwrap_or(d.vpc),
+            subnet: t.subnet.unwrap_or(d.subnet),
+            security_group: t.security_group.unwrap_or(d.security_group),
+            network_interface: t.network_interface.unwrap_or(d.network_interface),
+            instance: t.instance.unwrap_or(d.instance),
+            public_ip: t.public_ip.unwrap_or(d.public_ip),
+        }
+    }
+
+    /// The bound for waits on an object of `kind`.
+    pub fn of(&self, kind: Kind) -> Duration {
+        match kind {
+            Kind::Vpc => self.vpc,
+            Kind::Subnet => self.subnet,
+            Kind::SecurityGroup => self.security_group,
+            Kind::NetworkInterface => self.network_interface,
+            Kind::Instance => self.instance,
+            Kind::PublicIp => self.public_ip,
+        }
+    }
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Steps run at once, at most.
+    pub parallelism: usize,
+    /// How long to wait for the platform, per kind of object.
+    pub timeouts: Timeouts,
+    /// First pause between two looks at an object in transition; pauses grow to 2 s.
+    pub poll_interval: Duration,
+    /// How often a step that still waits says so.
+    pub progress_every: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            parallelism: 10,
+            timeouts: Timeouts::default(),
+            poll_interval: Duration::from_millis(100),
+            progress_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What happens, as it happens.
+#[derive(Clone, Debug)]
+pub enum Event<'a> {
+    /// A step starts.
+    Started(&'a Step),
+    /// A step waits for the platform: what it waits for, and for how long so far. Sent
+    /// when the wait begins and then every [`Options::progress_every`].
+    Waiting(&'a Step, String, Duration),
+    /// A step completed; the text says what the cloud gave (an ID, an address).
+    Done(&'a Step, String),
+    /// A step failed.
+    Failed(&'a Step, String),
+    /// A step did not run because a step it depends on failed.
+    Skipped(&'a Step, usize),
+}
+
+/// What an apply did and did not do.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Indexes of completed steps, in completion order.
+    pub done: Vec<usize>,
+    /// Failed steps with the error.
+    pub failed: Vec<(usize, String)>,
+    /// Steps not run, with the failed step they waited for (0: the state could not be
+    /// written, or the apply stopped).
+    pub skipped: Vec<(usize, usize)>,
+    /// The state could not be written: the apply stopped there.
+    pub state_error: Option<String>,
+}
+
+impl Outcome {
+    /// Whether every step completed.
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty() && self.state_error.is_none()
+    }
+}
+
+struct Shared {
+    pending: Vec<usize>,
+    running: usize,
+    busy_instances: BTreeSet<String>,
+    done: BTreeSet<usize>,
+    failed: BTreeSet<usize>,
+    stop: bool,
+    outcome: Outcome,
+}
+
+/// Applies `plan` to `cloud`, writing `state` to `store` after every step. Returns the
+/// final state and what happened.
+pub fn apply(
+    plan: &Plan,
+    cloud: &dyn Cloud,
+    store: &dyn StateStore,
+    state: State,
+    options: &Options,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> (State, Outcome) {
+    let steps = &plan.steps;
+    let by_index: BTreeMap<usize, &Step> = steps.iter().map(|s| (s.index, s)).collect();
+    let shared = Mutex::new(Shared {
+        pending: steps.iter().map(|s| s.index).collect(),
+        running: 0,
+        busy_instances: BTreeSet::new(),
+        done: BTreeSet::new(),
+        failed: BTreeSet::new(),
+        stop: false,
+        outcome: Outcome::default(),
+    });
+    let wake = Condvar::new();
+    let state = Mutex::new(state);
+    let ready = Mutex::new(BTreeSet::new());
+    let run = step::Run {
+        cloud,
+        store,
+        state: &state,
+        options,
+        on_event,
+        ready: &ready,
+    };
+    let workers = options.parallelism.clamp(1, 64).min(steps.len().max(1));
+
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let Some(step) = next_step(&shared, &wake, &by_index, on_event) else {
+                        return;
+                    };
+                    on_event(Event::Started(step));
+                    let result = run.step(step);
+                    let mut s = lock(&shared);
+                    s.running -= 1;
+                    if let Some(instance) = step.touches_instance() {
+                        s.busy_instances.remove(instance);
+                    }
+                    match result {
+                        Ok(detail) => {
+                            s.done.insert(step.index);
+                            s.outcome.done.push(step.index);
+                            on_event(Event::Done(step, detail));
+                        }
+                        Err(step::StepError::Cloud(message)) => {
+                            s.failed.insert(step.index);
+                            s.outcome.failed.push((step.index, message.clone()));
+                            on_event(Event::Failed(step, message));
+                        }
+                        Err(step::StepError::State(message)) => {
+                            // The cloud call happened; the state could not record it.
+                            // Its marker lets the next run find the object again.
+                            s.failed.insert(step.index);
+                            s.outcome
+                                .failed
+                                .push((step.index, format!("done in the cloud, but {message}")));
+                            s.outcome.state_error = Some(message.clone());
+                            s.stop = true;
+                            on_event(Event::Failed(step, message));
+                        }
+                    }
+                    drop(s);
+                    wake.notify_all();
+                }
+            });
+        }
+    });
+
+    let mut s = shared
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let state = state
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for index in std::mem::take(&mut s.pending) {
+        s.outcome.skipped.push((index, 0));
+    }
+    s.outcome.skipped.sort_unstable();
+    (state, s.outcome)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Waits for a runnable step: dependencies done, instance free. Skips steps whose
+/// dependencies failed. `None` when nothing is left to run.
+fn next_step<'p>(
+    shared: &Mutex<Shared>,
+    wake: &Condvar,
+    by_index: &BTreeMap<usize, &'p Step>,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Option<&'p Step> {
+    let mut s = lock(shared);
+    loop {
+        if s.stop && s.running == 0 {
+            return None;
+        }
+        // Skip what can no longer run, in plan order so skips cascade.
+        let mut i = 0;
+        while i < s.pending.len() {
+            let index = s.pending[i];
+            let step = by_index.get(&index)?;
+            let failed_dep = step
+                .depends_on
+                .iter()
+                .find(|d| s.failed.contains(&d.step))
+                .map(|d| d.step);
+            if let Some(dep) = failed_dep {
+                s.pending.remove(i);
+                s.failed.insert(index);
+                s.outcome.skipped.push((index, dep));
+                on_event(Event::Skipped(step, dep));
+            } else {
+                i += 1;
+            }
+        }
+        if !s.stop {
+            let ready = s.pending.iter().position(|index| {
+                by_index.get(index).is_some_and(|step| {
+                    step.depends_on.iter().all(|d| s.done.contains(&d.step))
+                        && step
+                            .touches_instance()
+                            .is_none_or(|i| !s.busy_instances.contains(i))
+                })
+            });
+            if let Some(pos) = ready {
+                let index = s.pending.remove(pos);
+                let step = by_index.get(&index)?;
+                if let Some(instance) = step.touches_instance() {
+                    s.busy_instances.insert(instance.to_string());
+                }
+                s.running += 1;
+                return Some(step);
+            }
+        }
+        if s.running == 0 {
+            // Nothing runs and nothing is ready: whatever is left waits forever.
+            return None;
+        }
+        s = wake
+            .wait(s)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    }
+}
