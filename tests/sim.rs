@@ -779,7 +779,10 @@ fn reads_give_everything_or_one_instance() {
     assert_eq!(inventory.public_ips, world.public_ips);
     // Reads show an instance with the NICs it shows, the primary first.
     assert_eq!(inventory.instances[&vm.id], vm);
-    assert_eq!(vm.attached_nic_ids, std::slice::from_ref(&vm.primary_nic_id));
+    assert_eq!(
+        vm.attached_nic_ids,
+        std::slice::from_ref(&vm.primary_nic_id)
+    );
     assert_eq!(s.instance(&vm.id).unwrap(), vm);
     assert_eq!(s.vpc(&f.vpc).unwrap(), world.vpcs[&f.vpc]);
     assert_eq!(s.subnet(&f.a).unwrap(), world.subnets[&f.a]);

@@ -123,6 +123,105 @@ pub enum SimCommand {
         #[arg(long, value_name = "N")]
         throttle_every: Option<u32>,
     },
+    /// Make a VPC in the simulator outside any state, as the console would.
+    CreateVpc {
+        #[command(flatten)]
+        file: super::workspace::FileArg,
+        /// Its name.
+        name: String,
+        /// Its block, such as 10.9.0.0/16.
+        #[arg(long)]
+        cidr: ipnet::Ipv4Net,
+    },
+    /// Make a subnet in the simulator outside any state.
+    CreateSubnet {
+        #[command(flatten)]
+        file: super::workspace::FileArg,
+        /// Its name.
+        name: String,
+        /// Its VPC, by name or ID.
+        #[arg(long)]
+        vpc: String,
+        /// Its block.
+        #[arg(long)]
+        cidr: ipnet::Ipv4Net,
+        /// Its zone.
+        #[arg(long, default_value = "kr-central-2-a")]
+        zone: String,
+    },
+    /// Make a security group in the simulator outside any state.
+    CreateSecurityGroup {
+        #[command(flatten)]
+        file: super::workspace::FileArg,
+        /// Its name.
+        name: String,
+    },
+    /// Make a network interface in the simulator outside any state, attached to an
+    /// instance when asked.
+    CreateNic {
+        #[command(flatten)]
+        file: super::workspace::FileArg,
+        /// Its name.
+        name: String,
+        /// Its subnet, by name or ID.
+        #[arg(long)]
+        subnet: String,
+        /// Its address (else the lowest free one).
+        #[arg(long)]
+        ip: Option<std::net::Ipv4Addr>,
+        /// A security group, by name or ID; repeatable.
+        #[arg(long = "security-group", value_name = "GROUP")]
+        security_groups: Vec<String>,
+        /// Attach it to this instance, by name or ID.
+        #[arg(long, value_name = "INSTANCE")]
+        attach: Option<String>,
+    },
+    /// Make an instance in the simulator outside any state, with a new primary NIC.
+    CreateInstance {
+        #[command(flatten)]
+        file: super::workspace::FileArg,
+        /// Its name.
+        name: String,
+        /// Its type, FAMILY.SIZE.
+        #[arg(long = "type", value_name = "TYPE")]
+        instance_type: String,
+        /// Its primary NIC's subnet, by name or ID.
+        #[arg(long)]
+        subnet: String,
+        /// Its primary NIC's address (else the lowest free one).
+        #[arg(long)]
+        ip: Option<std::net::Ipv4Addr>,
+        /// A security group of its primary NIC, by name or ID; repeatable.
+        #[arg(long = "security-group", value_name = "GROUP")]
+        security_groups: Vec<String>,
+    },
+    /// Allocate a public IP in the simulator outside any state, associated with a NIC
+    /// when asked.
+    CreatePublicIp {
+        #[command(flatten)]
+        file: super::workspace::FileArg,
+        /// Associate it with this NIC, by name or ID.
+        #[arg(long, value_name = "NIC")]
+        nic: Option<String>,
+    },
+    /// Show or change how the simulated platform behaves: quotas, and whether deleting
+    /// an instance leaves a primary NIC made beforehand.
+    Settings {
+        #[command(flatten)]
+        file: super::workspace::FileArg,
+        /// Keep (true) or delete (false) an instance's primary NIC when it is deleted.
+        #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+        keep_primary_nic: Option<bool>,
+        /// VPCs per project.
+        #[arg(long, value_name = "N")]
+        quota_vpcs: Option<u32>,
+        /// Subnets per project.
+        #[arg(long, value_name = "N")]
+        quota_subnets: Option<u32>,
+        /// Instances per project.
+        #[arg(long, value_name = "N")]
+        quota_instances: Option<u32>,
+    },
     /// Set an instance's status (by name or ID) in the simulator.
     SetInstanceStatus {
         #[command(flatten)]
@@ -236,6 +335,26 @@ pub fn exec_refresh(args: RefreshArgs) -> Result<u8, Error> {
 
 pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
     let ws = args.common.open(false)?;
+    // As Terraform does: an object is imported into an address the file declares, so
+    // the next plan manages it rather than deleting it.
+    let declared = ws
+        .validation
+        .as_ref()
+        .and_then(|v| v.model.as_ref())
+        .is_some_and(|m| crate::resource::desired(m).contains_key(&args.address));
+    if !declared {
+        let file = args.common.file.path().display().to_string();
+        return Err(Error::Usage(match &ws.validation {
+            None => format!(
+                "{} is not declared: there is no desired-state file {file}; declare the resource in the file first, then import it",
+                args.address
+            ),
+            Some(_) => format!(
+                "{} is not declared in {file}; declare it there first (as the object is in the cloud), then import it, so the next plan does not delete it",
+                args.address
+            ),
+        }));
+    }
     let _lock = LockGuard::acquire(&*ws.store, "import")?;
     let mut state = ops::read_state(&*ws.store)?;
     if let Some(entry) = state.resources.get(&args.address) {
@@ -526,6 +645,20 @@ pub fn exec_graph(args: GraphArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
+/// The simulator of the file's settings, opened for an operator control (not through
+/// the trait: these are controls of the simulation, not platform calls).
+fn open_sim(file: &super::workspace::FileArg) -> Result<crate::cloud::sim::Sim, Error> {
+    let path = sim_path(file)?;
+    crate::cloud::sim::Sim::open(&path, true).map_err(sim_error)
+}
+
+fn sim_error(e: crate::cloud::CloudError) -> Error {
+    Error::Cloud {
+        backend: "sim",
+        message: e.to_string(),
+    }
+}
+
 /// The simulator file named by the file's settings, or the default.
 fn sim_path(file: &super::workspace::FileArg) -> Result<String, Error> {
     let validation = file.validate_optional(None)?;
@@ -579,6 +712,133 @@ pub fn exec_sim(command: SimCommand) -> Result<u8, Error> {
                 server.url()
             ))?;
             server.wait();
+            Ok(0)
+        }
+        SimCommand::CreateVpc { file, name, cidr } => {
+            let sim = open_sim(&file)?;
+            let id = sim.operator_create_vpc(&name, cidr).map_err(sim_error)?;
+            print(&format!(
+                "Created VPC {id} ({name}, {cidr}) outside any state.\n"
+            ))?;
+            Ok(0)
+        }
+        SimCommand::CreateSubnet {
+            file,
+            name,
+            vpc,
+            cidr,
+            zone,
+        } => {
+            let sim = open_sim(&file)?;
+            let id = sim
+                .operator_create_subnet(&name, &vpc, cidr, &zone)
+                .map_err(sim_error)?;
+            print(&format!(
+                "Created subnet {id} ({name}, {cidr}, {zone}) outside any state.\n"
+            ))?;
+            Ok(0)
+        }
+        SimCommand::CreateSecurityGroup { file, name } => {
+            let sim = open_sim(&file)?;
+            let id = sim
+                .operator_create_security_group(&name)
+                .map_err(sim_error)?;
+            print(&format!(
+                "Created security group {id} ({name}) outside any state.\n"
+            ))?;
+            Ok(0)
+        }
+        SimCommand::CreateNic {
+            file,
+            name,
+            subnet,
+            ip,
+            security_groups,
+            attach,
+        } => {
+            let sim = open_sim(&file)?;
+            let id = sim
+                .operator_create_nic(&name, &subnet, ip, &security_groups, attach.as_deref())
+                .map_err(sim_error)?;
+            let nic = crate::cloud::Cloud::nic(&sim, &id).map_err(sim_error)?;
+            let on = attach
+                .map(|i| format!(", attached to {i}"))
+                .unwrap_or_default();
+            print(&format!(
+                "Created network interface {id} ({name}, {}{on}) outside any state.\n",
+                nic.private_ip
+            ))?;
+            Ok(0)
+        }
+        SimCommand::CreateInstance {
+            file,
+            name,
+            instance_type,
+            subnet,
+            ip,
+            security_groups,
+        } => {
+            let sim = open_sim(&file)?;
+            let id = sim
+                .operator_create_instance(&name, &instance_type, &subnet, ip, &security_groups)
+                .map_err(sim_error)?;
+            let instance = crate::cloud::Cloud::instance(&sim, &id).map_err(sim_error)?;
+            print(&format!(
+                "Created instance {id} ({name}, {instance_type}, primary interface {}) outside any state.\n",
+                instance.primary_nic_id
+            ))?;
+            Ok(0)
+        }
+        SimCommand::CreatePublicIp { file, nic } => {
+            let sim = open_sim(&file)?;
+            let id = sim
+                .operator_create_public_ip(nic.as_deref())
+                .map_err(sim_error)?;
+            let public = crate::cloud::Cloud::public_ip(&sim, &id).map_err(sim_error)?;
+            let on = nic
+                .map(|n| format!(", associated with {n}"))
+                .unwrap_or_default();
+            print(&format!(
+                "Created public IP {id} ({}{on}) outside any state.\n",
+                public.address
+            ))?;
+            Ok(0)
+        }
+        SimCommand::Settings {
+            file,
+            keep_primary_nic,
+            quota_vpcs,
+            quota_subnets,
+            quota_instances,
+        } => {
+            let sim = open_sim(&file)?;
+            let mut settings = sim.settings().map_err(sim_error)?;
+            let changed = keep_primary_nic.is_some()
+                || quota_vpcs.is_some()
+                || quota_subnets.is_some()
+                || quota_instances.is_some();
+            if let Some(keep) = keep_primary_nic {
+                settings.keep_primary_nic = keep;
+            }
+            if let Some(n) = quota_vpcs {
+                settings.quotas.vpcs = n;
+            }
+            if let Some(n) = quota_subnets {
+                settings.quotas.subnets = n;
+            }
+            if let Some(n) = quota_instances {
+                settings.quotas.instances = n;
+            }
+            if changed {
+                sim.set_settings(settings).map_err(sim_error)?;
+            }
+            print(&format!(
+                "keep_primary_nic = {}\nquota_vpcs = {}\nquota_subnets = {}\nquota_instances = {}\n",
+                settings.keep_primary_nic,
+                settings.quotas.vpcs,
+                settings.quotas.subnets,
+                settings.quotas.instances
+            ))?;
             Ok(0)
         }
         SimCommand::SetInstanceStatus { file, name, status } => {

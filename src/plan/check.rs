@@ -68,8 +68,10 @@ type Mapping = Option<(String, Option<Ipv4Addr>)>;
 struct Stranger {
     /// `network interface nic-000009 (legacy, 10.0.1.7)`.
     words: String,
-    /// How to bring it under management, when nicplan manages its kind.
-    import: Option<String>,
+    /// `network interface nic-000009 (legacy)`.
+    short: String,
+    /// The address it could be imported as, and its cloud ID.
+    import: Option<(Address, String)>,
 }
 
 #[derive(Default)]
@@ -85,6 +87,8 @@ struct World {
     taken_group_names: BTreeMap<String, String>,
     /// Objects outside the state, by their `id:ID` name.
     strangers: BTreeMap<String, Stranger>,
+    /// The addresses the file declares, for import hints.
+    declared: BTreeSet<Address>,
     // Indexes, maintained by `put_*` and `take_*` only.
     subnets_in_vpc: BTreeMap<String, BTreeSet<String>>,
     nics_in_subnet: BTreeMap<String, BTreeSet<String>>,
@@ -147,8 +151,9 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    short: format!("VPC {}{}", v.id, described(&v.name)),
                     words: format!("VPC {}{} {}", v.id, described(&v.name), v.cidr_block),
-                    import: Some(import_hint(&address, &v.id)),
+                    import: Some((address, v.id.clone())),
                 },
             );
             self.vpcs.insert(key);
@@ -159,8 +164,9 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    short: format!("subnet {}{}", s.id, described(&s.name)),
                     words: format!("subnet {}{} {}", s.id, described(&s.name), s.cidr_block),
-                    import: Some(import_hint(&address, &s.id)),
+                    import: Some((address, s.id.clone())),
                 },
             );
             self.put_subnet(
@@ -179,8 +185,9 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    short: format!("security group {}{}", g.id, described(&g.name)),
                     words: format!("security group {}{}", g.id, described(&g.name)),
-                    import: Some(import_hint(&address, &g.id)),
+                    import: Some((address, g.id.clone())),
                 },
             );
             self.security_groups.insert(key);
@@ -191,13 +198,14 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    short: format!("instance {}{}", i.id, described(&i.name)),
                     words: format!(
                         "instance {}{} of type {}",
                         i.id,
                         described(&i.name),
                         i.flavor
                     ),
-                    import: Some(import_hint(&address, &i.id)),
+                    import: Some((address, i.id.clone())),
                 },
             );
             self.instances.insert(
@@ -212,24 +220,18 @@ impl World {
         for n in &outside.nics {
             let key = stranger_name(&n.id);
             let address = Address::new(Kind::NetworkInterface, suggested_name(&n.name, &n.id));
-            let on = match &n.attached {
-                Some((i, true)) => format!(
-                    ", the primary interface of {}",
-                    self.words_of(Kind::Instance, i)
-                ),
-                Some((i, false)) => format!(", attached to {}", self.words_of(Kind::Instance, i)),
-                None => String::new(),
-            };
+
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    short: format!("network interface {}{}", n.id, described(&n.name)),
                     words: format!(
-                        "network interface {}{} holding {}{on}",
+                        "network interface {}{} at {}",
                         n.id,
                         described(&n.name),
                         ip_list(&n.ips)
                     ),
-                    import: Some(import_hint(&address, &n.id)),
+                    import: Some((address, n.id.clone())),
                 },
             );
             self.put_nic(
@@ -252,8 +254,9 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    short: format!("public IP {} ({})", p.id, p.address),
                     words: format!("public IP {} ({})", p.id, p.address),
-                    import: Some(import_hint(&address, &p.id)),
+                    import: Some((address, p.id.clone())),
                 },
             );
             self.put_public_ip(key, Some((p.network_interface.clone(), p.private_ip)));
@@ -263,14 +266,33 @@ impl World {
     /// `kind.name` of a managed object, or the words of an object outside the state.
     fn words_of(&self, kind: Kind, name: &str) -> String {
         match self.strangers.get(name) {
-            Some(s) => format!("{}, outside nicplan's state", s.words),
+            Some(s) => format!("{}, which nicplan does not manage", s.words),
             None => format!("{kind}.{name}"),
         }
     }
 
-    /// How to manage the object outside the state called `name`, if it is one.
+    /// Like `words_of`, without the details (for a finding that names them already).
+    fn short_of(&self, kind: Kind, name: &str) -> String {
+        match self.strangers.get(name) {
+            Some(s) => format!("{}, which nicplan does not manage", s.short),
+            None => format!("{kind}.{name}"),
+        }
+    }
+
+    /// How to manage the object outside the state called `name`, if it is one: the
+    /// import, with its cloud name made an address (declared in the file already, or
+    /// to declare).
     fn import_of(&self, name: &str) -> Option<String> {
-        self.strangers.get(name).and_then(|s| s.import.clone())
+        let (address, id) = self.strangers.get(name)?.import.as_ref()?;
+        Some(if self.declared.contains(address) {
+            format!(
+                "if it is {address} of the file, `nicplan import {address} {id}` brings it back under management"
+            )
+        } else {
+            format!(
+                "to manage it, declare {address} in the file and run `nicplan import {address} {id}`; or delete it in the cloud"
+            )
+        })
     }
 
     fn apply_attributes(&mut self, address: &Address, attributes: &Attributes) {
@@ -481,11 +503,6 @@ impl World {
     }
 }
 
-/// `declare it in the file as ADDR and run `nicplan import ADDR ID``.
-fn import_hint(address: &Address, id: &str) -> String {
-    format!("to manage it, declare {address} in the file and run `nicplan import {address} {id}`")
-}
-
 /// Where, in step order, each subnet's addresses are pinned: (subnet) -> sorted
 /// (step position, address).
 type Pins = BTreeMap<String, Vec<(usize, Ipv4Addr)>>;
@@ -506,6 +523,18 @@ impl Checker<'_> {
         span: Option<Span>,
         help: Option<String>,
     ) {
+        self.fail_at(step, code, what, span.map(|s| (s, "this change")), help);
+    }
+
+    /// Like `fail`, with the label's own text.
+    fn fail_at(
+        &mut self,
+        step: &Step,
+        code: Code,
+        what: String,
+        label: Option<(Span, &str)>,
+        help: Option<String>,
+    ) {
         let mut d = Diagnostic::new(
             code,
             format!(
@@ -514,8 +543,8 @@ impl Checker<'_> {
                 step.describe()
             ),
         );
-        if let Some(span) = span {
-            d = d.label(span, "this change");
+        if let Some((span, text)) = label {
+            d = d.label(span, text);
         }
         if let Some(help) = help {
             d = d.help(help);
@@ -767,13 +796,13 @@ impl Checker<'_> {
                 .get(&other)
                 .map(|o| o.cidr_block.to_string())
                 .unwrap_or_default();
-            let words = self.world.words_of(Kind::Subnet, &other);
+            let words = self.world.short_of(Kind::Subnet, &other);
             let help = self.world.import_of(&other);
             self.fail(
                 step,
                 Code::Subnet,
                 format!(
-                    "{net} overlaps {words} ({range}), which VPC {} still holds",
+                    "{net} overlaps {range} of {words}, still in VPC {}",
                     subnet.vpc
                 ),
                 span,
@@ -1311,14 +1340,14 @@ impl Checker<'_> {
                 .filter(|h| *h != nic_name)
                 .cloned();
             if let Some(holder) = holder {
-                let words = self.world.words_of(Kind::NetworkInterface, &holder);
+                let words = self.world.short_of(Kind::NetworkInterface, &holder);
                 let help = self.world.import_of(&holder);
                 let at = self.ip_span(nic_name, *ip, span);
-                self.fail(
+                self.fail_at(
                     step,
                     Code::IpConflict,
                     format!("{ip} is still held by {words}"),
-                    at,
+                    at.map(|s| (s, "taken here")),
                     help,
                 );
             }
@@ -1367,9 +1396,11 @@ pub(super) fn simulate(
     outside: &Outside,
     steps: &[Step],
 ) -> Vec<Diagnostic> {
+    let mut world = World::new(state, outside);
+    world.declared = crate::resource::desired(model).into_keys().collect();
     let mut checker = Checker {
         model,
-        world: World::new(state, outside),
+        world,
         pins: pins(steps),
         out: Vec::new(),
     };

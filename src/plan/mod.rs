@@ -253,9 +253,9 @@ pub struct Capacity {
     pub type_before: Option<String>,
     /// Its type when the plan is applied (none when destroyed).
     pub type_after: Option<String>,
-    /// NICs it holds in state, primary included.
+    /// NICs it holds now, primary included, those outside the state too.
     pub nics_before: usize,
-    /// NICs it holds when the plan is applied.
+    /// NICs it holds when the plan is applied, those outside the state too.
     pub nics_after: usize,
     /// What its type allows before.
     pub max_before: Option<u32>,

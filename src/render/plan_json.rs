@@ -93,6 +93,9 @@ pub struct PlanDocument<'a> {
     pub steps: Vec<JsonStep>,
     /// Instances the plan touches: NICs before and after, and what their type allows.
     pub capacity: &'a [Capacity],
+    /// Whether the cloud's objects outside the state took part in the checks; false
+    /// when the cloud was not read (`nicplan diff`, `--refresh=false`).
+    pub outside_checked: bool,
     /// Changes made outside nicplan, found by the refresh.
     pub drift: Vec<JsonDrift>,
     /// Every finding.
@@ -196,6 +199,7 @@ pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> Plan
             })
             .collect(),
         capacity: &plan.capacity,
+        outside_checked: plan.outside_checked,
         drift: drift_json(drift),
         diagnostics: plan
             .diagnostics

@@ -61,6 +61,12 @@ pub fn markdown(plan: &Plan, drift: &[Drift], source: &Source) -> String {
         if plan.has_errors() {
             parts.push(Part::fixed(refusal(&plan.diagnostics)));
         }
+        if !plan.outside_checked && !plan.steps.is_empty() {
+            parts.push(Part::fixed(format!(
+                "> [!NOTE]\n> {}\n\n",
+                crate::render::plan_text::NOT_READ
+            )));
+        }
         parts.push(caution_part(&plan.changes));
         parts.push(drift_part(drift));
         parts.push(steps_part(&plan.steps));

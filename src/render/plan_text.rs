@@ -69,6 +69,10 @@ fn observed(kind: crate::address::Kind, key: &str) -> bool {
 /// The closing line of a plan without changes.
 pub const NO_CHANGES: &str = "No changes. The cloud matches the file.\n";
 
+/// What a plan made without reading the cloud (`nicplan diff`, `--refresh=false`)
+/// could not check.
+pub const NOT_READ: &str = "The cloud was not read for this plan: objects outside the file and its state (NICs holding addresses or places on instances, subnets, public IP mappings, quotas used by others) were not considered. `nicplan plan` checks them.";
+
 /// Renders the drift section (empty when there is none).
 pub fn drift(drift: &[Drift]) -> String {
     if drift.is_empty() {
@@ -212,6 +216,9 @@ pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
             .map_or("", |(body, _)| body);
         out.push_str(body.trim_end());
         out.push_str("\n\n");
+    }
+    if !plan.outside_checked && !plan.steps.is_empty() {
+        let _ = writeln!(out, "Note: {NOT_READ}\n");
     }
     if plan.has_errors() {
         let _ = writeln!(
