@@ -54,7 +54,10 @@ impl StateStore for Unencoded {
 use nicplan::{apply, ops};
 
 fn network(n: usize, change: bool) -> String {
-    let mut y = String::from("version: 1\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\nsubnets:\n");
+    let mut y = format!(
+        "version: 1\nsettings:\n  quotas: {{ instances: {} }}\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\nsubnets:\n",
+        n.max(500)
+    );
     // Six /20 blocks, two per zone: room for 4,093 NICs each.
     for (i, (zone, k)) in [("a", 0), ("a", 1), ("b", 0), ("b", 1), ("c", 0), ("c", 1)]
         .iter()
@@ -66,7 +69,7 @@ fn network(n: usize, change: bool) -> String {
             i * 16
         );
     }
-    y.push_str("security_groups:\n  web: {}\n  db: { description: database }\ninstances:\n");
+    y.push_str("security_groups:\n  web-sg: {}\n  db-sg: { description: database }\ninstances:\n");
     for i in 0..n {
         let kind = if change && i % 10 == 0 {
             "m2a.xlarge"
@@ -75,7 +78,7 @@ fn network(n: usize, change: bool) -> String {
         };
         let _ = write!(
             y,
-            "  vm-{i}:\n    type: {kind}\n    image: ubuntu-22.04\n    primary_interface: vm-{i}-eth0\n"
+            "  vm-{i}:\n    type: {kind}\n    image: ubuntu-22.04\n    primary_interface: vm-{i}-eth0\n    lifecycle: {{ allow_stop: true }}\n"
         );
     }
     y.push_str("network_interfaces:\n");
@@ -83,11 +86,11 @@ fn network(n: usize, change: bool) -> String {
         let zone = ["a", "b", "c"][i % 3];
         let _ = write!(
             y,
-            "  vm-{i}-eth0:\n    subnet: {zone}0\n    security_groups: [web]\n  vm-{i}-eth1:\n    subnet: {zone}1\n    security_groups: [{}]\n    attach_to: vm-{i}\n",
+            "  vm-{i}-eth0:\n    subnet: {zone}0\n    security_groups: [web-sg]\n  vm-{i}-eth1:\n    subnet: {zone}1\n    security_groups: [{}]\n    attach_to: vm-{i}\n",
             if change && i % 10 == 0 {
-                "db, web"
+                "db-sg, web-sg"
             } else {
-                "db"
+                "db-sg"
             }
         );
     }

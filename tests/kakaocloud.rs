@@ -239,6 +239,61 @@ fn the_base_network_converges_through_the_rest_api_and_so_do_changes() {
 }
 
 #[test]
+fn changes_the_platform_finishes_later_are_waited_for_over_the_wire() {
+    // Every change takes a while, as on the platform: VPCs and subnets provision,
+    // instances build, stop, resize and start, NICs and public IPs attach, deletes
+    // finish later. The backend reads each object back until it shows the change.
+    let mut sim = Sim::in_memory(false);
+    sim.set_delays(nicplan::cloud::sim::Delays::all(15));
+    let server = Server::start(sim, "127.0.0.1:0", options()).expect("server starts");
+    let cloud = client(&server.url());
+    let store = MemoryStore::new();
+    converge(&base(), &store, &cloud);
+    assert_base(&server);
+    let grown = edit(
+        &base(),
+        "    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: web-2-eth0",
+        "    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-2-eth0\n    lifecycle: { allow_stop: true }",
+    );
+    converge(&grown, &store, &cloud);
+    let w = server.sim().world().expect("world");
+    let web2 = w
+        .instances
+        .values()
+        .find(|i| i.name == "web-2")
+        .expect("web-2");
+    assert_eq!(web2.flavor, "m2a.xlarge");
+    assert_eq!(web2.status, nicplan::resource::Status::Active);
+    converge("version: 1\n", &store, &cloud);
+    let w = server.sim().world().expect("world");
+    assert!(w.nics.is_empty() && w.instances.is_empty() && w.vpcs.is_empty());
+    assert!(w.pending.is_empty(), "{:?}", w.pending);
+    let stats = server.stats();
+    let calls = |method: &str, tail: &str| -> u64 {
+        stats
+            .by_route
+            .iter()
+            .filter(|(route, _)| route.starts_with(method) && route.ends_with(tail))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(calls("POST ", "/stop"), 1, "{stats:#?}");
+    assert_eq!(calls("POST ", "/start"), 1, "{stats:#?}");
+    // Each VPC and subnet was read back until ACTIVE, and each delete until gone.
+    let reads = |prefix: &str| -> u64 {
+        stats
+            .by_route
+            .iter()
+            .filter(|(route, _)| route.starts_with(prefix))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert!(reads("GET /api/v1/vpcs/") >= 2, "{stats:#?}");
+    assert!(reads("GET /api/v1/subnets/") >= 6, "{stats:#?}");
+    server.stop();
+}
+
+#[test]
 fn injected_faults_are_retried_until_the_apply_succeeds() {
     let server = server(ServeOptions {
         fail_every: Some(3),

@@ -220,6 +220,11 @@ fn a_plan_with_every_kind_of_step() {
     assert!(md.contains("> - `network_interface.spare` will be **destroyed**"));
     assert!(md.contains("> - `instance.web-2` will be **replaced** (destroyed, then created anew): its primary interface network\\_interface.web-2-eth0 is replaced: it moves to subnet db-a"), "{md}");
     assert!(!md.contains("[!WARNING]"));
+    assert!(
+        md.contains("> [!IMPORTANT]\n> **This plan stops 1 running instance** to resize it"),
+        "{md}"
+    );
+    assert!(md.contains("> - `instance.web-1`\n"), "{md}");
     // Every step in order, with its dependencies.
     for step in &plan.steps {
         let row = format!("| {} | `{}` |", step.index, step.describe());

@@ -1055,3 +1055,282 @@ fn operator_sets_status_by_name_or_id() {
         s.set_instance_status("vm", Status::Stopped)
     });
 }
+
+/// A simulator whose every change takes `ms` milliseconds, with a VPC, a subnet and a
+/// security group already provisioned.
+fn slow_fx(ms: u64) -> Fx {
+    let mut f = fx();
+    f.sim.set_delays(Delays::all(ms));
+    f
+}
+
+/// Waits until `done` holds (at most two seconds), reading the world.
+fn eventually(sim: &Sim, done: impl Fn(&World) -> bool) {
+    let started = Instant::now();
+    while !done(&sim.world().unwrap()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the change never finished"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn vpcs_and_subnets_provision_before_they_take_children() {
+    use nicplan::cloud::Provisioning;
+    let mut sim = Sim::in_memory(true);
+    sim.set_delays(Delays::all(40));
+    let vpc = sim.create_vpc("slow", "", net("10.0.0.0/16")).unwrap();
+    assert_eq!(vpc.status, Provisioning::PendingCreate);
+    rejected(
+        &sim,
+        "is PENDING_CREATE; a new subnet needs it ACTIVE",
+        || sim.create_subnet("a", "", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a"),
+    );
+    eventually(&sim, |w| w.vpcs[&vpc.id].status == Provisioning::Active);
+    let subnet = sim
+        .create_subnet("a", "", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
+        .unwrap();
+    assert_eq!(subnet.status, Provisioning::PendingCreate);
+    let sg = sim.create_security_group("sg", "").unwrap();
+    rejected(&sim, "a new network interface needs it ACTIVE", || {
+        sim.create_nic(&nic_request("n", &subnet.id, &[&sg.id]))
+    });
+    eventually(&sim, |w| {
+        w.subnets[&subnet.id].status == Provisioning::Active
+    });
+    sim.create_nic(&nic_request("n", &subnet.id, &[&sg.id]))
+        .unwrap();
+}
+
+#[test]
+fn deletes_finish_later_and_hold_what_they_held_until_then() {
+    use nicplan::cloud::Provisioning;
+    let f = slow_fx(40);
+    let s = &f.sim;
+    let nic = f.nic("n", &f.a);
+    s.delete_nic(&nic.id).unwrap();
+    // Still there, still holding its address, still in its subnet.
+    assert!(s.nic(&nic.id).is_ok());
+    rejected(s, "is already used by network interface", || {
+        s.create_nic(&NicRequest {
+            private_ip: Some(nic.private_ip),
+            ..nic_request("again", &f.a, &[&f.sg])
+        })
+    });
+    rejected(s, "still holds network interface", || s.delete_subnet(&f.a));
+    // A repeated delete is no error: the platform is on it.
+    s.delete_nic(&nic.id).unwrap();
+    eventually(s, |w| !w.nics.contains_key(&nic.id));
+    not_found(s, "network interface", || s.nic(&nic.id));
+    s.delete_subnet(&f.a).unwrap();
+    assert_eq!(s.subnet(&f.a).unwrap().status, Provisioning::PendingDelete);
+    s.delete_subnet(&f.b).unwrap();
+    rejected(s, "still holds subnet", || s.delete_vpc(&f.vpc));
+    eventually(s, |w| w.subnets.is_empty());
+    s.delete_vpc(&f.vpc).unwrap();
+    eventually(s, |w| w.vpcs.is_empty());
+}
+
+#[test]
+fn an_instance_goes_away_later_and_frees_its_nics_then() {
+    let f = fx();
+    let s = &f.sim;
+    let vm = f.instance("vm", "m2a.large");
+    let eth1 = f.nic("eth1", &f.a);
+    s.attach_nic(&vm.id, &eth1.id).unwrap();
+    let mut slow = f;
+    slow.sim.set_delays(Delays::all(40));
+    let s = &slow.sim;
+    s.delete_instance(&vm.id).unwrap();
+    assert_eq!(s.instance(&vm.id).unwrap().status, Status::Deleting);
+    // Its NICs stay attached until it is gone.
+    rejected(s, "is attached to instance", || s.delete_nic(&eth1.id));
+    rejected(s, "is deleting; detaching a network interface", || {
+        s.detach_nic(&vm.id, &eth1.id)
+    });
+    eventually(s, |w| !w.instances.contains_key(&vm.id));
+    let world = slow.world();
+    assert!(!world.nics.contains_key(&vm.primary_nic_id));
+    assert_eq!(world.nics[&eth1.id].device_id, None);
+}
+
+#[test]
+fn a_primary_nic_made_beforehand_may_outlive_its_instance() {
+    let f = fx();
+    let s = &f.sim;
+    let mut settings = s.settings().unwrap();
+    settings.keep_primary_nic = true;
+    s.set_settings(settings).unwrap();
+    let vm = f.instance("vm", "m2a.large");
+    s.delete_instance(&vm.id).unwrap();
+    let world = f.world();
+    assert!(world.instances.is_empty());
+    assert_eq!(world.nics[&vm.primary_nic_id].device_id, None);
+    s.delete_nic(&vm.primary_nic_id).unwrap();
+}
+
+#[test]
+fn attaches_show_on_the_instance_later() {
+    let f = slow_fx(0);
+    let vm = f.instance("vm", "m2a.large");
+    let nic = f.nic("eth1", &f.a);
+    let mut slow = f;
+    slow.sim.set_delays(Delays::all(40));
+    let s = &slow.sim;
+    s.attach_nic(&vm.id, &nic.id).unwrap();
+    // The NIC counts against the instance at once, but shows on it only later.
+    assert_eq!(
+        s.nic(&nic.id).unwrap().device_id.as_deref(),
+        Some(vm.id.as_str())
+    );
+    assert_eq!(
+        s.instance(&vm.id).unwrap().attached_nic_ids,
+        std::slice::from_ref(&vm.primary_nic_id)
+    );
+    rejected(s, "is busy (attaching)", || s.detach_nic(&vm.id, &nic.id));
+    eventually(s, |w| w.pending.is_empty());
+    assert!(
+        s.instance(&vm.id)
+            .unwrap()
+            .attached_nic_ids
+            .contains(&nic.id)
+    );
+    s.detach_nic(&vm.id, &nic.id).unwrap();
+    // Until the detach finishes it is still attached.
+    rejected(s, "is attached to instance", || s.delete_nic(&nic.id));
+    eventually(s, |w| w.nics[&nic.id].device_id.is_none());
+}
+
+#[test]
+fn a_public_ip_attaches_before_it_is_in_use_and_lingers_after_a_disassociate() {
+    use nicplan::cloud::PublicIpStatus;
+    let f = slow_fx(0);
+    let nic = f.nic("n", &f.a);
+    let mut slow = f;
+    slow.sim.set_delays(Delays::all(40));
+    let s = &slow.sim;
+    let public = s.create_public_ip("").unwrap();
+    let attaching = s.associate_public_ip(&public.id, &nic.id, None).unwrap();
+    assert_eq!(attaching.status, PublicIpStatus::Attaching);
+    assert_eq!(
+        attaching.private_ip, None,
+        "the answer may not carry it yet"
+    );
+    // The private IP it will map to is taken already.
+    let other = s.create_public_ip("").unwrap();
+    rejected(s, "is already mapped to public IP", || {
+        s.associate_public_ip(&other.id, &nic.id, None)
+    });
+    eventually(s, |w| {
+        w.public_ips[&public.id].status == PublicIpStatus::InUse
+    });
+    assert_eq!(
+        s.public_ip(&public.id).unwrap().private_ip,
+        Some(nic.private_ip)
+    );
+    s.disassociate_public_ip(&public.id, &nic.id).unwrap();
+    rejected(s, "disassociate it first", || {
+        s.delete_public_ip(&public.id)
+    });
+    rejected(s, "has public IP", || s.delete_nic(&nic.id));
+    eventually(s, |w| {
+        w.public_ips[&public.id].status == PublicIpStatus::Available
+    });
+    s.delete_public_ip(&public.id).unwrap();
+}
+
+#[test]
+fn stops_starts_and_resizes_take_time() {
+    let f = slow_fx(0);
+    let vm = f.instance("vm", "m2a.large");
+    let mut slow = f;
+    slow.sim.set_delays(Delays::all(40));
+    let s = &slow.sim;
+    s.stop_instance(&vm.id).unwrap();
+    assert_eq!(s.instance(&vm.id).unwrap().status, Status::Stopping);
+    rejected(
+        s,
+        "is stopping; the platform resizes only a stopped instance",
+        || s.resize_instance(&vm.id, "m2a.xlarge"),
+    );
+    eventually(s, |w| w.instances[&vm.id].status == Status::Stopped);
+    let resizing = s.resize_instance(&vm.id, "m2a.xlarge").unwrap();
+    assert_eq!(resizing.status, Status::Resizing);
+    assert_eq!(
+        resizing.flavor, "m2a.large",
+        "the new flavor comes at the end"
+    );
+    eventually(s, |w| w.instances[&vm.id].flavor == "m2a.xlarge");
+    assert_eq!(s.instance(&vm.id).unwrap().status, Status::Stopped);
+    s.start_instance(&vm.id).unwrap();
+    eventually(s, |w| w.instances[&vm.id].status == Status::Active);
+}
+
+#[test]
+fn quotas_and_group_names_hold_per_project() {
+    let f = fx();
+    let s = &f.sim;
+    rejected(s, "security group names are unique in a project", || {
+        s.create_security_group("web", "")
+    });
+    s.create_vpc("two", "", net("10.1.0.0/16")).unwrap();
+    s.create_vpc("three", "", net("10.2.0.0/16")).unwrap();
+    rejected(s, "quota exceeded: the project may hold 3 VPCs", || {
+        s.create_vpc("four", "", net("10.3.0.0/16"))
+    });
+    let mut settings = s.settings().unwrap();
+    settings.quotas.vpcs = 4;
+    settings.quotas.instances = 1;
+    s.set_settings(settings).unwrap();
+    s.create_vpc("four", "", net("10.3.0.0/16")).unwrap();
+    f.instance("one", "m2a.large");
+    let nic = f.nic("two-eth0", &f.a);
+    rejected(
+        s,
+        "quota exceeded: the project may hold 1 instances",
+        || s.create_instance(&instance_request("two", "m2a.large", &nic.id)),
+    );
+}
+
+#[test]
+fn operators_make_objects_outside_any_state_at_once() {
+    let mut sim = Sim::in_memory(true);
+    sim.set_delays(Delays::all(60_000));
+    let vpc = sim
+        .operator_create_vpc("legacy", net("10.9.0.0/16"))
+        .unwrap();
+    let subnet = sim
+        .operator_create_subnet("legacy-a", "legacy", net("10.9.1.0/24"), "kr-central-2-a")
+        .unwrap();
+    sim.operator_create_security_group("legacy-sg").unwrap();
+    let vm = sim
+        .operator_create_instance(
+            "box",
+            "m2a.large",
+            "legacy-a",
+            None,
+            &["legacy-sg".to_string()],
+        )
+        .unwrap();
+    let nic = sim
+        .operator_create_nic(
+            "box-eth1",
+            &subnet,
+            Some(ip("10.9.1.50")),
+            &["legacy-sg".to_string()],
+            Some("box"),
+        )
+        .unwrap();
+    let public = sim.operator_create_public_ip(Some("box-eth1")).unwrap();
+    let world = sim.world().unwrap();
+    assert!(world.pending.is_empty(), "{:?}", world.pending);
+    assert_eq!(
+        world.vpcs[&vpc].description, "",
+        "no marker: nicplan did not make it"
+    );
+    assert_eq!(world.instances[&vm].status, Status::Active);
+    assert_eq!(world.nics[&nic].device_id.as_deref(), Some(vm.as_str()));
+    assert_eq!(world.public_ips[&public].private_ip, Some(ip("10.9.1.50")));
+}

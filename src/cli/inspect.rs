@@ -234,10 +234,14 @@ pub enum SimCommand {
     },
 }
 
-/// The statuses an operator may set: `building` is the simulator's own.
+/// The statuses an operator may set: transitions (`building`, `stopping`...) are the
+/// simulator's own.
 fn operator_status(s: &str) -> Result<Status, String> {
     match s.parse::<Status>()? {
-        Status::Building => Err("`building` is set by the simulator itself; use active, stopped, shelved_offloaded or error".to_string()),
+        status if status.is_transient() => Err(format!(
+            "`{}` is a transition the simulator goes through by itself; use active, stopped, shelved_offloaded or error",
+            status.as_str()
+        )),
         status => Ok(status),
     }
 }

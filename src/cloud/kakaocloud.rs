@@ -48,8 +48,10 @@
 //! - An instance's primary NIC is the first entry of its `addresses` (the platform makes
 //!   the first `subnets` entry the primary and lists it first).
 //! - Instance status: `active`, `stopped`, `shelved_offloaded`, `error` as named (also
-//!   `shutoff` as stopped); any other value (`building`, `resizing`, ...) is a
-//!   transition and reads as building.
+//!   `shutoff` as stopped), `stopping`, `starting`, `resizing`, `deleting` as those
+//!   transitions; any other value (`building`, `rebuilding`, ...) is a transition and
+//!   reads as building. A public IP without a `status` is `in_use` when it has a
+//!   related resource; a VPC or subnet without `provisioning_status` is `ACTIVE`.
 //! - Source/destination check: `false` is written as one allowed address pair
 //!   `0.0.0.0/0`, `true` as none; read back, any pair at all means `false`.
 //! - Secondary private IPs are refused before any call ([`Cloud::multiple_ips`] is

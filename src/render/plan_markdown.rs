@@ -68,6 +68,7 @@ pub fn markdown(plan: &Plan, drift: &[Drift], source: &Source) -> String {
             )));
         }
         parts.push(caution_part(&plan.changes));
+        parts.push(stops_part(&plan.steps));
         parts.push(drift_part(drift));
         parts.push(steps_part(&plan.steps));
         parts.push(details_part(plan));
@@ -296,6 +297,31 @@ fn refusal(diagnostics: &[Diagnostic]) -> String {
 }
 
 /// The `[!CAUTION]` block naming every resource destroyed or replaced.
+/// An `[!IMPORTANT]` block naming the running instances the plan stops to resize.
+fn stops_part(steps: &[crate::plan::Step]) -> Part {
+    let items: Vec<String> = steps
+        .iter()
+        .filter(|s| s.action == crate::plan::Action::Stop)
+        .map(|s| format!("> - {}\n", code(&s.address.to_string())))
+        .collect();
+    let (what, rest) = match items.len() {
+        1 => (
+            "1 running instance".to_string(),
+            "to resize it (the platform resizes only stopped instances); it starts again right after the resize",
+        ),
+        n => (
+            format!("{n} running instances"),
+            "to resize them (the platform resizes only stopped instances); each starts again right after its resize",
+        ),
+    };
+    Part::list(
+        format!("> [!IMPORTANT]\n> **This plan stops {what}** {rest}:\n"),
+        items,
+        "\n".to_string(),
+        Overflow::Banner,
+    )
+}
+
 fn caution_part(changes: &[Change]) -> Part {
     let destroyed = changes
         .iter()

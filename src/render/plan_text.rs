@@ -156,6 +156,16 @@ pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
         if let Some(reason) = &change.reason {
             let _ = writeln!(out, "  # ({reason})");
         }
+        let stopped = plan
+            .steps
+            .iter()
+            .any(|s| s.action == crate::plan::Action::Stop && s.address == change.address);
+        if stopped {
+            let _ = writeln!(
+                out,
+                "  # (it runs: it is stopped, resized and started again, as the platform resizes only stopped instances)"
+            );
+        }
         let _ = writeln!(out, "{sign} {}", p.bold(&change.address.to_string()));
         match change.kind {
             ChangeKind::Create => {
