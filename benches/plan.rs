@@ -160,6 +160,10 @@ fn main() {
         let model = v.model.expect("model");
         let mut sim = Sim::in_memory(true);
         sim.set_build_time(Duration::ZERO);
+        // The file raises the instance quota; so does the platform.
+        let mut settings = sim.settings().expect("settings");
+        settings.quotas.instances = u32::try_from(n.max(500)).unwrap_or(u32::MAX);
+        sim.set_settings(settings).expect("settings");
         let store = Unencoded::default();
         let (plan_t, planned) = time(runs, || {
             ops::plan(&model, &store, &sim, true, &Options::default()).expect("plans")

@@ -259,7 +259,8 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
 
 /// What the cloud holds outside `state` (a refreshed state): every VPC, subnet,
 /// security group and instance nicplan does not manage, the unmanaged NICs in managed
-/// subnets or on managed instances, and the unmanaged public IPs on any of those NICs.
+/// subnets, on managed instances or in managed security groups, and the unmanaged
+/// public IPs on any of those NICs.
 pub fn outside(state: &State, inventory: &Inventory) -> Outside {
     let names: Names = state
         .resources
@@ -305,7 +306,8 @@ pub fn outside(state: &State, inventory: &Inventory) -> Outside {
     let mut kept: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for n in inventory.nics.values().filter(|n| !managed(&n.id)) {
         let on_managed = n.device_id.as_deref().is_some_and(managed);
-        if !managed(&n.subnet_id) && !on_managed {
+        let uses_managed_group = n.security_group_ids.iter().any(|g| managed(g));
+        if !managed(&n.subnet_id) && !on_managed && !uses_managed_group {
             continue;
         }
         kept.insert(&n.id);

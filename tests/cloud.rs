@@ -618,3 +618,40 @@ fn several_hundred_instances_with_pinned_and_assigned_addresses_converge() {
     assert_eq!(world.instances.len(), 400);
     assert_eq!(world.nics.len(), 400 + 320);
 }
+
+#[test]
+fn a_group_used_outside_nicplan_is_not_deleted_from_under_it() {
+    let with_group = NETWORK.replace("  web-sg: {}\n", "  web-sg: {}\n  spare-sg: {}\n");
+    let w = applied(&with_group);
+    // Elsewhere in the project, someone puts a NIC of their own in the group.
+    w.ok(&["sim", "create-vpc", "other", "--cidr", "10.7.0.0/16"]);
+    w.ok(&[
+        "sim",
+        "create-subnet",
+        "other-a",
+        "--vpc",
+        "other",
+        "--cidr",
+        "10.7.1.0/24",
+    ]);
+    w.ok(&[
+        "sim",
+        "create-nic",
+        "theirs-eth0",
+        "--subnet",
+        "other-a",
+        "--security-group",
+        "spare-sg",
+    ]);
+    w.write("nicplan.yaml", NETWORK);
+    let plan = w.refused(&["plan"]);
+    assert!(plan.contains("nicplan::reference"), "{plan}");
+    assert!(
+        plan.contains("security_group.spare-sg is still in use by network interface"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("(theirs-eth0) at 10.7.1.2, which nicplan does not manage"),
+        "{plan}"
+    );
+}

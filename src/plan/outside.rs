@@ -50,8 +50,8 @@ pub struct OutsideInstance {
     pub primary_interface: String,
 }
 
-/// A network interface outside the state, in a managed subnet or attached to a managed
-/// instance.
+/// A network interface outside the state, in a managed subnet, attached to a managed
+/// instance or in a managed security group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutsideNic {
     /// Cloud ID.
@@ -106,7 +106,8 @@ pub struct Outside {
     /// Every instance of the project outside the state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<OutsideInstance>,
-    /// NICs outside the state in managed subnets or on managed instances.
+    /// NICs outside the state in managed subnets, on managed instances or in managed
+    /// security groups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nics: Vec<OutsideNic>,
     /// Public IPs outside the state on NICs of `nics` or managed NICs.

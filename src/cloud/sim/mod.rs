@@ -240,7 +240,7 @@ impl Sim {
 
     /// The platform's settings (quotas, what happens to a primary NIC).
     pub fn settings(&self) -> Result<SimSettings, CloudError> {
-        self.transact(|w, _| Ok(w.settings))
+        self.read(|w| Ok(w.settings))
     }
 
     /// Operator control: changes the platform's settings.
@@ -253,7 +253,7 @@ impl Sim {
 
     /// A copy of the whole world, changes past their time finished.
     pub fn world(&self) -> Result<World, CloudError> {
-        self.transact(|w, _| Ok(w.clone()))
+        self.read(|w| Ok(w.clone()))
     }
 
     /// Runs one call: loads the world, finishes due changes, runs `op`, and keeps the
@@ -296,6 +296,33 @@ impl Sim {
                     save(path, &world)?;
                 }
                 result
+            }
+        }
+    }
+
+    /// Runs a read: like [`Sim::transact`], but the world is only looked at once due
+    /// changes are finished, so nothing needs putting back (no copy of the world).
+    fn read<T>(&self, op: impl FnOnce(&World) -> Result<T, CloudError>) -> Result<T, CloudError> {
+        let mut memory = self.memory.lock().map_err(|_| {
+            CloudError::Unavailable(
+                "the simulator is unusable after a panic in an earlier call".to_string(),
+            )
+        })?;
+        let now = now_ms();
+        match &self.path {
+            None => {
+                let keep = memory.settings.keep_primary_nic;
+                memory.complete_due(now, keep);
+                op(&memory)
+            }
+            Some(path) => {
+                let _lock = lock_file(path)?;
+                let mut world = load(path)?;
+                let keep = world.settings.keep_primary_nic;
+                if world.complete_due(now, keep) {
+                    save(path, &world)?;
+                }
+                op(&world)
             }
         }
     }
@@ -535,31 +562,31 @@ impl Cloud for Sim {
     }
 
     fn inventory(&self) -> Result<Inventory, CloudError> {
-        self.transact(|w, _| Ok(w.inventory()))
+        self.read(|w| Ok(w.inventory()))
     }
 
     fn instance(&self, id: &str) -> Result<CloudInstance, CloudError> {
-        self.transact(|w, _| w.instance_view(id))
+        self.read(|w| w.instance_view(id))
     }
 
     fn vpc(&self, id: &str) -> Result<CloudVpc, CloudError> {
-        self.transact(|w, _| w.vpc(id).cloned())
+        self.read(|w| w.vpc(id).cloned())
     }
 
     fn subnet(&self, id: &str) -> Result<CloudSubnet, CloudError> {
-        self.transact(|w, _| w.subnet(id).cloned())
+        self.read(|w| w.subnet(id).cloned())
     }
 
     fn security_group(&self, id: &str) -> Result<CloudSecurityGroup, CloudError> {
-        self.transact(|w, _| w.security_group(id).cloned())
+        self.read(|w| w.security_group(id).cloned())
     }
 
     fn nic(&self, id: &str) -> Result<CloudNic, CloudError> {
-        self.transact(|w, _| w.nic(id).cloned())
+        self.read(|w| w.nic(id).cloned())
     }
 
     fn public_ip(&self, id: &str) -> Result<CloudPublicIp, CloudError> {
-        self.transact(|w, _| w.public_ip(id).cloned())
+        self.read(|w| w.public_ip(id).cloned())
     }
 
     fn create_vpc(

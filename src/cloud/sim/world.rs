@@ -215,8 +215,8 @@ fn over_quota(what: &str, limit: u32) -> CloudError {
 }
 
 impl World {
-    /// Finishes every change due by `now_ms`, earliest first.
-    pub(super) fn complete_due(&mut self, now_ms: u64, keep_primary: bool) {
+    /// Finishes every change due by `now_ms`, earliest first; whether any was.
+    pub(super) fn complete_due(&mut self, now_ms: u64, keep_primary: bool) -> bool {
         for (id, deadline) in std::mem::take(&mut self.build_deadlines) {
             self.pending.entry(id).or_insert(Pending {
                 due_ms: deadline,
@@ -230,11 +230,13 @@ impl World {
             .map(|(id, p)| (p.due_ms, id.clone()))
             .collect();
         due.sort();
+        let any = !due.is_empty();
         for (_, id) in due {
             if let Some(pending) = self.pending.remove(&id) {
                 self.finish(&id, pending.change, keep_primary);
             }
         }
+        any
     }
 
     /// Puts a finished change into effect.
@@ -1202,12 +1204,27 @@ impl World {
         Ok(())
     }
 
-    /// Everything, as a bulk read shows it.
+    /// Everything, as a bulk read shows it: one pass over the NICs for what every
+    /// instance shows, as `instance_view` shows it for one.
     pub(super) fn inventory(&self) -> Inventory {
+        let mut shown: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for nic in self.nics.values() {
+            if let Some(device) = nic.device_id.as_deref()
+                && !matches!(self.pending_on(&nic.id), Some(Change::Attach))
+            {
+                shown.entry(device).or_default().push(nic.id.clone());
+            }
+        }
         let instances = self
             .instances
-            .keys()
-            .filter_map(|id| self.instance_view(id).ok().map(|i| (id.clone(), i)))
+            .iter()
+            .map(|(id, i)| {
+                let mut instance = i.clone();
+                let mut nics = shown.remove(id.as_str()).unwrap_or_default();
+                nics.sort_by_key(|n| *n != instance.primary_nic_id);
+                instance.attached_nic_ids = nics;
+                (id.clone(), instance)
+            })
             .collect();
         Inventory {
             vpcs: self.vpcs.clone(),
