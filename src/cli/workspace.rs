@@ -198,12 +198,7 @@ impl Common {
             .map(BackendKind::from)
             .or(settings.backend)
             .unwrap_or(BackendKind::Sim);
-        let cloud = open_cloud(
-            kind,
-            settings.sim_path.as_deref(),
-            settings.region.as_deref(),
-            multiple_ips,
-        )?;
+        let cloud = open_cloud(kind, &settings, multiple_ips)?;
         Ok(Workspace {
             validation,
             store,
@@ -245,10 +240,11 @@ fn open_store(
 /// Opens the backend of `kind`.
 pub fn open_cloud(
     kind: BackendKind,
-    sim_path: Option<&str>,
-    region: Option<&str>,
+    settings: &crate::model::Settings,
     multiple_ips: bool,
 ) -> Result<Box<dyn Cloud>, Error> {
+    let sim_path = settings.sim_path.as_deref();
+    let region = settings.region.as_deref();
     match kind {
         BackendKind::Sim => {
             let path = sim_path.unwrap_or(DEFAULT_SIM);
@@ -259,12 +255,12 @@ pub fn open_cloud(
             Ok(Box::new(sim))
         }
         BackendKind::Kakaocloud => {
-            let config = crate::cloud::kakaocloud::KakaoConfig::from_env(region).map_err(|e| {
-                Error::Cloud {
-                    backend: "kakaocloud",
-                    message: e.to_string(),
-                }
-            })?;
+            let config =
+                crate::cloud::kakaocloud::KakaoConfig::from_env(region, &settings.endpoints)
+                    .map_err(|e| Error::Cloud {
+                        backend: "kakaocloud",
+                        message: e.to_string(),
+                    })?;
             Ok(Box::new(crate::cloud::kakaocloud::KakaoCloud::new(config)))
         }
     }

@@ -65,7 +65,9 @@
 //!   `PUT .../allowed-address-pairs` when the check differs. A failure between them
 //!   leaves the NIC with the check on, which the next refresh shows as drift.
 //! - A `POST` or `PUT` without a body is sent with `Content-Length: 0`, not chunked.
-//! - `X-Api-Version` is not sent: the doc gives no value for it.
+//! - `X-Api-Version: 1.3.0` is sent on every API call, as the official tools send it.
+//! - The token is renewed 5 minutes before the `token.expires_at` of its answer, and
+//!   once more on a 401.
 //!
 //! Invariants: the credential and the token never appear in an error message or in
 //! `Debug` output (messages from the platform are scrubbed of them); no call panics.
@@ -127,6 +129,10 @@ pub struct KakaoConfig {
     pub endpoint: Option<String>,
     /// The region, `kr-central-2` by default.
     pub region: String,
+    /// Base URLs per service, given by the user for a region whose hosts are not
+    /// documented; a service without one uses the documented host (for `kr-central-2`
+    /// only, IAM everywhere).
+    pub hosts: crate::model::Endpoints,
     /// The application credential's ID.
     pub credential_id: String,
     /// The application credential's secret.
@@ -146,6 +152,7 @@ impl KakaoConfig {
         KakaoConfig {
             endpoint: None,
             region: DEFAULT_REGION.to_string(),
+            hosts: crate::model::Endpoints::default(),
             credential_id: credential_id.into(),
             credential_secret: credential_secret.into(),
             timeout: Duration::from_secs(30),
@@ -156,14 +163,19 @@ impl KakaoConfig {
 
     /// Reads the credential and the endpoint from the environment
     /// (`KAKAOCLOUD_APPLICATION_CREDENTIAL_ID`, `..._SECRET`, `KAKAOCLOUD_ENDPOINT`);
-    /// `region` defaults to `kr-central-2`.
-    pub fn from_env(region: Option<&str>) -> Result<KakaoConfig, CloudError> {
-        KakaoConfig::from_vars(region, |name| std::env::var(name).ok())
+    /// `region` defaults to `kr-central-2`, `hosts` are the file's
+    /// `settings.backend.endpoints`.
+    pub fn from_env(
+        region: Option<&str>,
+        hosts: &crate::model::Endpoints,
+    ) -> Result<KakaoConfig, CloudError> {
+        KakaoConfig::from_vars(region, hosts, |name| std::env::var(name).ok())
     }
 
     /// As [`KakaoConfig::from_env`], with the variables looked up by `var`.
     pub fn from_vars(
         region: Option<&str>,
+        hosts: &crate::model::Endpoints,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<KakaoConfig, CloudError> {
         let need = |name: &str| {
@@ -179,6 +191,7 @@ impl KakaoConfig {
         if let Some(region) = region {
             config.region = region.to_string();
         }
+        config.hosts = hosts.clone();
         config.endpoint = var(ENDPOINT_VAR).filter(|v| !v.trim().is_empty());
         config.check()?;
         Ok(config)
@@ -197,25 +210,67 @@ impl KakaoConfig {
                 self.region
             )));
         }
-        if let Some(endpoint) = &mut self.endpoint {
-            let trimmed = endpoint.trim().trim_end_matches('/').to_string();
+        let url = |what: &str, value: &mut String| {
+            let trimmed = value.trim().trim_end_matches('/').to_string();
             if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
                 return Err(CloudError::Unavailable(format!(
-                    "{ENDPOINT_VAR} must be an http:// or https:// URL, not {}",
+                    "{what} must be an http:// or https:// URL, not {}",
                     shown_url(&trimmed)
                 )));
             }
-            *endpoint = trimmed;
+            *value = trimmed;
+            Ok(())
+        };
+        if let Some(endpoint) = &mut self.endpoint {
+            url(ENDPOINT_VAR, endpoint)?;
+        }
+        for (name, value) in [
+            ("iam", &mut self.hosts.iam),
+            ("vpc", &mut self.hosts.vpc),
+            ("network", &mut self.hosts.network),
+            ("bcs", &mut self.hosts.bcs),
+        ] {
+            if let Some(value) = value {
+                url(&format!("settings.backend.endpoints.{name}"), value)?;
+            }
+        }
+        if self.endpoint.is_none() && self.region != DEFAULT_REGION {
+            let missing: Vec<&str> = [
+                ("vpc", &self.hosts.vpc),
+                ("network", &self.hosts.network),
+                ("bcs", &self.hosts.bcs),
+            ]
+            .into_iter()
+            .filter(|(_, h)| h.is_none())
+            .map(|(n, _)| n)
+            .collect();
+            if !missing.is_empty() {
+                return Err(CloudError::Unavailable(format!(
+                    "region {} has no documented service hosts (only {DEFAULT_REGION}'s are), and nicplan does not guess them: give {} in settings.backend.endpoints, or one base URL for every service in {ENDPOINT_VAR}",
+                    self.region,
+                    missing.join(", ")
+                )));
+            }
         }
         Ok(())
     }
 
-    /// The base URL of a service.
+    /// The base URL of a service: the one endpoint, else the user's host for it, else
+    /// the documented host.
     fn base(&self, service: Service) -> String {
-        match (&self.endpoint, service) {
-            (Some(endpoint), _) => endpoint.trim_end_matches('/').to_string(),
-            (None, Service::Iam) => IAM_URL.to_string(),
-            (None, service) => format!("https://{}.{}.kakaocloud.com", service.host(), self.region),
+        let given = match service {
+            Service::Iam => &self.hosts.iam,
+            Service::Vpc => &self.hosts.vpc,
+            Service::Network => &self.hosts.network,
+            Service::Bcs => &self.hosts.bcs,
+        };
+        match (&self.endpoint, given, service) {
+            (Some(endpoint), _, _) => endpoint.clone(),
+            (None, Some(host), _) => host.clone(),
+            (None, None, Service::Iam) => IAM_URL.to_string(),
+            (None, None, service) => {
+                format!("https://{}.{}.kakaocloud.com", service.host(), self.region)
+            }
         }
     }
 }
@@ -375,12 +430,26 @@ struct Flavors {
     name_by_id: BTreeMap<String, String>,
 }
 
+/// A token and when to renew it: a few minutes before the `expires_at` its answer gave
+/// (never, when the answer gave none; a 401 renews it then).
+#[derive(Clone)]
+struct Token {
+    value: String,
+    renew_at: Option<std::time::SystemTime>,
+}
+
+/// How long before its `expires_at` a token is renewed.
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+/// The `X-Api-Version` the official tools send.
+pub const API_VERSION: &str = "1.3.0";
+
 /// The `kakaocloud` backend. Shareable between threads: the token and the flavor list
 /// are cached behind locks.
 pub struct KakaoCloud {
     config: KakaoConfig,
     agent: ureq::Agent,
-    token: Mutex<Option<String>>,
+    token: Mutex<Option<Token>>,
     flavors: Mutex<Option<Flavors>>,
 }
 
@@ -478,7 +547,7 @@ impl KakaoCloud {
 
     /// The cached token, if any (for scrubbing messages).
     fn current_token(&self) -> Option<String> {
-        guard(&self.token).clone()
+        guard(&self.token).as_ref().map(|t| t.value.clone())
     }
 
     fn pause(&self, attempt: u32) -> Duration {
@@ -500,7 +569,9 @@ impl KakaoCloud {
             .uri(full)
             .header("Accept", "application/json");
         if let Some(token) = token {
-            builder = builder.header("X-Auth-Token", token);
+            builder = builder
+                .header("X-Auth-Token", token)
+                .header("X-Api-Version", API_VERSION);
         }
         let mut response = match &req.body {
             Some(body) => {
@@ -609,7 +680,7 @@ impl KakaoCloud {
     }
 
     /// Exchanges the application credential for a token.
-    fn fetch_token(&self) -> Result<String, CloudError> {
+    fn fetch_token(&self) -> Result<Token, CloudError> {
         let body = json!({"auth": {"identity": {
             "methods": ["application_credential"],
             "application_credential": {
@@ -627,12 +698,23 @@ impl KakaoCloud {
         let body: Value = serde_json::from_str(&raw.text).unwrap_or(Value::Null);
         let message = self.redact(&platform_message(&body, &raw.text), None);
         match raw.status {
-            200..=299 => raw.subject_token.ok_or_else(|| {
-                CloudError::Unavailable(
-                    "KakaoCloud IAM answered the token request without an X-Subject-Token header"
-                        .to_string(),
-                )
-            }),
+            200..=299 => {
+                let value = raw.subject_token.ok_or_else(|| {
+                    CloudError::Unavailable(
+                        "KakaoCloud IAM answered the token request without an X-Subject-Token header"
+                            .to_string(),
+                    )
+                })?;
+                let renew_at = body
+                    .pointer("/token/expires_at")
+                    .and_then(Value::as_str)
+                    .and_then(crate::state::parse_rfc3339)
+                    .map(|secs| {
+                        std::time::UNIX_EPOCH
+                            + Duration::from_secs(secs).saturating_sub(RENEW_BEFORE)
+                    });
+                Ok(Token { value, renew_at })
+            }
             401 | 403 => Err(CloudError::Rejected(format!(
                 "KakaoCloud IAM refused the application credential (HTTP {}): check {ID_VAR} and {SECRET_VAR}",
                 raw.status
@@ -647,21 +729,27 @@ impl KakaoCloud {
         }
     }
 
-    /// The cached token, fetched first when there is none.
+    /// The cached token, fetched first when there is none or it is about to expire.
     fn token(&self) -> Result<String, CloudError> {
         let mut cached = guard(&self.token);
         if let Some(token) = cached.as_ref() {
-            return Ok(token.clone());
+            let due = token
+                .renew_at
+                .is_some_and(|at| std::time::SystemTime::now() >= at);
+            if !due {
+                return Ok(token.value.clone());
+            }
         }
         let token = self.fetch_token()?;
-        *cached = Some(token.clone());
-        Ok(token)
+        let value = token.value.clone();
+        *cached = Some(token);
+        Ok(value)
     }
 
     /// Drops `stale` from the cache, unless another thread renewed it already.
     fn forget_token(&self, stale: &str) {
         let mut cached = guard(&self.token);
-        if cached.as_deref() == Some(stale) {
+        if cached.as_ref().is_some_and(|t| t.value == stale) {
             *cached = None;
         }
     }
@@ -1674,6 +1762,7 @@ impl Cloud for KakaoCloud {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Endpoints;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let pairs: Vec<(String, String)> = pairs
@@ -1692,6 +1781,7 @@ mod tests {
     fn the_environment_gives_the_credential_and_the_endpoint() {
         let config = KakaoConfig::from_vars(
             None,
+            &Endpoints::default(),
             vars(&[
                 (ID_VAR, "id-1234"),
                 (SECRET_VAR, "secret-5678"),
@@ -1703,37 +1793,76 @@ mod tests {
         assert_eq!(config.endpoint.as_deref(), Some("http://127.0.0.1:9"));
         assert_eq!(config.base(Service::Bcs), "http://127.0.0.1:9");
         let config = KakaoConfig::from_vars(
-            Some("kr-central-1"),
+            None,
+            &Endpoints::default(),
             vars(&[(ID_VAR, "id-1234"), (SECRET_VAR, "secret-5678")]),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             config.base(Service::Vpc),
-            "https://vpc.kr-central-1.kakaocloud.com"
+            "https://vpc.kr-central-2.kakaocloud.com"
         );
+        assert_eq!(config.base(Service::Iam), IAM_URL);
+        // Another region's hosts are not documented: they are never guessed.
+        let e = KakaoConfig::from_vars(
+            Some("kr-central-1"),
+            &Endpoints::default(),
+            vars(&[(ID_VAR, "id-1234"), (SECRET_VAR, "secret-5678")]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            e.contains("region kr-central-1 has no documented service hosts")
+                && e.contains("give vpc, network, bcs in settings.backend.endpoints"),
+            "{e}"
+        );
+        let hosts = Endpoints {
+            vpc: Some("https://vpc.example.net/".to_string()),
+            network: Some("https://network.example.net".to_string()),
+            bcs: Some("https://bcs.example.net".to_string()),
+            iam: None,
+        };
+        let config = KakaoConfig::from_vars(
+            Some("kr-central-1"),
+            &hosts,
+            vars(&[(ID_VAR, "id-1234"), (SECRET_VAR, "secret-5678")]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.base(Service::Vpc), "https://vpc.example.net");
         assert_eq!(config.base(Service::Iam), IAM_URL);
     }
 
     #[test]
     fn a_missing_variable_is_named() {
-        let e = KakaoConfig::from_vars(None, vars(&[(SECRET_VAR, "secret-5678")]))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let e = KakaoConfig::from_vars(
+            None,
+            &Endpoints::default(),
+            vars(&[(SECRET_VAR, "secret-5678")]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         assert!(e.contains(ID_VAR), "{e}");
-        let e = KakaoConfig::from_vars(None, vars(&[(ID_VAR, "id-1234"), (SECRET_VAR, " ")]))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let e = KakaoConfig::from_vars(
+            None,
+            &Endpoints::default(),
+            vars(&[(ID_VAR, "id-1234"), (SECRET_VAR, " ")]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         assert!(e.starts_with(SECRET_VAR), "{e}");
         assert!(!e.contains("id-1234"), "{e}");
         let e = KakaoConfig::from_vars(
             Some("kr central/2"),
+            &Endpoints::default(),
             vars(&[(ID_VAR, "id-1234"), (SECRET_VAR, "secret-5678")]),
         );
         assert!(e.is_err());
         let e = KakaoConfig::from_vars(
             None,
+            &Endpoints::default(),
             vars(&[
                 (ID_VAR, "id-1234"),
                 (SECRET_VAR, "secret-5678"),
@@ -1755,7 +1884,10 @@ mod tests {
         assert!(!shown.contains("secret-5678"), "{shown}");
         assert!(!shown.contains("user:pw"), "{shown}");
         let cloud = KakaoCloud::new(config);
-        *guard(&cloud.token) = Some("tok-abcdef".to_string());
+        *guard(&cloud.token) = Some(Token {
+            value: "tok-abcdef".to_string(),
+            renew_at: None,
+        });
         let shown = format!("{cloud:?}");
         assert!(
             !shown.contains("tok-abcdef") && !shown.contains("secret-5678"),

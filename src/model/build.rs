@@ -26,6 +26,14 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
             s.backend = Some(backend.kind.value);
             s.sim_path = value(&backend.path);
             s.region = value(&backend.region);
+            if let Some(e) = &backend.endpoints {
+                s.endpoints = super::Endpoints {
+                    iam: value(&e.iam),
+                    vpc: value(&e.vpc),
+                    network: value(&e.network),
+                    bcs: value(&e.bcs),
+                };
+            }
         }
         if let Some(state) = &settings.state {
             s.state = Some(state.kind.value);
@@ -295,7 +303,14 @@ impl Builder {
         let backend = settings.and_then(|s| s.backend.as_ref());
         if let Some(backend) = backend {
             match backend.kind.value {
-                BackendKind::Sim => self.misplaced(&backend.region, "region", "kakaocloud backend"),
+                BackendKind::Sim => {
+                    self.misplaced(&backend.region, "region", "kakaocloud backend");
+                    if let Some(e) = &backend.endpoints {
+                        for field in [&e.iam, &e.vpc, &e.network, &e.bcs] {
+                            self.misplaced(field, "endpoints", "kakaocloud backend");
+                        }
+                    }
+                }
                 BackendKind::Kakaocloud => {
                     self.misplaced(&backend.path, "path", "sim backend");
                     self.misplaced(&backend.multiple_ips, "multiple_ips", "sim backend");

@@ -156,6 +156,8 @@ pub struct Settings {
     pub sim_path: Option<String>,
     /// `settings.backend.region` (kakaocloud).
     pub region: Option<String>,
+    /// `settings.backend.endpoints` (kakaocloud).
+    pub endpoints: Endpoints,
     /// `settings.state.kind`.
     pub state: Option<crate::spec::StateKind>,
     /// `settings.state.path` (local).
@@ -168,6 +170,19 @@ pub struct Settings {
     pub quotas: Quotas,
     /// `settings.timeouts`, where given.
     pub timeouts: Timeouts,
+}
+
+/// The base URLs the file gives for the platform's services, where it gives them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    /// IAM.
+    pub iam: Option<String>,
+    /// The VPC service.
+    pub vpc: Option<String>,
+    /// The Network service.
+    pub network: Option<String>,
+    /// The BCS service.
+    pub bcs: Option<String>,
 }
 
 /// One quota: the limit, and where the file sets it.

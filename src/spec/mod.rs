@@ -206,6 +206,33 @@ pub struct BackendSettings {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub region: Option<Sp<String>>,
+    /// kakaocloud only: the services' base URLs, for a region whose hosts are not
+    /// documented (only `kr-central-2`'s are).
+    #[serde(default)]
+    pub endpoints: Option<EndpointSettings>,
+}
+
+/// The `settings.backend.endpoints` block: base URLs such as
+/// `https://vpc.kr-central-2.kakaocloud.com`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSettings {
+    /// IAM (tokens); default `https://iam.kakaocloud.com`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub iam: Option<Sp<String>>,
+    /// The VPC service (VPCs, subnets, network interfaces).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub vpc: Option<Sp<String>>,
+    /// The Network service (public IPs, security groups).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub network: Option<Sp<String>>,
+    /// The BCS service (instances, flavors).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub bcs: Option<Sp<String>>,
 }
 
 /// Where state is kept.

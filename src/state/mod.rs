@@ -326,10 +326,70 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
+/// Seconds since the Unix epoch of an RFC 3339 time (`2026-11-26T10:40:40Z`, with or
+/// without fractions of a second, `Z` or an offset such as `+09:00`); `None` when it
+/// does not parse or lies before 1970.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (date, rest) = text.split_once(['T', 't', ' '])?;
+    let mut d = date.splitn(3, '-');
+    let year: i64 = d.next()?.parse().ok()?;
+    let month: i64 = d.next()?.parse().ok()?;
+    let day: i64 = d.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
+    let (clock, zone) = rest.split_at(zone_at);
+    let clock = clock.split('.').next()?;
+    let mut c = clock.splitn(3, ':');
+    let hour: i64 = c.next()?.parse().ok()?;
+    let minute: i64 = c.next()?.parse().ok()?;
+    let second: i64 = c.next().map_or(Some(0), |s| s.parse().ok())?;
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let offset: i64 = match zone {
+        "" | "Z" | "z" => 0,
+        z => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let (h, m) = z[1..].split_once(':').unwrap_or((&z[1..], "0"));
+            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
+        }
+    };
+    // Days-from-civil, Howard Hinnant's algorithm.
+    let y = year - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    u64::try_from(secs).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::address::Kind;
+
+    #[test]
+    fn rfc3339_parses_what_it_formats_and_the_platform_sends() {
+        for secs in [0, 951_782_400, 1_764_581_200, 4_102_444_799] {
+            assert_eq!(parse_rfc3339(&rfc3339(secs)), Some(secs));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-12-01T12:00:00.123456Z"),
+            parse_rfc3339("2026-12-01T12:00:00Z")
+        );
+        assert_eq!(
+            parse_rfc3339("2026-12-01T21:00:00+09:00"),
+            parse_rfc3339("2026-12-01T12:00:00Z")
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+    }
     use crate::resource::{SecurityGroup, Vpc};
 
     #[test]
