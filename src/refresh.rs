@@ -84,11 +84,18 @@ pub fn observe(
             let i = inventory.instances.get(id)?;
             let prevent_destroy =
                 matches!(previous, Some(Attributes::Instance(p)) if p.prevent_destroy);
+            // The platform shows the volume, not what it was made from: the size the
+            // state recorded stays.
+            let root_volume_gb = match previous {
+                Some(Attributes::Instance(p)) => p.root_volume_gb,
+                _ => None,
+            };
             Attributes::Instance(resource::Instance {
                 instance_type: i.flavor.clone(),
                 image: i.image.clone(),
                 primary_interface: name_of(names, &i.primary_nic_id),
                 prevent_destroy,
+                root_volume_gb,
                 availability_zone: Some(i.availability_zone.clone()),
                 status: Some(i.status),
             })
@@ -146,9 +153,6 @@ fn tagged(inventory: &Inventory, lineage: &str) -> Vec<(Kind, String, Address)> 
     };
     for v in inventory.vpcs.values() {
         take(Kind::Vpc, &v.id, &v.description);
-    }
-    for s in inventory.subnets.values() {
-        take(Kind::Subnet, &s.id, &s.description);
     }
     for g in inventory.security_groups.values() {
         take(Kind::SecurityGroup, &g.id, &g.description);

@@ -147,6 +147,10 @@ pub struct Instance {
     /// `lifecycle.prevent_destroy`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prevent_destroy: bool,
+    /// A virtual machine's root volume in GB, as made (none for bare metal, or when not
+    /// known: an imported instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_volume_gb: Option<u32>,
     /// Its zone (observed; derived from the primary NIC's subnet when desired).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability_zone: Option<String>,
@@ -250,6 +254,9 @@ impl Attributes {
     }
 }
 
+/// A virtual machine's root volume when the file gives no size, in GB.
+pub const DEFAULT_ROOT_VOLUME_GB: u32 = 50;
+
 /// The desired resources of a model, by address, in address order. Only call on a model
 /// without errors: references are taken as they are.
 pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes> {
@@ -296,6 +303,12 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
                 image: instance.image.value.clone(),
                 primary_interface: instance.primary_interface.value.clone(),
                 prevent_destroy: instance.prevent_destroy.as_ref().is_some_and(|p| p.value),
+                root_volume_gb: (!instance.is_bare_metal()).then(|| {
+                    instance
+                        .root_volume_gb
+                        .as_ref()
+                        .map_or(DEFAULT_ROOT_VOLUME_GB, |s| s.value)
+                }),
                 availability_zone: model
                     .primary_subnet(instance)
                     .map(|s| s.availability_zone.value.clone()),

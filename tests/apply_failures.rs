@@ -57,13 +57,8 @@ impl Cloud for Faulty {
     fn start_instance(&self, id: &str) -> Result<(), CloudError> {
         self.sim.start_instance(id)
     }
-    fn create_vpc(
-        &self,
-        name: &str,
-        description: &str,
-        cidr: Ipv4Net,
-    ) -> Result<CloudVpc, CloudError> {
-        self.sim.create_vpc(name, description, cidr)
+    fn create_vpc(&self, name: &str, cidr: Ipv4Net) -> Result<CloudVpc, CloudError> {
+        self.sim.create_vpc(name, cidr)
     }
     fn delete_vpc(&self, id: &str) -> Result<(), CloudError> {
         self.sim.delete_vpc(id)
@@ -71,13 +66,11 @@ impl Cloud for Faulty {
     fn create_subnet(
         &self,
         name: &str,
-        description: &str,
         vpc_id: &str,
         cidr: Ipv4Net,
         zone: &str,
     ) -> Result<CloudSubnet, CloudError> {
-        self.sim
-            .create_subnet(name, description, vpc_id, cidr, zone)
+        self.sim.create_subnet(name, vpc_id, cidr, zone)
     }
     fn delete_subnet(&self, id: &str) -> Result<(), CloudError> {
         self.sim.delete_subnet(id)

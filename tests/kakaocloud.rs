@@ -396,12 +396,11 @@ fn a_refresh_reads_in_pages_never_one_object_at_a_time() {
     let server = server(options());
     let sim = server.sim();
     let vpc = sim
-        .create_vpc("main", "", "10.0.0.0/16".parse().expect("cidr"))
+        .create_vpc("main", "10.0.0.0/16".parse().expect("cidr"))
         .expect("vpc");
     let subnet = sim
         .create_subnet(
             "big",
-            "",
             &vpc.id,
             "10.0.0.0/20".parse().expect("cidr"),
             "kr-central-2-a",
@@ -451,12 +450,11 @@ fn a_rule_the_simulator_enforces_comes_back_rejected_with_its_words() {
     let server = server(options());
     let cloud = client(&server.url());
     let vpc = cloud
-        .create_vpc("main", "", "10.0.0.0/16".parse().expect("cidr"))
+        .create_vpc("main", "10.0.0.0/16".parse().expect("cidr"))
         .expect("vpc");
     let subnet = cloud
         .create_subnet(
             "a",
-            "",
             &vpc.id,
             "10.0.1.0/24".parse().expect("cidr"),
             "kr-central-2-a",
@@ -485,6 +483,7 @@ fn a_rule_the_simulator_enforces_comes_back_rejected_with_its_words() {
             flavor: "m2a.large".to_string(),
             image: "ubuntu-22.04".to_string(),
             primary_nic_id: eth0.id.clone(),
+            root_volume_gb: 50,
         })
         .expect("instance");
     assert_eq!(instance.flavor, "m2a.large");
@@ -502,8 +501,9 @@ fn a_rule_the_simulator_enforces_comes_back_rejected_with_its_words() {
     assert_eq!(
         err,
         CloudError::Rejected(format!(
-            "instance {} (web) already holds 3 network interfaces, the most flavor m2a.large allows",
-            instance.id
+            "KakaoCloud refused POST /instances/{}/network-interfaces/{} (HTTP 409) conflict: \
+             instance {} (web) already holds 3 network interfaces, the most flavor m2a.large allows",
+            instance.id, eth3.id, instance.id
         ))
     );
     // The primary is never detached, and a flavor the platform does not offer is refused.
@@ -511,7 +511,7 @@ fn a_rule_the_simulator_enforces_comes_back_rejected_with_its_words() {
         .detach_nic(&instance.id, &eth0.id)
         .expect_err("primary");
     assert!(
-        matches!(&err, CloudError::Rejected(m) if m.starts_with("the primary network interface cannot be detached")),
+        matches!(&err, CloudError::Rejected(m) if m.contains("(HTTP 409) conflict: the primary network interface cannot be detached")),
         "{err:?}"
     );
     let err = cloud
@@ -636,29 +636,48 @@ fn malformed_requests_get_a_status_and_the_server_keeps_serving() {
         assert_eq!(raw.send("GET", "/api/v1/vpcs", t, None).0, 200);
     }
     error_shaped(raw.send("GET", "/api/v1/vpcs", Some("forged"), None), 401);
-    error_shaped(
+    // A body that does not fit its call is a 422 naming the field, as the platform
+    // answers.
+    let unfit = |(status, body): (u16, serde_json::Value), loc: serde_json::Value| {
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body.pointer("/detail/0/loc"), Some(&loc), "{body}");
+        assert!(body.pointer("/detail/0/msg").is_some(), "{body}");
+    };
+    unfit(
         raw.send("POST", "/api/v1/vpcs", t, Some(b"{not json".to_vec())),
-        400,
+        serde_json::json!(["body"]),
     );
-    error_shaped(
+    unfit(
         raw.send(
             "POST",
             "/api/v1/vpcs",
             t,
             Some(b"{\"vpc\": {\"name\": 7}}".to_vec()),
         ),
-        400,
+        serde_json::json!(["body", "vpc", "name"]),
     );
-    error_shaped(
+    unfit(
+        raw.send(
+            "POST",
+            "/api/v1/vpcs",
+            t,
+            Some(br#"{"vpc": {"name": "x"}}"#.to_vec()),
+        ),
+        serde_json::json!(["body", "vpc", "cidr_block"]),
+    );
+    unfit(
         raw.send(
             "POST",
             "/api/v1/vpcs",
             t,
             Some(br#"{"vpc": {"name": "x", "cidr_block": "10.0.0.0/33"}}"#.to_vec()),
         ),
-        400,
+        serde_json::json!(["body", "vpc", "cidr_block"]),
     );
-    error_shaped(raw.send("POST", "/api/v1/vpcs", t, None), 400);
+    unfit(
+        raw.send("POST", "/api/v1/vpcs", t, None),
+        serde_json::json!(["body"]),
+    );
     error_shaped(raw.send("GET", "/api/v1/nothing-here", t, None), 404);
     error_shaped(raw.send("GET", "/elsewhere", t, None), 404);
     error_shaped(raw.send("GET", "/api/v1/vpcs/vpc-999999", t, None), 404);
@@ -666,14 +685,14 @@ fn malformed_requests_get_a_status_and_the_server_keeps_serving() {
     error_shaped(raw.send("GET", "/api/v1/vpcs?limit=lots", t, None), 400);
     error_shaped(raw.send("GET", "/api/v1/vpcs?limit=0", t, None), 400);
     error_shaped(raw.send("GET", "/api/v1/vpcs/%zz", t, None), 400);
-    error_shaped(
+    unfit(
         raw.send(
             "POST",
             "/identity/v3/auth/tokens",
             None,
             Some(b"[]".to_vec()),
         ),
-        400,
+        serde_json::json!(["body"]),
     );
     let wrong = serde_json::json!({"auth": {"identity": {
         "methods": ["application_credential"],

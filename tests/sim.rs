@@ -34,13 +34,13 @@ struct Fx {
 fn fx_with(multiple_ips: bool) -> Fx {
     let mut sim = Sim::in_memory(multiple_ips);
     sim.set_build_time(Duration::ZERO);
-    let vpc = sim.create_vpc("main", "", net("10.0.0.0/16")).unwrap().id;
+    let vpc = sim.create_vpc("main", net("10.0.0.0/16")).unwrap().id;
     let a = sim
-        .create_subnet("a", "", &vpc, net("10.0.1.0/24"), "kr-central-2-a")
+        .create_subnet("a", &vpc, net("10.0.1.0/24"), "kr-central-2-a")
         .unwrap()
         .id;
     let b = sim
-        .create_subnet("b", "", &vpc, net("10.0.2.0/24"), "kr-central-2-b")
+        .create_subnet("b", &vpc, net("10.0.2.0/24"), "kr-central-2-b")
         .unwrap()
         .id;
     let sg = sim.create_security_group("web", "").unwrap().id;
@@ -70,6 +70,7 @@ fn instance_request(name: &str, flavor: &str, nic: &str) -> InstanceRequest {
         flavor: flavor.to_string(),
         image: "ubuntu-24.04".to_string(),
         primary_nic_id: nic.to_string(),
+        root_volume_gb: 50,
     }
 }
 
@@ -146,16 +147,16 @@ fn backend_reports_its_name_and_capability() {
 fn vpc_prefix_is_between_16_and_24() {
     let sim = Sim::in_memory(true);
     rejected(&sim, "between /16 and /24", || {
-        sim.create_vpc("v", "", net("10.0.0.0/15"))
+        sim.create_vpc("v", net("10.0.0.0/15"))
     });
     rejected(&sim, "between /16 and /24", || {
-        sim.create_vpc("v", "", net("10.0.0.0/25"))
+        sim.create_vpc("v", net("10.0.0.0/25"))
     });
     rejected(&sim, "host bits", || {
-        sim.create_vpc("v", "", net("10.0.0.1/16"))
+        sim.create_vpc("v", net("10.0.0.1/16"))
     });
-    let v16 = sim.create_vpc("v", "", net("10.0.0.0/16")).unwrap();
-    let v24 = sim.create_vpc("w", "", net("10.1.0.0/24")).unwrap();
+    let v16 = sim.create_vpc("v", net("10.0.0.0/16")).unwrap();
+    let v24 = sim.create_vpc("w", net("10.1.0.0/24")).unwrap();
     assert_eq!(v16.id, "vpc-000001");
     assert_eq!(v24.cidr_block, net("10.1.0.0/24"));
 }
@@ -177,19 +178,19 @@ fn subnet_lies_inside_its_vpc_without_overlap_in_a_real_zone() {
     let f = fx();
     let s = &f.sim;
     not_found(s, "VPC", || {
-        s.create_subnet("c", "", "vpc-999999", net("10.0.3.0/24"), "kr-central-2-a")
+        s.create_subnet("c", "vpc-999999", net("10.0.3.0/24"), "kr-central-2-a")
     });
     rejected(s, "outside VPC", || {
-        s.create_subnet("c", "", &f.vpc, net("10.1.3.0/24"), "kr-central-2-a")
+        s.create_subnet("c", &f.vpc, net("10.1.3.0/24"), "kr-central-2-a")
     });
     rejected(s, "overlaps subnet", || {
-        s.create_subnet("c", "", &f.vpc, net("10.0.1.128/25"), "kr-central-2-a")
+        s.create_subnet("c", &f.vpc, net("10.0.1.128/25"), "kr-central-2-a")
     });
     rejected(s, "overlaps subnet", || {
-        s.create_subnet("c", "", &f.vpc, net("10.0.0.0/22"), "kr-central-2-a")
+        s.create_subnet("c", &f.vpc, net("10.0.0.0/22"), "kr-central-2-a")
     });
     rejected(s, "host bits", || {
-        s.create_subnet("c", "", &f.vpc, net("10.0.3.1/24"), "kr-central-2-a")
+        s.create_subnet("c", &f.vpc, net("10.0.3.1/24"), "kr-central-2-a")
     });
     for zone in [
         "kr-central-2-d",
@@ -199,21 +200,21 @@ fn subnet_lies_inside_its_vpc_without_overlap_in_a_real_zone() {
         "",
     ] {
         rejected(s, "does not exist", || {
-            s.create_subnet("c", "", &f.vpc, net("10.0.3.0/24"), zone)
+            s.create_subnet("c", &f.vpc, net("10.0.3.0/24"), zone)
         });
     }
     let c = s
-        .create_subnet("c", "", &f.vpc, net("10.0.3.0/24"), "kr-central-2-c")
+        .create_subnet("c", &f.vpc, net("10.0.3.0/24"), "kr-central-2-c")
         .unwrap();
     assert_eq!(c.vpc_id, f.vpc);
     assert_eq!(c.availability_zone, "kr-central-2-c");
-    s.create_subnet("d", "", &f.vpc, net("10.0.4.0/24"), "kr-central-1-a")
+    s.create_subnet("d", &f.vpc, net("10.0.4.0/24"), "kr-central-1-a")
         .unwrap();
-    s.create_subnet("e", "", &f.vpc, net("10.0.5.0/24"), "kr-central-3-b")
+    s.create_subnet("e", &f.vpc, net("10.0.5.0/24"), "kr-central-3-b")
         .unwrap();
     // The same range in another VPC is no overlap.
-    let other = s.create_vpc("other", "", net("10.0.0.0/16")).unwrap();
-    s.create_subnet("a2", "", &other.id, net("10.0.1.0/24"), "kr-central-2-a")
+    let other = s.create_vpc("other", net("10.0.0.0/16")).unwrap();
+    s.create_subnet("a2", &other.id, net("10.0.1.0/24"), "kr-central-2-a")
         .unwrap();
 }
 
@@ -754,7 +755,7 @@ fn subnet_without_free_address_refuses_another_nic() {
     let f = fx();
     let s = &f.sim;
     let tiny = s
-        .create_subnet("tiny", "", &f.vpc, net("10.0.9.0/30"), "kr-central-2-a")
+        .create_subnet("tiny", &f.vpc, net("10.0.9.0/30"), "kr-central-2-a")
         .unwrap();
     let only = s.create_nic(&nic_request("only", &tiny.id, &[])).unwrap();
     assert_eq!(only.private_ip, ip("10.0.9.2"));
@@ -801,9 +802,9 @@ fn reads_give_everything_or_one_instance() {
 
 /// A fixed sequence of calls touching every kind of object.
 fn script(sim: &Sim) {
-    let vpc = sim.create_vpc("v", "d", net("10.0.0.0/16")).unwrap();
+    let vpc = sim.create_vpc("v", net("10.0.0.0/16")).unwrap();
     let a = sim
-        .create_subnet("a", "", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
+        .create_subnet("a", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
         .unwrap();
     let sg = sim.create_security_group("sg", "").unwrap();
     let n0 = sim
@@ -895,14 +896,14 @@ fn file_simulator_survives_reopening_and_sees_other_writers() {
     first.set_build_time(Duration::ZERO);
     assert_eq!(first.path(), Some(path.as_path()));
     assert!(!path.exists(), "opening alone writes nothing");
-    let vpc = first.create_vpc("v", "", net("10.0.0.0/16")).unwrap();
+    let vpc = first.create_vpc("v", net("10.0.0.0/16")).unwrap();
     assert!(path.exists());
 
     let mut second = Sim::open(&path, true).unwrap();
     second.set_build_time(Duration::ZERO);
     assert!(second.world().unwrap().vpcs.contains_key(&vpc.id));
     let subnet = second
-        .create_subnet("a", "", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
+        .create_subnet("a", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
         .unwrap();
     // The first sees the second's subnet and continues its counter.
     rejected(&first, "still holds subnet", || first.delete_vpc(&vpc.id));
@@ -1013,9 +1014,9 @@ fn file_simulator_persists_the_end_of_a_build() {
         build: 30,
         ..Delays::all(0)
     });
-    let vpc = sim.create_vpc("v", "", net("10.0.0.0/16")).unwrap();
+    let vpc = sim.create_vpc("v", net("10.0.0.0/16")).unwrap();
     let a = sim
-        .create_subnet("a", "", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
+        .create_subnet("a", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
         .unwrap();
     let sg = sim.create_security_group("sg", "").unwrap();
     let nic = sim.create_nic(&nic_request("n", &a.id, &[&sg.id])).unwrap();
@@ -1081,16 +1082,16 @@ fn vpcs_and_subnets_provision_before_they_take_children() {
     use nicplan::cloud::Provisioning;
     let mut sim = Sim::in_memory(true);
     sim.set_delays(Delays::all(40));
-    let vpc = sim.create_vpc("slow", "", net("10.0.0.0/16")).unwrap();
+    let vpc = sim.create_vpc("slow", net("10.0.0.0/16")).unwrap();
     assert_eq!(vpc.status, Provisioning::PendingCreate);
     rejected(
         &sim,
         "is PENDING_CREATE; a new subnet needs it ACTIVE",
-        || sim.create_subnet("a", "", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a"),
+        || sim.create_subnet("a", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a"),
     );
     eventually(&sim, |w| w.vpcs[&vpc.id].status == Provisioning::Active);
     let subnet = sim
-        .create_subnet("a", "", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
+        .create_subnet("a", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
         .unwrap();
     assert_eq!(subnet.status, Provisioning::PendingCreate);
     let sg = sim.create_security_group("sg", "").unwrap();
@@ -1275,16 +1276,16 @@ fn quotas_and_group_names_hold_per_project() {
     rejected(s, "security group names are unique in a project", || {
         s.create_security_group("web", "")
     });
-    s.create_vpc("two", "", net("10.1.0.0/16")).unwrap();
-    s.create_vpc("three", "", net("10.2.0.0/16")).unwrap();
+    s.create_vpc("two", net("10.1.0.0/16")).unwrap();
+    s.create_vpc("three", net("10.2.0.0/16")).unwrap();
     rejected(s, "quota exceeded: the project may hold 3 VPCs", || {
-        s.create_vpc("four", "", net("10.3.0.0/16"))
+        s.create_vpc("four", net("10.3.0.0/16"))
     });
     let mut settings = s.settings().unwrap();
     settings.quotas.vpcs = 4;
     settings.quotas.instances = 1;
     s.set_settings(settings).unwrap();
-    s.create_vpc("four", "", net("10.3.0.0/16")).unwrap();
+    s.create_vpc("four", net("10.3.0.0/16")).unwrap();
     f.instance("one", "m2a.large");
     let nic = f.nic("two-eth0", &f.a);
     rejected(

@@ -208,9 +208,7 @@ impl Run<'_> {
         let cloud = self.cloud;
         match after {
             Attributes::Vpc(v) => {
-                let id = cloud
-                    .create_vpc(name, &self.tag(step, ""), v.cidr_block)?
-                    .id;
+                let id = cloud.create_vpc(name, v.cidr_block)?.id;
                 self.record_created(step, &id, after.clone())?;
                 self.until_active(step, Kind::Vpc, &id)?;
                 Ok(id)
@@ -218,13 +216,8 @@ impl Run<'_> {
             Attributes::Subnet(s) => {
                 let vpc = self.id_of(Kind::Vpc, &s.vpc)?;
                 self.until_active(step, Kind::Vpc, &vpc)?;
-                let created = cloud.create_subnet(
-                    name,
-                    &self.tag(step, ""),
-                    &vpc,
-                    s.cidr_block,
-                    &s.availability_zone,
-                )?;
+                let created =
+                    cloud.create_subnet(name, &vpc, s.cidr_block, &s.availability_zone)?;
                 self.record_created(step, &created.id, after.clone())?;
                 self.until_active(step, Kind::Subnet, &created.id)?;
                 Ok(created.id)
@@ -264,6 +257,7 @@ impl Run<'_> {
                     flavor: i.instance_type.clone(),
                     image: i.image.clone(),
                     primary_nic_id: self.id_of(Kind::NetworkInterface, &i.primary_interface)?,
+                    root_volume_gb: i.root_volume_gb.unwrap_or(resource::DEFAULT_ROOT_VOLUME_GB),
                 };
                 let created = cloud.create_instance(&request)?;
                 let mut observed = i.clone();

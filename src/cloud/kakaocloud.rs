@@ -2,10 +2,14 @@
 //! `domain/kakaocloud-api.md`, with ureq.
 //!
 //! Job: translate each trait call into the platform's calls and the platform's objects
-//! back into `Cloud*` values; authenticate; survive a flaky network. The platform
-//! enforces its own rules: a 4xx comes back as [`CloudError::Rejected`] with the
-//! platform's message, word for word, except a 404 on a call about one object (a get,
-//! an update or a delete), which is [`CloudError::NotFound`].
+//! back into `Cloud*` values; authenticate; survive a flaky network. Every request body
+//! is built from, and every answer decoded into, the platform's own model of that call
+//! ([`crate::cloud::wire`]); an answer that does not fit its model is
+//! [`CloudError::Unavailable`] naming the call. The platform enforces its own rules: a
+//! 4xx comes back as [`CloudError::Rejected`], `KakaoCloud refused METHOD PATH (HTTP n)
+//! CODE: MESSAGE` with the platform's words (a 422 lists each field it refused, as
+//! `body.vpc.cidr_block: MESSAGE`), except a 404 on a call about one object (a get, an
+//! update or a delete), which is [`CloudError::NotFound`].
 //!
 //! Hosts: IAM at `https://iam.kakaocloud.com`, the VPC, Network and BCS services at
 //! `https://{vpc,network,bcs}.{region}.kakaocloud.com`, every API path under `/api/v1`.
@@ -22,10 +26,13 @@
 //! what `Retry-After` says (in seconds, at most 60 s). A 4xx is never retried.
 //! A call that changes something and failed in a way that leaves its outcome unknown
 //! (a timeout after sending, a 500/502/504) is not blindly repeated:
-//! - a create first looks for an object carrying the exact description it sent (the
-//!   `[nicplan:LINEAGE/ADDR]` marker makes it unique) and returns that one, so a retry
-//!   never makes a duplicate; a create without a marker is not repeated after such a
-//!   failure (429, 503 and refused connections say nothing was done, and are retried);
+//! - a create first looks for the object it may have made and returns that one, so a
+//!   retry never makes a duplicate: a security group, NIC, instance or public IP by
+//!   the exact description it sent (the `[nicplan:LINEAGE/ADDR]` marker makes it
+//!   unique); a VPC by name and CIDR, a subnet by name, CIDR, zone and VPC, among the
+//!   ones that were not there before the call (the platform takes no description for
+//!   either). A create without a marker is not repeated after such a failure (429, 503
+//!   and refused connections say nothing was done, and are retried);
 //! - any other change that the repeat finds refused is checked: a delete answered 404
 //!   succeeded; an attach, detach, associate or disassociate answered 4xx is checked
 //!   by reading the object, and succeeded when the object is already as asked.
@@ -40,10 +47,12 @@
 //! - Images: `image` from the file is sent as `image_id` and read back from
 //!   `image.id`, so on the real platform it must be an image ID.
 //! - Creating an instance: `{"instance": {"name", "description", "flavor_id",
-//!   "image_id", "subnets": [{"id": SUBNET, "network_interface_id":
-//!   PRIMARY NIC}], "security_groups": [{"name"}] (the primary NIC's groups),
-//!   "volumes": [{"size": 50, "source_type": "image", "is_delete_on_termination":
-//!   true}]}}`; the answer holds only an ID on the platform, so the instance is read
+//!   "image_id", "subnets": [{"id": SUBNET, "network_interface_id": PRIMARY NIC}],
+//!   "volumes": [...], "security_groups": []}}`. A virtual machine or GPU flavor boots
+//!   from one volume `{"size": root_volume_gb, "source_type": "image", "uuid": IMAGE,
+//!   "is_delete_on_termination": true}`; a bare-metal flavor (`instance_type: bm` in
+//!   the flavor list) takes `volumes: []`. No security group is sent: the NIC made
+//!   beforehand carries its own. The answer holds only an ID, so the instance is read
 //!   back with a get. Resize: `POST /instances/{id}/resize` with `{"flavor": {"id"}}`.
 //! - An instance's primary NIC is the first entry of its `addresses` (the platform makes
 //!   the first `subnets` entry the primary and lists it first).
@@ -56,10 +65,12 @@
 //!   `0.0.0.0/0`, `true` as none; read back, any pair at all means `false`.
 //! - Secondary private IPs are refused before any call ([`Cloud::multiple_ips`] is
 //!   false): the platform does not offer several IPs per NIC yet.
-//! - Descriptions are sent on every create (VPC, subnet, security group, NIC, instance,
-//!   public IP) and read back, so nicplan's markers survive.
-//! - Associating a public IP: `PUT /public-ips/{id}/network-interfaces/{nic_id}`, with
-//!   `{"private_ip"}` as body only when one is asked for.
+//! - Descriptions are sent on every create that takes one (security group, NIC,
+//!   instance, public IP) and read back, so nicplan's markers survive. A VPC or subnet
+//!   create sends only its name and CIDR (and zone and VPC): the state keeps their IDs.
+//! - Associating a public IP: `PUT /public-ips/{id}/network-interfaces/{nic_id}` with
+//!   no body; the platform maps the NIC's primary IP, so asking for any other address
+//!   is refused before the call.
 //! - A NIC created with `source_dest_check: false`, or updated, takes two calls: the
 //!   create or `PUT` (name, description, security groups), then
 //!   `PUT .../allowed-address-pairs` when the check differs. A failure between them
@@ -72,17 +83,17 @@
 //! Invariants: the credential and the token never appear in an error message or in
 //! `Debug` output (messages from the platform are scrubbed of them); no call panics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use ipnet::Ipv4Net;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::wire::{bcs, iam, network, vpc};
 use super::{
     Cloud, CloudError, CloudInstance, CloudNic, CloudPublicIp, CloudSecurityGroup, CloudSubnet,
     CloudVpc, InstanceRequest, Inventory, NicRequest, NicUpdate, Provisioning, PublicIpStatus,
@@ -106,8 +117,6 @@ pub const PAGE_LIMIT: usize = 100;
 const TOKEN_PATH: &str = "/identity/v3/auth/tokens";
 /// The prefix of every API path.
 const API_PREFIX: &str = "/api/v1";
-/// The boot volume of a new instance, in GB.
-const BOOT_VOLUME_GB: u32 = 50;
 /// The longest pause between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` honoured.
@@ -423,11 +432,19 @@ impl Answer {
 /// repeat the create, an error to give up.
 type Recover<'a> = &'a dyn Fn() -> Result<Option<Value>, CloudError>;
 
-/// The flavor list, both ways.
+/// The flavor list, both ways: name -> (ID, kind), ID -> name.
 #[derive(Default)]
 struct Flavors {
-    id_by_name: BTreeMap<String, String>,
+    id_by_name: BTreeMap<String, (String, String)>,
     name_by_id: BTreeMap<String, String>,
+}
+
+/// What a create came to: the platform's answer, or the object found after a lost one.
+enum Created {
+    /// The object of the create's answer (the write's own model).
+    Answer(Value),
+    /// The object as the list shows it (the read model).
+    Found(Value),
 }
 
 /// A token and when to renew it: a few minutes before the `expires_at` its answer gave
@@ -497,11 +514,23 @@ fn surely_not_sent(e: &ureq::Error) -> bool {
     }
 }
 
-/// The message of an error answer: `error.message`, else `message`, else the text.
+/// The message of an error answer: the envelope's `code: message`, a 422's fields
+/// and what is wrong with each, else a bare `message`, else the text.
 fn platform_message(body: &Value, text: &str) -> String {
+    if let Ok(envelope) = serde_json::from_value::<super::wire::ErrorEnvelope>(body.clone()) {
+        return format!("{}: {}", envelope.error.code, envelope.error.message);
+    }
+    if let Ok(invalid) = serde_json::from_value::<super::wire::ValidationErrors>(body.clone())
+        && let Some(detail) = invalid.detail.filter(|d| !d.is_empty())
+    {
+        let fields: Vec<String> = detail
+            .iter()
+            .map(super::wire::ValidationError::words)
+            .collect();
+        return format!("the body did not validate: {}", fields.join("; "));
+    }
     let message = body
-        .pointer("/error/message")
-        .or_else(|| body.get("message"))
+        .get("message")
         .and_then(Value::as_str)
         .map(str::to_string);
     message.unwrap_or_else(|| text.trim().chars().take(300).collect())
@@ -681,13 +710,10 @@ impl KakaoCloud {
 
     /// Exchanges the application credential for a token.
     fn fetch_token(&self) -> Result<Token, CloudError> {
-        let body = json!({"auth": {"identity": {
-            "methods": ["application_credential"],
-            "application_credential": {
-                "id": self.config.credential_id,
-                "secret": self.config.credential_secret,
-            },
-        }}});
+        let body = to_body(&iam::TokenRequest::application_credential(
+            &self.config.credential_id,
+            &self.config.credential_secret,
+        ))?;
         let req = Req::new(Method::Post, Service::Iam, TOKEN_PATH.to_string()).body(body);
         let mut ambiguous = false;
         let Sent::Raw(raw, attempts) = self.send(&req, None, &mut ambiguous, None)? else {
@@ -705,9 +731,10 @@ impl KakaoCloud {
                             .to_string(),
                     )
                 })?;
-                let renew_at = body
-                    .pointer("/token/expires_at")
-                    .and_then(Value::as_str)
+                let answer: Option<iam::TokenAnswer> = serde_json::from_value(body).ok();
+                let renew_at = answer
+                    .and_then(|a| a.token.expires_at)
+                    .as_deref()
                     .and_then(crate::state::parse_rfc3339)
                     .map(|secs| {
                         std::time::UNIX_EPOCH
@@ -807,7 +834,10 @@ impl KakaoCloud {
             (400..=499, _) if message.is_empty() => {
                 CloudError::Rejected(format!("KakaoCloud refused {} (HTTP {status})", req.what()))
             }
-            (400..=499, _) => CloudError::Rejected(message),
+            (400..=499, _) => CloudError::Rejected(format!(
+                "KakaoCloud refused {} (HTTP {status}) {message}",
+                req.what()
+            )),
             _ => CloudError::Unavailable(format!(
                 "KakaoCloud {} answered {} with an unexpected HTTP {status}",
                 req.service.label(),
@@ -849,48 +879,50 @@ impl KakaoCloud {
     }
 
     /// A create of an object of a collection (`path`, listed under `plural`, answered
-    /// under `singular`) with this description; its object.
+    /// under `singular`): the answer's object, or the object `recover` recognises in the
+    /// list after an attempt whose answer was lost (a create nothing recognises is not
+    /// repeated after such a loss, so it never makes a duplicate).
     fn create(
         &self,
         req: Req,
         plural: &str,
         singular: &str,
-        description: &str,
-    ) -> Result<Value, CloudError> {
+        recover: Option<&dyn Fn(&Value) -> bool>,
+    ) -> Result<Created, CloudError> {
         let (service, path) = (req.service, req.path.clone());
-        let recover = || self.find_created(service, &path, plural, description);
-        match self.api(&req, Some(&recover))? {
-            Outcome::Found(found) => Ok(found),
-            Outcome::Answered(answer) if answer.ok() => {
-                answer.body.get(singular).cloned().ok_or_else(|| {
+        let find = || self.find_created(service, &path, plural, recover);
+        match self.api(&req, Some(&find))? {
+            Outcome::Found(found) => Ok(Created::Found(found)),
+            Outcome::Answered(answer) if answer.ok() => answer
+                .body
+                .get(singular)
+                .cloned()
+                .map(Created::Answer)
+                .ok_or_else(|| {
                     CloudError::Unavailable(format!(
                         "KakaoCloud answered {} without the {singular} it created",
                         req.what()
                     ))
-                })
-            }
+                }),
             Outcome::Answered(answer) => Err(self.failure(&req, &answer, None)),
         }
     }
 
-    /// The object of a collection carrying exactly this description (nicplan's marker
-    /// makes it unique), after a create whose answer was lost.
+    /// The object of a collection a create made, after a create whose answer was lost.
     fn find_created(
         &self,
         service: Service,
         path: &str,
         plural: &str,
-        description: &str,
+        recover: Option<&dyn Fn(&Value) -> bool>,
     ) -> Result<Option<Value>, CloudError> {
-        if !description.contains("[nicplan:") {
+        let Some(ours) = recover else {
             return Err(CloudError::Unavailable(format!(
                 "POST {path} failed in a way that leaves unknown whether the object was created; it was not repeated, to avoid a duplicate: run `nicplan refresh` and look"
             )));
-        }
+        };
         let items = self.list_all(service, path, plural)?;
-        Ok(items
-            .into_iter()
-            .find(|item| item.get("description").and_then(Value::as_str) == Some(description)))
+        Ok(items.into_iter().find(|item| ours(item)))
     }
 
     /// Every object of a collection, page by page.
@@ -950,13 +982,13 @@ impl KakaoCloud {
             return Ok(f(flavors));
         }
         let mut flavors = Flavors::default();
-        for item in self.list_all(Service::Bcs, "/flavors", "flavors")? {
-            if let (Some(id), Some(name)) = (
-                item.get("id").and_then(Value::as_str),
-                item.get("name").and_then(Value::as_str),
-            ) {
-                flavors.id_by_name.insert(name.to_string(), id.to_string());
-                flavors.name_by_id.insert(id.to_string(), name.to_string());
+        for flavor in self.list_of::<bcs::Flavor>(Service::Bcs, "/flavors", "flavors")? {
+            if let Some(name) = flavor.name {
+                let kind = flavor.instance_type.unwrap_or_else(|| "vm".to_string());
+                flavors
+                    .id_by_name
+                    .insert(name.clone(), (flavor.id.clone(), kind));
+                flavors.name_by_id.insert(flavor.id, name);
             }
         }
         let found = f(&flavors);
@@ -964,8 +996,8 @@ impl KakaoCloud {
         Ok(found)
     }
 
-    /// The ID of the flavor named `name`.
-    fn flavor_id(&self, name: &str) -> Result<String, CloudError> {
+    /// The ID and the kind (`vm`, `bm`, `gpu`) of the flavor named `name`.
+    fn flavor(&self, name: &str) -> Result<(String, String), CloudError> {
         self.with_flavors(|f| f.id_by_name.get(name).cloned())?
             .ok_or_else(|| {
                 CloudError::Rejected(format!(
@@ -975,86 +1007,97 @@ impl KakaoCloud {
             })
     }
 
+    /// Decodes an answer (or a list item) of `call` into its wire model.
+    fn decode<T: DeserializeOwned>(&self, value: Value, call: &str) -> Result<T, CloudError> {
+        serde_json::from_value(value).map_err(|e| {
+            CloudError::Unavailable(format!(
+                "KakaoCloud's answer to {call} does not fit the platform's model of it: {e}"
+            ))
+        })
+    }
+
+    /// Every object of a collection, decoded.
+    fn list_of<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+        plural: &str,
+    ) -> Result<Vec<T>, CloudError> {
+        let call = format!("GET {path}");
+        self.list_all(service, path, plural)?
+            .into_iter()
+            .map(|item| self.decode(item, &call))
+            .collect()
+    }
+
     fn get_nic(&self, id: &str) -> Result<CloudNic, CloudError> {
-        let req = Req::new(
-            Method::Get,
-            Service::Vpc,
-            format!("/network-interfaces/{}", seg(id)),
-        );
+        let path = format!("/network-interfaces/{}", seg(id));
+        let req = Req::new(Method::Get, Service::Vpc, path.clone());
         let body = self.call(req, Some(("network interface", id)))?;
-        nic_from(field(&body, "network_interface")?)
+        let answer: vpc::NicAnswer = self.decode(body, &format!("GET {path}"))?;
+        nic_of(&answer.inner)
     }
 
     fn get_public_ip(&self, id: &str) -> Result<CloudPublicIp, CloudError> {
-        let req = Req::new(
-            Method::Get,
-            Service::Network,
-            format!("/public-ips/{}", seg(id)),
-        );
+        let path = format!("/public-ips/{}", seg(id));
+        let req = Req::new(Method::Get, Service::Network, path.clone());
         let body = self.call(req, Some(("public IP", id)))?;
-        public_ip_from(field(&body, "public_ip")?)
+        let answer: network::PublicIpAnswer = self.decode(body, &format!("GET {path}"))?;
+        public_ip_of(&answer.inner)
     }
 
-    /// Writes the source/destination check as allowed address pairs.
-    fn set_source_dest_check(&self, id: &str, check: bool) -> Result<CloudNic, CloudError> {
-        let pairs: Vec<Value> = if check {
-            Vec::new()
-        } else {
-            vec![json!({"ip_address": ANY_ADDRESS_PAIR})]
+    /// Writes the source/destination check as allowed address pairs: one pair
+    /// `0.0.0.0/0` for off, the clearing form `[{"ip_address": null}]` for on.
+    fn set_source_dest_check(&self, id: &str, check: bool) -> Result<(), CloudError> {
+        let pair = vpc::EditAddressPair {
+            ip_address: (!check).then(|| ANY_ADDRESS_PAIR.to_string()),
         };
-        let req = Req::new(
-            Method::Put,
-            Service::Vpc,
-            format!("/network-interfaces/{}/allowed-address-pairs", seg(id)),
-        )
-        .body(json!({"allowed_address_pairs": pairs}));
+        let path = format!("/network-interfaces/{}/allowed-address-pairs", seg(id));
+        let req = Req::new(Method::Put, Service::Vpc, path.clone()).body(to_body(
+            &vpc::EditAddressPairsBody {
+                allowed_address_pairs: vec![pair],
+            },
+        )?);
         let body = self.call(req, Some(("network interface", id)))?;
-        match body.get("network_interface") {
-            Some(nic) => nic_from(nic),
-            None => self.get_nic(id),
-        }
+        let _: vpc::NicWrittenAnswer = self.decode(body, &format!("PUT {path}"))?;
+        Ok(())
     }
 
-    /// Reads an instance, mapping a flavor shown by ID only to its name.
-    fn instance_from(&self, value: &Value) -> Result<CloudInstance, CloudError> {
-        let wire: WireInstance = wire(value, "instance")?;
-        let flavor = wire.flavor.unwrap_or_default();
-        let flavor = match (flavor.name, flavor.id) {
-            (Some(name), _) if !name.is_empty() => name,
-            (_, Some(id)) => self
+    /// An instance from its wire model, mapping a flavor shown by ID only to its name.
+    fn instance_of(&self, w: &bcs::Instance) -> Result<CloudInstance, CloudError> {
+        let flavor = w.flavor.clone();
+        let flavor = match flavor.as_ref().map(|f| (f.name.clone(), f.id.clone())) {
+            Some((Some(name), _)) if !name.is_empty() => name,
+            Some((_, id)) => self
                 .with_flavors(|f| f.name_by_id.get(&id).cloned())?
                 .unwrap_or(id),
-            _ => String::new(),
+            None => String::new(),
         };
-        let image = wire
-            .image
-            .and_then(|i| i.id.or(i.name))
-            .or(wire.image_id)
-            .unwrap_or_default();
-        let attached_nic_ids: Vec<String> = wire
+        let attached_nic_ids: Vec<String> = w
             .addresses
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|a| a.network_interface_id)
+            .iter()
+            .flatten()
+            .filter_map(|a| a.network_interface_id.clone())
             .collect();
-        let primary_nic_id = attached_nic_ids.first().cloned().unwrap_or_default();
         Ok(CloudInstance {
-            id: wire.id,
-            name: wire.name.unwrap_or_default(),
-            description: wire.description.unwrap_or_default(),
+            id: w.id.clone(),
+            name: w.name.clone().unwrap_or_default(),
+            description: w.description.clone().unwrap_or_default(),
             flavor,
-            image,
-            availability_zone: wire.availability_zone.unwrap_or_default(),
-            status: status_from(wire.status.as_deref().unwrap_or_default()),
-            primary_nic_id,
+            image: w.image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
+            availability_zone: w.availability_zone.clone().unwrap_or_default(),
+            status: status_from(w.status.as_deref().unwrap_or_default()),
+            primary_nic_id: attached_nic_ids.first().cloned().unwrap_or_default(),
             attached_nic_ids,
         })
     }
 
     fn get_instance(&self, id: &str) -> Result<CloudInstance, CloudError> {
-        let req = Req::new(Method::Get, Service::Bcs, format!("/instances/{}", seg(id)));
+        let path = format!("/instances/{}", seg(id));
+        let req = Req::new(Method::Get, Service::Bcs, path.clone());
         let body = self.call(req, Some(("instance", id)))?;
-        self.instance_from(field(&body, "instance")?)
+        let answer: bcs::InstanceAnswer = self.decode(body, &format!("GET {path}"))?;
+        self.instance_of(&answer.inner)
     }
 
     fn delete(
@@ -1069,23 +1112,27 @@ impl KakaoCloud {
         self.change(req, Some((kind, id)), |status| Ok(status == 404))
             .map(|_| ())
     }
+
+    /// The IDs of a collection's objects now, for recognising afterwards one that a
+    /// create whose answer was lost has made.
+    fn ids_now(
+        &self,
+        service: Service,
+        path: &str,
+        plural: &str,
+    ) -> Result<BTreeSet<String>, CloudError> {
+        Ok(self
+            .list_all(service, path, plural)?
+            .iter()
+            .filter_map(|item| item.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect())
+    }
 }
 
-/// `body[name]`, or a clear error.
-fn field<'a>(body: &'a Value, name: &str) -> Result<&'a Value, CloudError> {
-    body.get(name).ok_or_else(|| {
-        CloudError::Unavailable(format!("KakaoCloud answered without the expected {name}"))
-    })
-}
-
-/// Reads a wire object.
-fn wire<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T, CloudError> {
-    T::deserialize(value).map_err(|e| {
-        let id = value.get("id").and_then(Value::as_str).unwrap_or("?");
-        CloudError::Unavailable(format!(
-            "KakaoCloud returned a {what} ({id}) that nicplan cannot read: {e}"
-        ))
-    })
+/// A request body from its wire model.
+fn to_body(model: &impl serde::Serialize) -> Result<Value, CloudError> {
+    serde_json::to_value(model)
+        .map_err(|e| CloudError::Unavailable(format!("cannot encode a request body: {e}")))
 }
 
 fn parse_net(what: &str, id: &str, text: Option<&str>) -> Result<Ipv4Net, CloudError> {
@@ -1132,134 +1179,69 @@ fn public_ip_status_from(text: Option<&str>, associated: bool) -> PublicIpStatus
     }
 }
 
-// Wire objects: what the platform returns, every field but the ID optional.
-
-#[derive(Deserialize)]
-struct WireVpc {
-    id: String,
-    name: Option<String>,
-    description: Option<String>,
-    cidr_block: Option<String>,
-    provisioning_status: Option<String>,
+fn provisioning(text: Option<&str>) -> Provisioning {
+    text.map_or(Provisioning::Active, Provisioning::parse)
 }
 
-#[derive(Deserialize)]
-struct WireSubnet {
-    id: String,
-    name: Option<String>,
-    description: Option<String>,
-    vpc_id: Option<String>,
-    cidr_block: Option<String>,
-    availability_zone: Option<String>,
-    provisioning_status: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireSecurityGroup {
-    id: String,
-    name: Option<String>,
-    description: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireRef {
-    id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WirePair {
-    ip_address: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireNic {
-    id: String,
-    name: Option<String>,
-    description: Option<String>,
-    subnet_id: Option<String>,
-    private_ip: Option<String>,
-    secondary_ips: Option<Vec<String>>,
-    security_groups: Option<Vec<WireRef>>,
-    allowed_address_pairs: Option<Vec<WirePair>>,
-    device_id: Option<String>,
-    mac_address: Option<String>,
-}
-
-#[derive(Default, Deserialize)]
-struct WireNamed {
-    id: Option<String>,
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireAddress {
-    network_interface_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireInstance {
-    id: String,
-    name: Option<String>,
-    description: Option<String>,
-    status: Option<String>,
-    flavor: Option<WireNamed>,
-    image: Option<WireNamed>,
-    image_id: Option<String>,
-    availability_zone: Option<String>,
-    addresses: Option<Vec<WireAddress>>,
-}
-
-#[derive(Deserialize)]
-struct WirePublicIp {
-    id: String,
-    status: Option<String>,
-    description: Option<String>,
-    public_ip: Option<String>,
-    private_ip: Option<String>,
-    related_resource: Option<WireRef>,
-}
-
-fn vpc_from(value: &Value) -> Result<CloudVpc, CloudError> {
-    let w: WireVpc = wire(value, "VPC")?;
+fn vpc_of(w: &vpc::Vpc) -> Result<CloudVpc, CloudError> {
     Ok(CloudVpc {
         cidr_block: parse_net("VPC", &w.id, w.cidr_block.as_deref())?,
-        id: w.id,
-        name: w.name.unwrap_or_default(),
-        description: w.description.unwrap_or_default(),
-        status: w
-            .provisioning_status
-            .as_deref()
-            .map_or(Provisioning::Active, Provisioning::parse),
+        id: w.id.clone(),
+        name: w.name.clone().unwrap_or_default(),
+        description: w.description.clone().unwrap_or_default(),
+        status: provisioning(w.provisioning_status.as_deref()),
     })
 }
 
-fn subnet_from(value: &Value) -> Result<CloudSubnet, CloudError> {
-    let w: WireSubnet = wire(value, "subnet")?;
+fn vpc_created(w: &vpc::VpcCreated) -> Result<CloudVpc, CloudError> {
+    Ok(CloudVpc {
+        cidr_block: parse_net("VPC", &w.id, Some(&w.cidr_block))?,
+        id: w.id.clone(),
+        name: w.name.clone(),
+        description: w.description.clone(),
+        status: Provisioning::parse(&w.provisioning_status),
+    })
+}
+
+fn subnet_of(w: &vpc::Subnet) -> Result<CloudSubnet, CloudError> {
     Ok(CloudSubnet {
         cidr_block: parse_net("subnet", &w.id, w.cidr_block.as_deref())?,
-        id: w.id,
-        name: w.name.unwrap_or_default(),
-        description: w.description.unwrap_or_default(),
-        vpc_id: w.vpc_id.unwrap_or_default(),
-        availability_zone: w.availability_zone.unwrap_or_default(),
-        status: w
-            .provisioning_status
-            .as_deref()
-            .map_or(Provisioning::Active, Provisioning::parse),
+        id: w.id.clone(),
+        name: w.name.clone().unwrap_or_default(),
+        vpc_id: w.vpc_id.clone().unwrap_or_default(),
+        availability_zone: w.availability_zone.clone().unwrap_or_default(),
+        status: provisioning(w.provisioning_status.as_deref()),
     })
 }
 
-fn security_group_from(value: &Value) -> Result<CloudSecurityGroup, CloudError> {
-    let w: WireSecurityGroup = wire(value, "security group")?;
-    Ok(CloudSecurityGroup {
-        id: w.id,
-        name: w.name.unwrap_or_default(),
-        description: w.description.unwrap_or_default(),
+fn subnet_created(w: &vpc::SubnetCreated) -> Result<CloudSubnet, CloudError> {
+    Ok(CloudSubnet {
+        cidr_block: parse_net("subnet", &w.id, Some(&w.cidr_block))?,
+        id: w.id.clone(),
+        name: w.name.clone(),
+        vpc_id: w.vpc_id.clone(),
+        availability_zone: w.availability_zone.clone(),
+        status: Provisioning::parse(&w.provisioning_status),
     })
 }
 
-fn nic_from(value: &Value) -> Result<CloudNic, CloudError> {
-    let w: WireNic = wire(value, "network interface")?;
+fn group_of(w: &network::SecurityGroup) -> CloudSecurityGroup {
+    CloudSecurityGroup {
+        id: w.id.clone(),
+        name: w.name.clone().unwrap_or_default(),
+        description: w.description.clone().unwrap_or_default(),
+    }
+}
+
+fn group_written(w: &network::SecurityGroupWritten) -> CloudSecurityGroup {
+    CloudSecurityGroup {
+        id: w.id.clone(),
+        name: w.name.clone(),
+        description: w.description.clone(),
+    }
+}
+
+fn nic_of(w: &vpc::Nic) -> Result<CloudNic, CloudError> {
     let private_ip = parse_ip(
         "network interface",
         &w.id,
@@ -1267,32 +1249,31 @@ fn nic_from(value: &Value) -> Result<CloudNic, CloudError> {
     )?;
     let secondary_ips = w
         .secondary_ips
-        .unwrap_or_default()
         .iter()
+        .flatten()
         .map(|ip| parse_ip("network interface", &w.id, ip))
         .collect::<Result<Vec<_>, _>>()?;
-    let pairs = w.allowed_address_pairs.unwrap_or_default();
+    let pairs = w.allowed_address_pairs.clone().unwrap_or_default();
     Ok(CloudNic {
-        name: w.name.unwrap_or_default(),
-        description: w.description.unwrap_or_default(),
-        subnet_id: w.subnet_id.unwrap_or_default(),
+        name: w.name.clone().unwrap_or_default(),
+        description: w.description.clone().unwrap_or_default(),
+        subnet_id: w.subnet_id.clone().unwrap_or_default(),
         private_ip,
         secondary_ips,
         security_group_ids: w
             .security_groups
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|g| g.id)
+            .iter()
+            .flatten()
+            .map(|g| g.id.clone())
             .collect(),
         source_dest_check: pairs.iter().all(|p| p.ip_address.is_none()),
-        device_id: w.device_id.filter(|d| !d.is_empty()),
-        mac_address: w.mac_address.unwrap_or_default(),
-        id: w.id,
+        device_id: w.device_id.clone().filter(|d| !d.is_empty()),
+        mac_address: w.mac_address.clone().unwrap_or_default(),
+        id: w.id.clone(),
     })
 }
 
-fn public_ip_from(value: &Value) -> Result<CloudPublicIp, CloudError> {
-    let w: WirePublicIp = wire(value, "public IP")?;
+fn public_ip_of(w: &network::PublicIp) -> Result<CloudPublicIp, CloudError> {
     let address = parse_ip(
         "public IP",
         &w.id,
@@ -1300,20 +1281,33 @@ fn public_ip_from(value: &Value) -> Result<CloudPublicIp, CloudError> {
     )?;
     let private_ip = w
         .private_ip
+        .clone()
         .filter(|ip| !ip.is_empty())
         .map(|ip| parse_ip("public IP", &w.id, &ip))
         .transpose()?;
     let nic_id = w
         .related_resource
-        .and_then(|r| r.id)
+        .as_ref()
+        .map(|r| r.id.clone())
         .filter(|n| !n.is_empty());
     Ok(CloudPublicIp {
-        description: w.description.unwrap_or_default(),
+        description: w.description.clone().unwrap_or_default(),
         address,
         status: public_ip_status_from(w.status.as_deref(), nic_id.is_some()),
         nic_id,
         private_ip,
-        id: w.id,
+        id: w.id.clone(),
+    })
+}
+
+fn public_ip_written(w: &network::PublicIpWritten) -> Result<CloudPublicIp, CloudError> {
+    Ok(CloudPublicIp {
+        description: w.description.clone(),
+        address: parse_ip("public IP", &w.id, &w.public_ip)?,
+        status: public_ip_status_from(Some(&w.status), false),
+        nic_id: None,
+        private_ip: None,
+        id: w.id.clone(),
     })
 }
 
@@ -1370,28 +1364,28 @@ impl Cloud for KakaoCloud {
                 CloudError::Unavailable("reading KakaoCloud failed unexpectedly".to_string())
             })?;
         let mut inventory = Inventory::default();
-        for v in &vpcs {
-            let vpc = vpc_from(v)?;
+        for v in vpcs {
+            let vpc = vpc_of(&self.decode(v, "GET /vpcs")?)?;
             inventory.vpcs.insert(vpc.id.clone(), vpc);
         }
-        for v in &subnets {
-            let subnet = subnet_from(v)?;
+        for v in subnets {
+            let subnet = subnet_of(&self.decode(v, "GET /subnets")?)?;
             inventory.subnets.insert(subnet.id.clone(), subnet);
         }
-        for v in &groups {
-            let group = security_group_from(v)?;
+        for v in groups {
+            let group = group_of(&self.decode(v, "GET /security-groups")?);
             inventory.security_groups.insert(group.id.clone(), group);
         }
-        for v in &instances {
-            let instance = self.instance_from(v)?;
+        for v in instances {
+            let instance = self.instance_of(&self.decode(v, "GET /instances")?)?;
             inventory.instances.insert(instance.id.clone(), instance);
         }
-        for v in &nics {
-            let nic = nic_from(v)?;
+        for v in nics {
+            let nic = nic_of(&self.decode(v, "GET /network-interfaces")?)?;
             inventory.nics.insert(nic.id.clone(), nic);
         }
-        for v in &public_ips {
-            let public = public_ip_from(v)?;
+        for v in public_ips {
+            let public = public_ip_of(&self.decode(v, "GET /public-ips")?)?;
             inventory.public_ips.insert(public.id.clone(), public);
         }
         Ok(inventory)
@@ -1402,25 +1396,27 @@ impl Cloud for KakaoCloud {
     }
 
     fn vpc(&self, id: &str) -> Result<CloudVpc, CloudError> {
-        let req = Req::new(Method::Get, Service::Vpc, format!("/vpcs/{}", seg(id)));
+        let path = format!("/vpcs/{}", seg(id));
+        let req = Req::new(Method::Get, Service::Vpc, path.clone());
         let body = self.call(req, Some(("VPC", id)))?;
-        vpc_from(field(&body, "vpc")?)
+        let answer: vpc::VpcAnswer = self.decode(body, &format!("GET {path}"))?;
+        vpc_of(&answer.inner)
     }
 
     fn subnet(&self, id: &str) -> Result<CloudSubnet, CloudError> {
-        let req = Req::new(Method::Get, Service::Vpc, format!("/subnets/{}", seg(id)));
+        let path = format!("/subnets/{}", seg(id));
+        let req = Req::new(Method::Get, Service::Vpc, path.clone());
         let body = self.call(req, Some(("subnet", id)))?;
-        subnet_from(field(&body, "subnet")?)
+        let answer: vpc::SubnetAnswer = self.decode(body, &format!("GET {path}"))?;
+        subnet_of(&answer.inner)
     }
 
     fn security_group(&self, id: &str) -> Result<CloudSecurityGroup, CloudError> {
-        let req = Req::new(
-            Method::Get,
-            Service::Network,
-            format!("/security-groups/{}", seg(id)),
-        );
+        let path = format!("/security-groups/{}", seg(id));
+        let req = Req::new(Method::Get, Service::Network, path.clone());
         let body = self.call(req, Some(("security group", id)))?;
-        security_group_from(field(&body, "security_group")?)
+        let answer: network::SecurityGroupAnswer = self.decode(body, &format!("GET {path}"))?;
+        Ok(group_of(&answer.inner))
     }
 
     fn nic(&self, id: &str) -> Result<CloudNic, CloudError> {
@@ -1462,18 +1458,29 @@ impl Cloud for KakaoCloud {
         .map(|_| ())
     }
 
-    fn create_vpc(
-        &self,
-        name: &str,
-        description: &str,
-        cidr: Ipv4Net,
-    ) -> Result<CloudVpc, CloudError> {
-        let req = Req::new(Method::Post, Service::Vpc, "/vpcs".to_string()).body(json!({"vpc": {
-            "name": name,
-            "description": description,
-            "cidr_block": cidr.to_string(),
-        }}));
-        vpc_from(&self.create(req, "vpcs", "vpc", description)?)
+    fn create_vpc(&self, name: &str, cidr: Ipv4Net) -> Result<CloudVpc, CloudError> {
+        // A VPC takes no description, so no marker: after a lost answer, the VPC this
+        // call made is the one with its name and block that was not there before.
+        let before = self.ids_now(Service::Vpc, "/vpcs", "vpcs")?;
+        let cidr_text = cidr.to_string();
+        let body = to_body(&vpc::CreateVpcBody {
+            inner: vpc::CreateVpc {
+                name: name.to_string(),
+                cidr_block: cidr_text.clone(),
+                subnet: None,
+            },
+        })?;
+        let req = Req::new(Method::Post, Service::Vpc, "/vpcs".to_string()).body(body);
+        let ours = |item: &Value| {
+            let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+            !before.contains(id)
+                && item.get("name").and_then(Value::as_str) == Some(name)
+                && item.get("cidr_block").and_then(Value::as_str) == Some(cidr_text.as_str())
+        };
+        match self.create(req, "vpcs", "vpc", Some(&ours))? {
+            Created::Answer(v) => vpc_created(&self.decode::<vpc::VpcCreated>(v, "POST /vpcs")?),
+            Created::Found(v) => vpc_of(&self.decode::<vpc::Vpc>(v, "GET /vpcs")?),
+        }
     }
 
     fn delete_vpc(&self, id: &str) -> Result<(), CloudError> {
@@ -1483,20 +1490,36 @@ impl Cloud for KakaoCloud {
     fn create_subnet(
         &self,
         name: &str,
-        description: &str,
         vpc_id: &str,
         cidr: Ipv4Net,
         zone: &str,
     ) -> Result<CloudSubnet, CloudError> {
-        let req =
-            Req::new(Method::Post, Service::Vpc, "/subnets".to_string()).body(json!({"subnet": {
-                "name": name,
-                "description": description,
-                "vpc_id": vpc_id,
-                "cidr_block": cidr.to_string(),
-                "availability_zone": zone,
-            }}));
-        subnet_from(&self.create(req, "subnets", "subnet", description)?)
+        // Subnets have no description: recognised by name, block, zone and VPC.
+        let before = self.ids_now(Service::Vpc, "/subnets", "subnets")?;
+        let cidr_text = cidr.to_string();
+        let body = to_body(&vpc::CreateSubnetBody {
+            inner: vpc::CreateSubnet {
+                name: name.to_string(),
+                vpc_id: vpc_id.to_string(),
+                cidr_block: cidr_text.clone(),
+                availability_zone: zone.to_string(),
+            },
+        })?;
+        let req = Req::new(Method::Post, Service::Vpc, "/subnets".to_string()).body(body);
+        let ours = |item: &Value| {
+            let text = |k: &str| item.get(k).and_then(Value::as_str);
+            !before.contains(text("id").unwrap_or_default())
+                && text("name") == Some(name)
+                && text("cidr_block") == Some(cidr_text.as_str())
+                && text("availability_zone") == Some(zone)
+                && text("vpc_id") == Some(vpc_id)
+        };
+        match self.create(req, "subnets", "subnet", Some(&ours))? {
+            Created::Answer(v) => {
+                subnet_created(&self.decode::<vpc::SubnetCreated>(v, "POST /subnets")?)
+            }
+            Created::Found(v) => subnet_of(&self.decode::<vpc::Subnet>(v, "GET /subnets")?),
+        }
     }
 
     fn delete_subnet(&self, id: &str) -> Result<(), CloudError> {
@@ -1508,13 +1531,27 @@ impl Cloud for KakaoCloud {
         name: &str,
         description: &str,
     ) -> Result<CloudSecurityGroup, CloudError> {
+        let body = to_body(&network::CreateSecurityGroupBody {
+            inner: network::CreateSecurityGroup {
+                name: name.to_string(),
+                description: Some(description.to_string()),
+            },
+        })?;
         let req = Req::new(
             Method::Post,
             Service::Network,
             "/security-groups".to_string(),
         )
-        .body(json!({"security_group": {"name": name, "description": description}}));
-        security_group_from(&self.create(req, "security_groups", "security_group", description)?)
+        .body(body);
+        let marked = by_description(description);
+        match self.create(req, "security_groups", "security_group", marked.as_deref())? {
+            Created::Answer(v) => Ok(group_written(
+                &self.decode::<network::SecurityGroupWritten>(v, "POST /security-groups")?,
+            )),
+            Created::Found(v) => Ok(group_of(
+                &self.decode::<network::SecurityGroup>(v, "GET /security-groups")?,
+            )),
+        }
     }
 
     fn update_security_group(
@@ -1522,14 +1559,18 @@ impl Cloud for KakaoCloud {
         id: &str,
         description: &str,
     ) -> Result<CloudSecurityGroup, CloudError> {
-        let req = Req::new(
-            Method::Put,
-            Service::Network,
-            format!("/security-groups/{}", seg(id)),
-        )
-        .body(json!({"security_group": {"description": description}}));
-        let body = self.call(req, Some(("security group", id)))?;
-        security_group_from(field(&body, "security_group")?)
+        let path = format!("/security-groups/{}", seg(id));
+        let body = to_body(&network::EditSecurityGroupBody {
+            inner: network::EditSecurityGroup {
+                name: None,
+                description: Some(description.to_string()),
+            },
+        })?;
+        let req = Req::new(Method::Put, Service::Network, path.clone()).body(body);
+        let answer = self.call(req, Some(("security group", id)))?;
+        let written: network::SecurityGroupWrittenAnswer =
+            self.decode(answer, &format!("PUT {path}"))?;
+        Ok(group_written(&written.inner))
     }
 
     fn delete_security_group(&self, id: &str) -> Result<(), CloudError> {
@@ -1543,51 +1584,59 @@ impl Cloud for KakaoCloud {
 
     fn create_nic(&self, request: &NicRequest) -> Result<CloudNic, CloudError> {
         refuse_secondary_ips(&request.name, &request.secondary_ips)?;
-        let mut fields = json!({
-            "name": request.name,
-            "description": request.description,
-            "subnet_id": request.subnet_id,
-            "security_groups": request.security_group_ids,
-        });
-        if let (Some(ip), Some(map)) = (request.private_ip, fields.as_object_mut()) {
-            map.insert("private_ip".to_string(), json!(ip.to_string()));
-        }
+        let body = to_body(&vpc::CreateNicBody {
+            inner: vpc::CreateNic {
+                name: request.name.clone(),
+                description: Some(request.description.clone()),
+                private_ip: request.private_ip.map(|ip| ip.to_string()),
+                subnet_id: request.subnet_id.clone(),
+                security_groups: request.security_group_ids.clone(),
+            },
+        })?;
         let req = Req::new(
             Method::Post,
             Service::Vpc,
             "/network-interfaces".to_string(),
         )
-        .body(json!({"network_interface": fields}));
-        let nic = nic_from(&self.create(
+        .body(body);
+        let marked = by_description(&request.description);
+        let id = match self.create(
             req,
             "network_interfaces",
             "network_interface",
-            &request.description,
-        )?)?;
-        if nic.source_dest_check != request.source_dest_check {
-            return self.set_source_dest_check(&nic.id, request.source_dest_check);
+            marked.as_deref(),
+        )? {
+            // The answer is thin (no subnet, groups as IDs): the NIC is read back below.
+            Created::Answer(v) => {
+                self.decode::<vpc::NicWritten>(v, "POST /network-interfaces")?
+                    .id
+            }
+            Created::Found(v) => self.decode::<vpc::Nic>(v, "GET /network-interfaces")?.id,
+        };
+        if !request.source_dest_check {
+            self.set_source_dest_check(&id, false)?;
         }
-        Ok(nic)
+        self.get_nic(&id)
     }
 
     fn update_nic(&self, id: &str, update: &NicUpdate) -> Result<CloudNic, CloudError> {
         refuse_secondary_ips(id, &update.secondary_ips)?;
-        let req = Req::new(
-            Method::Put,
-            Service::Vpc,
-            format!("/network-interfaces/{}", seg(id)),
-        )
-        .body(json!({"network_interface": {
-            "description": update.description,
-            "security_groups": update.security_group_ids,
-        }}));
-        let body = self.call(req, Some(("network interface", id)))?;
-        let nic = match body.get("network_interface") {
-            Some(nic) => nic_from(nic)?,
-            None => self.get_nic(id)?,
-        };
+        let path = format!("/network-interfaces/{}", seg(id));
+        let body = to_body(&vpc::EditNicBody {
+            inner: vpc::EditNic {
+                name: None,
+                description: Some(update.description.clone()),
+                security_groups: Some(update.security_group_ids.clone()),
+            },
+        })?;
+        let req = Req::new(Method::Put, Service::Vpc, path.clone()).body(body);
+        let answer = self.call(req, Some(("network interface", id)))?;
+        let _: vpc::NicWrittenAnswer = self.decode(answer, &format!("PUT {path}"))?;
+        // The answer is thin: read the NIC back for its pairs.
+        let nic = self.get_nic(id)?;
         if nic.source_dest_check != update.source_dest_check {
-            return self.set_source_dest_check(id, update.source_dest_check);
+            self.set_source_dest_check(id, update.source_dest_check)?;
+            return self.get_nic(id);
         }
         Ok(nic)
     }
@@ -1602,65 +1651,69 @@ impl Cloud for KakaoCloud {
     }
 
     fn create_instance(&self, request: &InstanceRequest) -> Result<CloudInstance, CloudError> {
-        let flavor_id = self.flavor_id(&request.flavor)?;
-        let req = Req::new(
-            Method::Get,
-            Service::Vpc,
-            format!("/network-interfaces/{}", seg(&request.primary_nic_id)),
-        );
-        let nic = self.call(req, Some(("network interface", &request.primary_nic_id)))?;
-        let nic = field(&nic, "network_interface")?;
-        let subnet_id = nic
-            .get("subnet_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let groups: Vec<Value> = nic
-            .get("security_groups")
-            .and_then(Value::as_array)
-            .map(|groups| {
-                groups
-                    .iter()
-                    .filter_map(|g| g.get("name").and_then(Value::as_str))
-                    .map(|name| json!({"name": name}))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let fields = json!({
-            "name": request.name,
-            "description": request.description,
-            "flavor_id": flavor_id,
-            "image_id": request.image,
-            "subnets": [{"id": subnet_id, "network_interface_id": request.primary_nic_id}],
-            "security_groups": groups,
-            "volumes": [{
-                "size": BOOT_VOLUME_GB,
-                "source_type": "image",
-                "is_delete_on_termination": true,
-            }],
-        });
-        let req = Req::new(Method::Post, Service::Bcs, "/instances".to_string())
-            .body(json!({"instance": fields}));
-        let created = self.create(req, "instances", "instance", &request.description)?;
-        let id = created
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                CloudError::Unavailable(
-                    "KakaoCloud answered POST /instances without the new instance's ID".to_string(),
-                )
-            })?
-            .to_string();
+        let (flavor_id, flavor_type) = self.flavor(&request.flavor)?;
+        let nic = self.get_nic(&request.primary_nic_id)?;
+        // A VM boots from a root volume of the image; bare metal takes no volume.
+        let volumes = if flavor_type == "bm" {
+            Vec::new()
+        } else {
+            vec![bcs::Volume {
+                is_delete_on_termination: Some(true),
+                size: i64::from(request.root_volume_gb),
+                source_type: Some("image".to_string()),
+                uuid: Some(request.image.clone()),
+                type_id: None,
+                encryption_secret_id: None,
+            }]
+        };
+        let body = to_body(&bcs::CreateInstanceBody {
+            inner: bcs::CreateInstance {
+                name: request.name.clone(),
+                description: Some(request.description.clone()),
+                count: None,
+                image_id: request.image.clone(),
+                flavor_id,
+                availability_zone: None,
+                subnets: vec![bcs::InstanceSubnet {
+                    id: nic.subnet_id.clone(),
+                    network_interface_id: Some(request.primary_nic_id.clone()),
+                    private_ip: None,
+                }],
+                volumes,
+                key_name: None,
+                // The NIC made beforehand carries its own groups; the platform's tools
+                // refuse both together.
+                security_groups: Vec::new(),
+                user_data: None,
+                is_disable_hyper_threading: None,
+                is_bonding: None,
+            },
+        })?;
+        let req = Req::new(Method::Post, Service::Bcs, "/instances".to_string()).body(body);
+        let marked = by_description(&request.description);
+        let id = match self.create(req, "instances", "instance", marked.as_deref())? {
+            // The answer holds only the ID: the instance is read back below.
+            Created::Answer(v) => {
+                self.decode::<bcs::InstanceCreated>(v, "POST /instances")?
+                    .id
+            }
+            Created::Found(v) => self.decode::<bcs::Instance>(v, "GET /instances")?.id,
+        };
         self.get_instance(&id)
     }
 
     fn resize_instance(&self, id: &str, flavor: &str) -> Result<CloudInstance, CloudError> {
-        let flavor_id = self.flavor_id(flavor)?;
+        let (flavor_id, _) = self.flavor(flavor)?;
+        let body = to_body(&bcs::ResizeBody {
+            flavor: bcs::FlavorRef { id: flavor_id },
+        })?;
         let req = Req::new(
             Method::Post,
             Service::Bcs,
             format!("/instances/{}/resize", seg(id)),
         )
-        .body(json!({"flavor": {"id": flavor_id}}));
+        .body(body);
+        // Its answer has no documented shape and is not read.
         self.call(req, Some(("instance", id)))?;
         self.get_instance(id)
     }
@@ -1675,19 +1728,19 @@ impl Cloud for KakaoCloud {
     }
 
     fn attach_nic(&self, instance_id: &str, nic_id: &str) -> Result<(), CloudError> {
-        let req = Req::new(
-            Method::Post,
-            Service::Bcs,
-            format!(
-                "/instances/{}/network-interfaces/{}",
-                seg(instance_id),
-                seg(nic_id)
-            ),
+        let path = format!(
+            "/instances/{}/network-interfaces/{}",
+            seg(instance_id),
+            seg(nic_id)
         );
-        self.change(req, None, |_| {
+        let req = Req::new(Method::Post, Service::Bcs, path.clone());
+        let answer = self.change(req, None, |_| {
             Ok(self.get_nic(nic_id)?.device_id.as_deref() == Some(instance_id))
-        })
-        .map(|_| ())
+        })?;
+        if !answer.is_null() {
+            let _: bcs::NicAttachedAnswer = self.decode(answer, &format!("POST {path}"))?;
+        }
+        Ok(())
     }
 
     fn detach_nic(&self, instance_id: &str, nic_id: &str) -> Result<(), CloudError> {
@@ -1707,9 +1760,21 @@ impl Cloud for KakaoCloud {
     }
 
     fn create_public_ip(&self, description: &str) -> Result<CloudPublicIp, CloudError> {
-        let req = Req::new(Method::Post, Service::Network, "/public-ips".to_string())
-            .body(json!({"public_ip": {"description": description}}));
-        public_ip_from(&self.create(req, "public_ips", "public_ip", description)?)
+        let body = to_body(&network::CreatePublicIpBody {
+            inner: network::CreatePublicIp {
+                description: Some(description.to_string()),
+            },
+        })?;
+        let req = Req::new(Method::Post, Service::Network, "/public-ips".to_string()).body(body);
+        let marked = by_description(description);
+        match self.create(req, "public_ips", "public_ip", marked.as_deref())? {
+            Created::Answer(v) => {
+                public_ip_written(&self.decode::<network::PublicIpWritten>(v, "POST /public-ips")?)
+            }
+            Created::Found(v) => {
+                public_ip_of(&self.decode::<network::PublicIp>(v, "GET /public-ips")?)
+            }
+        }
     }
 
     fn associate_public_ip(
@@ -1718,35 +1783,40 @@ impl Cloud for KakaoCloud {
         nic_id: &str,
         private_ip: Option<Ipv4Addr>,
     ) -> Result<CloudPublicIp, CloudError> {
-        let mut req = Req::new(
-            Method::Put,
-            Service::Network,
-            format!("/public-ips/{}/network-interfaces/{}", seg(id), seg(nic_id)),
-        );
+        // The call takes no body: it maps the NIC's primary IP, the only one a NIC has
+        // on this platform.
         if let Some(ip) = private_ip {
-            req = req.body(json!({"private_ip": ip.to_string()}));
+            let nic = self.get_nic(nic_id)?;
+            if nic.private_ip != ip {
+                return Err(CloudError::Rejected(format!(
+                    "public IP {id} would map to {ip}, but KakaoCloud maps a public IP to a network interface's primary IP ({} of {nic_id})",
+                    nic.private_ip
+                )));
+            }
         }
-        let body = self.change(req, None, |_| {
-            let public = self.get_public_ip(id)?;
-            Ok(public.nic_id.as_deref() == Some(nic_id)
-                && private_ip.is_none_or(|ip| public.private_ip == Some(ip)))
+        let path = format!("/public-ips/{}/network-interfaces/{}", seg(id), seg(nic_id));
+        let req = Req::new(Method::Put, Service::Network, path.clone());
+        let answer = self.change(req, None, |_| {
+            Ok(self.get_public_ip(id)?.nic_id.as_deref() == Some(nic_id))
         })?;
-        match body.get("public_ip") {
-            Some(public) if public.get("public_ip").is_some() => public_ip_from(public),
-            _ => self.get_public_ip(id),
+        if !answer.is_null() {
+            let _: network::PublicIpWrittenAnswer = self.decode(answer, &format!("PUT {path}"))?;
         }
+        // The answer has no related resource, and may not have the private IP yet.
+        self.get_public_ip(id)
     }
 
     fn disassociate_public_ip(&self, id: &str, nic_id: &str) -> Result<(), CloudError> {
-        let req = Req::new(
-            Method::Delete,
-            Service::Network,
-            format!("/public-ips/{}/network-interfaces/{}", seg(id), seg(nic_id)),
-        );
-        self.change(req, None, |_| {
+        let path = format!("/public-ips/{}/network-interfaces/{}", seg(id), seg(nic_id));
+        let req = Req::new(Method::Delete, Service::Network, path.clone());
+        let answer = self.change(req, None, |_| {
             Ok(self.get_public_ip(id)?.nic_id.as_deref() != Some(nic_id))
-        })
-        .map(|_| ())
+        })?;
+        if !answer.is_null() {
+            let _: network::PublicIpWrittenAnswer =
+                self.decode(answer, &format!("DELETE {path}"))?;
+        }
+        Ok(())
     }
 
     fn delete_public_ip(&self, id: &str) -> Result<(), CloudError> {
@@ -1757,6 +1827,19 @@ impl Cloud for KakaoCloud {
             id,
         )
     }
+}
+
+/// How a create recognises its object in a list after a lost answer.
+type Recognise<'a> = Box<dyn Fn(&Value) -> bool + 'a>;
+
+/// How a create recognises its object after a lost answer: by the exact description
+/// it sent, when that carries nicplan's marker (which makes it unique).
+fn by_description(description: &str) -> Option<Recognise<'_>> {
+    description.contains("[nicplan:").then(|| {
+        Box::new(move |item: &Value| {
+            item.get("description").and_then(Value::as_str) == Some(description)
+        }) as Recognise<'_>
+    })
 }
 
 #[cfg(test)]
@@ -1914,12 +1997,19 @@ mod tests {
             PublicIpStatus::Attaching
         );
         assert_eq!(public_ip_status_from(None, true), PublicIpStatus::InUse);
-        let nic = json!({"id": "n", "private_ip": "10.0.0.5",
-            "allowed_address_pairs": [{"ip_address": "0.0.0.0/0"}], "device_id": ""});
-        let nic = nic_from(&nic).unwrap_or_else(|e| panic!("{e}"));
+        let read = |v: serde_json::Value| {
+            serde_json::from_value::<vpc::Nic>(v).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let nic = read(serde_json::json!({"id": "n", "private_ip": "10.0.0.5",
+            "allowed_address_pairs": [{"ip_address": "0.0.0.0/0"}], "device_id": ""}));
+        let nic = nic_of(&nic).unwrap_or_else(|e| panic!("{e}"));
         assert!(!nic.source_dest_check);
         assert_eq!(nic.device_id, None);
-        assert!(nic_from(&json!({"id": "n", "private_ip": "bad"})).is_err());
+        let cleared = read(serde_json::json!({"id": "n", "private_ip": "10.0.0.5",
+            "allowed_address_pairs": [{"ip_address": null}]}));
+        assert!(nic_of(&cleared).is_ok_and(|n| n.source_dest_check));
+        let broken = read(serde_json::json!({"id": "n", "private_ip": "bad"}));
+        assert!(nic_of(&broken).is_err());
     }
 
     #[test]

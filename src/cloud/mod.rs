@@ -4,11 +4,13 @@
 //!
 //! Objects nicplan creates carry a marker in their description, `[nicplan:LINEAGE/ADDR]`,
 //! so the objects of a run that crashed before recording them are found again instead of
-//! created twice.
+//! created twice. VPCs and subnets take no description on the platform; a backend
+//! recognises them after a lost answer by what identifies them (name, CIDR, zone, VPC).
 
 pub mod kakaocloud;
 pub mod serve;
 pub mod sim;
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -96,7 +98,8 @@ pub struct CloudVpc {
     pub id: String,
     /// Name.
     pub name: String,
-    /// Description, with nicplan's marker when nicplan created it.
+    /// Description (the platform takes none at creation: empty for nicplan's VPCs).
+    #[serde(default)]
     pub description: String,
     /// Range.
     pub cidr_block: Ipv4Net,
@@ -112,8 +115,6 @@ pub struct CloudSubnet {
     pub id: String,
     /// Name.
     pub name: String,
-    /// Description.
-    pub description: String,
     /// Its VPC's ID.
     pub vpc_id: String,
     /// Range.
@@ -266,6 +267,8 @@ pub struct InstanceRequest {
     pub image: String,
     /// The primary NIC's ID.
     pub primary_nic_id: String,
+    /// A virtual machine's root volume in GB (bare metal takes none).
+    pub root_volume_gb: u32,
 }
 
 /// A refused or failed call.
@@ -309,20 +312,14 @@ pub trait Cloud: Send + Sync {
     /// One public IP, for waiting on its mapping.
     fn public_ip(&self, id: &str) -> Result<CloudPublicIp, CloudError>;
 
-    /// Creates a VPC.
-    fn create_vpc(
-        &self,
-        name: &str,
-        description: &str,
-        cidr: Ipv4Net,
-    ) -> Result<CloudVpc, CloudError>;
+    /// Creates a VPC (the platform takes no description for one).
+    fn create_vpc(&self, name: &str, cidr: Ipv4Net) -> Result<CloudVpc, CloudError>;
     /// Deletes a VPC without subnets.
     fn delete_vpc(&self, id: &str) -> Result<(), CloudError>;
-    /// Creates a subnet.
+    /// Creates a subnet (subnets have no description).
     fn create_subnet(
         &self,
         name: &str,
-        description: &str,
         vpc_id: &str,
         cidr: Ipv4Net,
         zone: &str,

@@ -108,7 +108,35 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
                 .as_ref()
                 .and_then(|l| l.allow_stop.as_ref())
                 .map(at),
+            root_volume_gb: instance.root_volume_gb.as_ref().map(at),
         };
+        if let Some(size) = &value.root_volume_gb {
+            if value.is_bare_metal() {
+                b.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Schema,
+                        format!(
+                            "instance {} is bare metal ({}), which boots from its own disks and takes no root volume",
+                            value.name.value, value.type_name.value
+                        ),
+                    )
+                    .label(size.span, "not for bare metal")
+                    .help("remove root_volume_gb"),
+                );
+            } else if size.value == 0 {
+                b.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Schema,
+                        format!(
+                            "instance {} asks for a root volume of 0 GB",
+                            value.name.value
+                        ),
+                    )
+                    .label(size.span, "0 GB")
+                    .help("give the size in GB, at least what the image needs (50 when omitted)"),
+                );
+            }
+        }
         b.model.instances.insert(name.value, value);
     }
     for (name, nic) in file.network_interfaces.iter().flatten() {

@@ -64,6 +64,8 @@ pub struct Instance {
     pub prevent_destroy: Option<At<bool>>,
     /// `lifecycle.allow_stop`, when set.
     pub allow_stop: Option<At<bool>>,
+    /// `root_volume_gb`, when set.
+    pub root_volume_gb: Option<At<u32>>,
 }
 
 impl Instance {

@@ -102,6 +102,12 @@ fn replacement_reason(want: &Attributes, have: &Attributes) -> Option<String> {
                 .flatten()
             {
                 Some(why)
+            } else if let (Some(want), Some(have)) = (w.root_volume_gb, h.root_volume_gb)
+                && want != have
+            {
+                Some(format!(
+                    "its root volume changes from {have} to {want} GB, which the platform sets only when it makes the instance"
+                ))
             } else if w.primary_interface != h.primary_interface {
                 Some(match outside_ref(&h.primary_interface) {
                     Some(id) => format!(

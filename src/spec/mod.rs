@@ -312,6 +312,11 @@ pub struct Instance {
     pub image: Sp<String>,
     /// The network interface created with it; never detachable.
     pub primary_interface: Name,
+    /// A virtual machine's root volume in GB, made from the image (default 50); bare
+    /// metal takes none. The platform sets it only when it makes the instance.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub root_volume_gb: Option<Sp<u32>>,
     /// Guards against deletion.
     #[serde(default)]
     pub lifecycle: Option<Lifecycle>,

@@ -338,7 +338,7 @@ impl Sim {
 
     /// Operator control: makes a VPC outside any state; its ID.
     pub fn operator_create_vpc(&self, name: &str, cidr: Ipv4Net) -> Result<String, CloudError> {
-        self.operator(|w, cx| w.create_vpc(cx, name, "", cidr))
+        self.operator(|w, cx| w.create_vpc(cx, name, cidr))
     }
 
     /// Operator control: makes a subnet outside any state in the VPC with this ID or
@@ -352,7 +352,7 @@ impl Sim {
     ) -> Result<String, CloudError> {
         self.operator(|w, cx| {
             let vpc = w.find_vpc(vpc)?;
-            w.create_subnet(cx, name, "", &vpc, cidr, zone)
+            w.create_subnet(cx, name, &vpc, cidr, zone)
         })
     }
 
@@ -430,6 +430,7 @@ impl Sim {
                     flavor: flavor.to_string(),
                     image: "ubuntu-22.04".to_string(),
                     primary_nic_id: nic,
+                    root_volume_gb: crate::resource::DEFAULT_ROOT_VOLUME_GB,
                 },
             )
         })
@@ -589,14 +590,9 @@ impl Cloud for Sim {
         self.read(|w| w.public_ip(id).cloned())
     }
 
-    fn create_vpc(
-        &self,
-        name: &str,
-        description: &str,
-        cidr: Ipv4Net,
-    ) -> Result<CloudVpc, CloudError> {
+    fn create_vpc(&self, name: &str, cidr: Ipv4Net) -> Result<CloudVpc, CloudError> {
         self.transact(|w, cx| {
-            let id = w.create_vpc(cx, name, description, cidr)?;
+            let id = w.create_vpc(cx, name, cidr)?;
             w.vpc(&id).cloned()
         })
     }
@@ -608,13 +604,12 @@ impl Cloud for Sim {
     fn create_subnet(
         &self,
         name: &str,
-        description: &str,
         vpc_id: &str,
         cidr: Ipv4Net,
         zone: &str,
     ) -> Result<CloudSubnet, CloudError> {
         self.transact(|w, cx| {
-            let id = w.create_subnet(cx, name, description, vpc_id, cidr, zone)?;
+            let id = w.create_subnet(cx, name, vpc_id, cidr, zone)?;
             w.subnet(&id).cloned()
         })
     }

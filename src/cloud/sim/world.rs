@@ -539,7 +539,6 @@ impl World {
         &mut self,
         cx: &Ctx,
         name: &str,
-        description: &str,
         cidr: Ipv4Net,
     ) -> Result<String, CloudError> {
         check_network_address("VPC", cidr)?;
@@ -556,7 +555,7 @@ impl World {
         let vpc = CloudVpc {
             id: id.clone(),
             name: name.to_string(),
-            description: description.to_string(),
+            description: String::new(),
             cidr_block: cidr,
             status: Provisioning::PendingCreate,
         };
@@ -589,7 +588,6 @@ impl World {
         &mut self,
         cx: &Ctx,
         name: &str,
-        description: &str,
         vpc_id: &str,
         cidr: Ipv4Net,
         zone: &str,
@@ -627,7 +625,6 @@ impl World {
         let subnet = CloudSubnet {
             id: id.clone(),
             name: name.to_string(),
-            description: description.to_string(),
             vpc_id: vpc_id.to_string(),
             cidr_block: cidr,
             availability_zone: zone.to_string(),
