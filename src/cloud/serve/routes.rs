@@ -72,6 +72,12 @@ pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
             let (msg, kind) = if let Some(field) = missing_field(&text) {
                 loc.push(Value::from(field));
                 ("field required".to_string(), "value_error.missing")
+            } else if text.starts_with("unknown field `") {
+                // The path already ends at the unknown key.
+                (
+                    "extra fields not permitted".to_string(),
+                    "value_error.extra",
+                )
             } else if inner.is_syntax() || inner.is_eof() {
                 (
                     format!("the body is not JSON: {text}"),

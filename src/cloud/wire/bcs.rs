@@ -9,6 +9,7 @@ use super::{listed, wrapped};
 
 /// One `subnets` entry of an instance create: the first becomes the primary NIC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InstanceSubnet {
     /// The subnet.
     pub id: String,
@@ -23,6 +24,7 @@ pub struct InstanceSubnet {
 /// One `volumes` entry of an instance create: a VM's root volume, `{size}` alone or
 /// made from an image (`{uuid, source_type: "image", size}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Volume {
     /// Deleted with the instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +54,7 @@ pub struct NamedGroup {
 
 /// `POST /instances` body model (`CreateInstanceModel`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateInstance {
     /// Name.
     pub name: String,
@@ -90,6 +93,7 @@ pub struct CreateInstance {
 }
 
 wrapped!(
+    strict
     /// `POST /instances` body.
     CreateInstanceBody,
     "instance",
@@ -370,6 +374,7 @@ listed!(
 
 /// A flavor by ID.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FlavorRef {
     /// ID.
     pub id: String,
@@ -377,6 +382,7 @@ pub struct FlavorRef {
 
 /// `POST /instances/{id}/resize` body. Its answer has no documented shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResizeBody {
     /// The new flavor.
     pub flavor: FlavorRef,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The application credential.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApplicationCredential {
     /// Its ID.
     pub id: String,
@@ -21,6 +22,7 @@ impl std::fmt::Debug for ApplicationCredential {
 
 /// How the caller proves who it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Identity {
     /// `["application_credential"]`.
     pub methods: Vec<String>,
@@ -30,6 +32,7 @@ pub struct Identity {
 
 /// The `auth` object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Auth {
     /// Who.
     pub identity: Identity,
@@ -37,6 +40,7 @@ pub struct Auth {
 
 /// The token request body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The credential.
     pub auth: Auth,

@@ -15,7 +15,10 @@
 //! - Fields the SDK marks required are plain types; decoding an answer without one
 //!   fails with the call named. Optional and nullable fields are `Option`s, decoded
 //!   when missing and encoded as `null`, so an encoded answer has exactly the model's
-//!   fields. Unknown fields are ignored when decoding.
+//!   fields. Unknown fields are ignored when decoding an answer (the platform may add
+//!   some); a request model refuses them, so `sim serve` answers a misspelt or
+//!   invented field with the 422 a strict platform would give, rather than ignoring
+//!   it as the real one may, silently.
 //! - Times are RFC 3339 strings; IDs, addresses and CIDR blocks are strings, parsed by
 //!   the backend.
 
@@ -26,8 +29,19 @@ pub mod vpc;
 
 use serde::{Deserialize, Serialize};
 
-/// Wraps a model in the one key of its call.
+/// Wraps a model in the one key of its call; `strict` (request bodies) refuses any
+/// other key when decoding, as `sim serve` decodes requests.
 macro_rules! wrapped {
+    (strict $(#[$doc:meta])* $name:ident, $key:literal, $inner:ty) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// The object.
+            #[serde(rename = $key)]
+            pub inner: $inner,
+        }
+    };
     ($(#[$doc:meta])* $name:ident, $key:literal, $inner:ty) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -7,6 +7,7 @@ use super::{listed, wrapped};
 
 /// `POST /security-groups` body model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateSecurityGroup {
     /// Name, unique in the project.
     pub name: String,
@@ -16,6 +17,7 @@ pub struct CreateSecurityGroup {
 }
 
 wrapped!(
+    strict
     /// `POST /security-groups` body.
     CreateSecurityGroupBody,
     "security_group",
@@ -24,6 +26,7 @@ wrapped!(
 
 /// `PUT /security-groups/{id}` body model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EditSecurityGroup {
     /// Name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,6 +37,7 @@ pub struct EditSecurityGroup {
 }
 
 wrapped!(
+    strict
     /// `PUT /security-groups/{id}` body.
     EditSecurityGroupBody,
     "security_group",
@@ -120,6 +124,7 @@ listed!(
 
 /// `POST /public-ips` body model: the address comes from the pool.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreatePublicIp {
     /// Description (nicplan's marker in it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +132,7 @@ pub struct CreatePublicIp {
 }
 
 wrapped!(
+    strict
     /// `POST /public-ips` body.
     CreatePublicIpBody,
     "public_ip",

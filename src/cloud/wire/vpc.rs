@@ -7,6 +7,7 @@ use super::{listed, wrapped};
 
 /// `POST /vpcs` body model. The platform takes no description.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateVpc {
     /// Name.
     pub name: String,
@@ -19,6 +20,7 @@ pub struct CreateVpc {
 
 /// The first subnet of a VPC create.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MainSubnet {
     /// Range.
     pub cidr_block: String,
@@ -27,6 +29,7 @@ pub struct MainSubnet {
 }
 
 wrapped!(
+    strict
     /// `POST /vpcs` body.
     CreateVpcBody,
     "vpc",
@@ -183,6 +186,7 @@ listed!(
 
 /// `POST /subnets` body model. Subnets have no description.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateSubnet {
     /// Name.
     pub name: String,
@@ -195,6 +199,7 @@ pub struct CreateSubnet {
 }
 
 wrapped!(
+    strict
     /// `POST /subnets` body.
     CreateSubnetBody,
     "subnet",
@@ -299,6 +304,7 @@ listed!(
 
 /// `POST /network-interfaces` body model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateNic {
     /// Name.
     pub name: String,
@@ -315,6 +321,7 @@ pub struct CreateNic {
 }
 
 wrapped!(
+    strict
     /// `POST /network-interfaces` body.
     CreateNicBody,
     "network_interface",
@@ -323,6 +330,7 @@ wrapped!(
 
 /// `PUT /network-interfaces/{id}` body model: only these can change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EditNic {
     /// Name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -336,6 +344,7 @@ pub struct EditNic {
 }
 
 wrapped!(
+    strict
     /// `PUT /network-interfaces/{id}` body.
     EditNicBody,
     "network_interface",
@@ -492,6 +501,7 @@ listed!(
 
 /// One allowed address pair to set; `null` clears the list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EditAddressPair {
     /// An address or a CIDR block, or `null`.
     pub ip_address: Option<String>,
@@ -499,6 +509,7 @@ pub struct EditAddressPair {
 
 /// `PUT /network-interfaces/{id}/allowed-address-pairs` body (no wrapper).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EditAddressPairsBody {
     /// The pairs; `[{"ip_address": null}]` clears them, as the official tools do.
     pub allowed_address_pairs: Vec<EditAddressPair>,
