@@ -716,7 +716,7 @@ fn serve(w: &Workdir, extra: &[&str]) -> Served {
         .args(["sim", "serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(w.path("serve.log")).expect("log file"))
         .spawn()
         .expect("spawn");
     let stdout = child.stdout.take().expect("stdout");
@@ -790,4 +790,201 @@ fn the_kakaocloud_backend_end_to_end_through_sim_serve() {
         !err.contains("not-the-secret") && !err.contains("ci-secret-value"),
         "{err}"
     );
+}
+
+/// The names of a collection's objects as `GET /api/v1{path}` lists them, read through
+/// a platform that may fail, throttle or lose any answer: every read is repeated until
+/// it gets a clean answer.
+fn names_through_the_api(url: &str, path: &str, plural: &str) -> Vec<String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .new_agent();
+    let token = (0..100)
+        .find_map(|_| {
+            let body = serde_json::json!({"auth": {"identity": {
+                "methods": ["application_credential"],
+                "application_credential": {"id": "ci-id", "secret": "ci-secret-value"},
+            }}});
+            let answer = agent
+                .post(format!("{url}/identity/v3/auth/tokens"))
+                .send_json(body)
+                .ok()?;
+            answer
+                .headers()
+                .get("x-subject-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .expect("a token");
+    let answer = (0..100)
+        .find_map(|_| {
+            let mut answer = agent
+                .get(format!("{url}/api/v1{path}?limit=1000"))
+                .header("X-Auth-Token", &token)
+                .call()
+                .ok()?;
+            if answer.status().as_u16() != 200 {
+                return None;
+            }
+            let text = answer.body_mut().read_to_string().ok()?;
+            serde_json::from_str::<serde_json::Value>(&text).ok()
+        })
+        .expect("a clean answer in 100 tries");
+    let mut names: Vec<String> = answer
+        .get(plural)
+        .and_then(|v| v.as_array())
+        .expect("a list")
+        .iter()
+        .map(|o| {
+            o.get("name")
+                .or_else(|| o.get("description"))
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every object `sim serve` holds, by collection, as the API lists it.
+fn held(url: &str) -> Vec<(&'static str, Vec<String>)> {
+    [
+        ("/vpcs", "vpcs"),
+        ("/subnets", "subnets"),
+        ("/security-groups", "security_groups"),
+        ("/network-interfaces", "network_interfaces"),
+        ("/instances", "instances"),
+        ("/public-ips", "public_ips"),
+    ]
+    .into_iter()
+    .map(|(path, plural)| (plural, names_through_the_api(url, path, plural)))
+    .collect()
+}
+
+#[test]
+fn the_kakaocloud_backend_converges_under_lost_answers_with_no_duplicate() {
+    let changed = edit(
+        &edit(
+            &edit(
+                &base(),
+                "    network_interface: web-1-eth0",
+                "    network_interface: web-2-eth0",
+            ),
+            "  web-sg: { description: web tier }",
+            "  web-sg: { description: public web tier }",
+        ),
+        "  spare:\n    subnet: mgmt-a\n",
+        "  extra:\n    subnet: app-a\n    private_ip: 10.0.1.30\n",
+    );
+    let ok = |w: &Workdir, served: &Served, args: &[&str]| {
+        let out = kakaocloud_tuned(w, served, args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "nicplan {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (mut lost_changes, mut injected) = (0, 0);
+    for seed in ["1", "2", "3"] {
+        let w = Workdir::new();
+        // A tenth of the calls fail, a tenth are throttled, and a tenth are carried out
+        // with their answer lost.
+        let served = serve(
+            &w,
+            &[
+                "--drop-rate",
+                "0.1",
+                "--fail-rate",
+                "0.1",
+                "--throttle-rate",
+                "0.1",
+                "--seed",
+                seed,
+            ],
+        );
+        w.write(&base());
+        ok(&w, &served, &["apply", "--auto-approve"]);
+        ok(&w, &served, &["plan", "--detailed-exitcode"]);
+        let want_base = [
+            ("vpcs", names(&["main"])),
+            ("subnets", names(&["app-a", "db-a", "mgmt-a"])),
+            ("security_groups", names(&["db-sg", "web-sg"])),
+            (
+                "network_interfaces",
+                names(&[
+                    "spare",
+                    "web-1-eth0",
+                    "web-1-eth1",
+                    "web-1-eth2",
+                    "web-2-eth0",
+                    "web-2-eth1",
+                    "web-2-eth2",
+                ]),
+            ),
+            ("instances", names(&["web-1", "web-2"])),
+        ];
+        let now = held(&served.url);
+        assert_eq!(now[..5], want_base[..], "seed {seed}");
+        assert_eq!(now[5].1.len(), 1, "seed {seed}: {now:?}");
+
+        w.write(&changed);
+        ok(&w, &served, &["apply", "--auto-approve"]);
+        ok(&w, &served, &["plan", "--detailed-exitcode"]);
+        let now = held(&served.url);
+        let nics = &now[3].1;
+        assert!(
+            nics.contains(&"extra".to_string()) && !nics.contains(&"spare".to_string()),
+            "seed {seed}: {nics:?}"
+        );
+        assert_eq!(nics.len(), 7, "seed {seed}: {nics:?}");
+        assert_eq!(now[0].1, names(&["main"]), "seed {seed}");
+        assert_eq!(now[5].1.len(), 1, "seed {seed}: {now:?}");
+
+        ok(&w, &served, &["destroy", "--auto-approve"]);
+        for (plural, left) in held(&served.url) {
+            assert!(left.is_empty(), "seed {seed}: {plural} left: {left:?}");
+        }
+        let log = std::fs::read_to_string(w.path("serve.log")).expect("log");
+        for line in log.lines() {
+            if line.ends_with("(carried out; answer lost)") && !line.starts_with("GET ") {
+                lost_changes += 1;
+            } else if line.ends_with("(injected)") {
+                injected += 1;
+            }
+        }
+    }
+    // Some 15 to 20 changes lose their answer over the three runs, and some 120
+    // calls meet a 503 or a 429: with none, the test would have tried nothing.
+    assert!(
+        lost_changes > 0 && injected > 0,
+        "{lost_changes} {injected}"
+    );
+}
+
+/// As [`kakaocloud`] with the right secret, repeating calls more often and sooner than
+/// the defaults, for a platform that fails three calls in ten.
+fn kakaocloud_tuned(w: &Workdir, served: &Served, args: &[&str]) -> Output {
+    Command::cargo_bin("nicplan")
+        .expect("binary")
+        .current_dir(w.dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("NICPLAN_STATE")
+        .env("NICPLAN_BACKEND", "kakaocloud")
+        .env("KAKAOCLOUD_ENDPOINT", &served.url)
+        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
+        .env(
+            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+            "ci-secret-value",
+        )
+        .env("KAKAOCLOUD_MAX_RETRIES", "12")
+        .env("KAKAOCLOUD_RETRY_BACKOFF_MS", "5")
+        .args(args)
+        .output()
+        .expect("runs")
 }

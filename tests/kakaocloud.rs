@@ -343,6 +343,41 @@ fn a_lost_answer_after_the_platform_acted_makes_no_duplicate() {
 }
 
 #[test]
+fn a_lost_answer_to_each_kind_of_create_makes_no_second_object() {
+    let server = server(options());
+    // The first create of every kind goes through and its answer is lost. VPCs and
+    // subnets take no description: they are recognised by name and block (and zone
+    // and VPC) among the objects that were not there before the call.
+    let mut first = BTreeMap::<String, bool>::new();
+    let proxy = Proxy::losing(
+        &server.url(),
+        Box::new(move |method, url, _| {
+            let path = url.split('?').next().unwrap_or_default();
+            let collection = path.strip_prefix("/api/v1/").unwrap_or_default();
+            method == "POST"
+                && !collection.contains('/')
+                && first.insert(collection.to_string(), true).is_none()
+        }),
+    );
+    let cloud = client(&proxy.url);
+    let store = MemoryStore::new();
+    converge(&base(), &store, &cloud);
+    // VPC, subnet, security group, NIC, instance, public IP.
+    assert_eq!(proxy.lost.load(Ordering::SeqCst), 6);
+    assert_base(&server);
+    let world = server.sim().world().expect("world");
+    assert_eq!(world.vpcs.len(), 1);
+    assert_eq!(world.subnets.len(), 3);
+    assert_eq!(world.counter, 16);
+    drop(world);
+    converge("version: 1\n", &store, &cloud);
+    let world = server.sim().world().expect("world");
+    assert!(world.vpcs.is_empty() && world.subnets.is_empty());
+    drop(world);
+    proxy.stop();
+}
+
+#[test]
 fn wrong_credentials_fail_clearly_on_the_first_call_and_leak_nothing() {
     let server = server(options());
     let cloud = client_with(&server.url(), ID, "not-the-secret-44");
@@ -788,8 +823,20 @@ struct Proxy {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Which successful changes a [`Proxy`] loses the answer to: given the method and the
+/// path, and how many successful changes it has seen before.
+type Lose = Box<dyn FnMut(&str, &str, u64) -> bool + Send>;
+
 impl Proxy {
+    /// Loses the answer to every `every`-th successful change.
     fn start(target: &str, every: u64) -> Proxy {
+        Proxy::losing(
+            target,
+            Box::new(move |_, _, seen| (seen + 1).is_multiple_of(every)),
+        )
+    }
+
+    fn losing(target: &str, mut lose: Lose) -> Proxy {
         let http = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("proxy listens"));
         let addr = http.server_addr().to_ip().expect("ip");
         let lost = Arc::new(AtomicU64::new(0));
@@ -840,7 +887,7 @@ impl Proxy {
                     let is_change = method != "GET" && url.starts_with("/api/v1/");
                     let (status, text) = if is_change && status < 300 {
                         changes += 1;
-                        if changes.is_multiple_of(every) {
+                        if lose(&method, &url, changes - 1) {
                             lost.fetch_add(1, Ordering::SeqCst);
                             (
                                 502,

@@ -106,7 +106,8 @@ pub struct GraphArgs {
 pub enum SimCommand {
     /// Serve the simulator over the KakaoCloud REST API, for `--backend kakaocloud`
     /// with KAKAOCLOUD_ENDPOINT pointing here. It accepts the application credential
-    /// in KAKAOCLOUD_APPLICATION_CREDENTIAL_ID / _SECRET.
+    /// in KAKAOCLOUD_APPLICATION_CREDENTIAL_ID / _SECRET, and logs one line per
+    /// request on standard error.
     Serve {
         #[command(flatten)]
         file: super::workspace::FileArg,
@@ -122,6 +123,18 @@ pub enum SimCommand {
         /// Answer every Nth API request with 429, as throttling would.
         #[arg(long, value_name = "N")]
         throttle_every: Option<u32>,
+        /// Answer this share of API requests (0 to 1) with 503, at random.
+        #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+        fail_rate: f64,
+        /// Answer this share of API requests with 429 and Retry-After, at random.
+        #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+        throttle_rate: f64,
+        /// Carry out this share of API requests and then lose the answer, at random.
+        #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+        drop_rate: f64,
+        /// The seed of the random faults, for a run that can be repeated.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        seed: u64,
     },
     /// Make a VPC in the simulator outside any state, as the console would.
     CreateVpc {
@@ -684,6 +697,10 @@ pub fn exec_sim(command: SimCommand) -> Result<u8, Error> {
             latency_ms,
             fail_every,
             throttle_every,
+            fail_rate,
+            throttle_rate,
+            drop_rate,
+            seed,
         } => {
             use crate::cloud::kakaocloud::{ID_VAR, SECRET_VAR};
             let var = |name: &str| {
@@ -698,6 +715,12 @@ pub fn exec_sim(command: SimCommand) -> Result<u8, Error> {
             options.latency = std::time::Duration::from_millis(latency_ms);
             options.fail_every = fail_every;
             options.throttle_every = throttle_every;
+            options.fail_rate = fail_rate;
+            options.throttle_rate = throttle_rate;
+            options.drop_rate = drop_rate;
+            options.seed = seed;
+            options.log = true;
+            options.check().map_err(Error::Usage)?;
             let path = sim_path(&file)?;
             let sim = crate::cloud::sim::Sim::open(&path, false).map_err(|e| Error::Cloud {
                 backend: "sim",

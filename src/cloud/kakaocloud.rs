@@ -106,6 +106,10 @@ pub const ID_VAR: &str = "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID";
 pub const SECRET_VAR: &str = "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET";
 /// The variable naming one base URL for every service.
 pub const ENDPOINT_VAR: &str = "KAKAOCLOUD_ENDPOINT";
+/// The variable setting how many times a failed call is repeated.
+pub const RETRIES_VAR: &str = "KAKAOCLOUD_MAX_RETRIES";
+/// The variable setting the first pause before a repeat, in milliseconds.
+pub const BACKOFF_VAR: &str = "KAKAOCLOUD_RETRY_BACKOFF_MS";
 /// The region when none is given.
 pub const DEFAULT_REGION: &str = "kr-central-2";
 /// The IAM service.
@@ -202,6 +206,24 @@ impl KakaoConfig {
         }
         config.hosts = hosts.clone();
         config.endpoint = var(ENDPOINT_VAR).filter(|v| !v.trim().is_empty());
+        let number = |name: &str, most: u64| -> Result<Option<u64>, CloudError> {
+            let Some(text) = var(name).filter(|v| !v.trim().is_empty()) else {
+                return Ok(None);
+            };
+            match text.trim().parse::<u64>() {
+                Ok(n) if n <= most => Ok(Some(n)),
+                _ => Err(CloudError::Unavailable(format!(
+                    "{name} must be a whole number from 0 to {most}, not {:?}",
+                    text.trim()
+                ))),
+            }
+        };
+        if let Some(n) = number(RETRIES_VAR, 100)? {
+            config.max_retries = u32::try_from(n).unwrap_or(100);
+        }
+        if let Some(ms) = number(BACKOFF_VAR, 60_000)? {
+            config.backoff = Duration::from_millis(ms);
+        }
         config.check()?;
         Ok(config)
     }
@@ -1713,8 +1735,12 @@ impl Cloud for KakaoCloud {
             format!("/instances/{}/resize", seg(id)),
         )
         .body(body);
-        // Its answer has no documented shape and is not read.
-        self.call(req, Some(("instance", id)))?;
+        // Its answer has no documented shape and is not read. A repeat after a lost
+        // answer finds the resize under way or done.
+        self.change(req, Some(("instance", id)), |_| {
+            let now = self.get_instance(id)?;
+            Ok(now.status == Status::Resizing || now.flavor == flavor)
+        })?;
         self.get_instance(id)
     }
 
@@ -1956,6 +1982,31 @@ mod tests {
         .map(|e| e.to_string())
         .unwrap_or_default();
         assert!(e.contains(ENDPOINT_VAR) && !e.contains("u:p"), "{e}");
+    }
+
+    #[test]
+    fn retries_and_backoff_come_from_the_environment_within_bounds() {
+        let creds = [(ID_VAR, "id-1234"), (SECRET_VAR, "secret-5678")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut all = creds.to_vec();
+            all.extend_from_slice(extra);
+            KakaoConfig::from_vars(None, &Endpoints::default(), vars(&all))
+        };
+        let default = with(&[]).expect("config");
+        assert_eq!((default.max_retries, default.backoff.as_millis()), (5, 500));
+        let tuned = with(&[(RETRIES_VAR, "12"), (BACKOFF_VAR, " 20 ")]).expect("config");
+        assert_eq!((tuned.max_retries, tuned.backoff.as_millis()), (12, 20));
+        for (name, text) in [
+            (RETRIES_VAR, "many"),
+            (RETRIES_VAR, "101"),
+            (BACKOFF_VAR, "-1"),
+        ] {
+            let e = with(&[(name, text)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(name) && e.contains(text), "{e}");
+        }
     }
 
     #[test]

@@ -58,10 +58,15 @@
 //!   400: the simulator keeps names fixed.
 //! - `PUT /public-ips/{id}/network-interfaces/{nic_id}` takes no body and maps the
 //!   NIC's primary IP.
-//! - Faults: `fail_every: N` answers every Nth API request 503 and `throttle_every: M`
-//!   every Mth 429 with `Retry-After: 0`, counted over `/api/v1` requests only and
-//!   before the token is checked; when both hit the same request it is a 503. A faulted
-//!   request never reaches the simulator.
+//! - Faults, over `/api/v1` requests only and before the token is checked:
+//!   `fail_every: N` answers every Nth request 503 and `throttle_every: M` every Mth
+//!   429 with `Retry-After: 0` (both on one request: 503). Then, by rates drawn from a
+//!   seeded generator (one draw per request, so the rates add up to at most 1):
+//!   `fail_rate` answers 503 and `throttle_rate` 429, neither reaching the simulator,
+//!   and `drop_rate` carries the call out and then loses its answer: the connection
+//!   breaks before a status line (tiny_http cannot close a client's socket from its
+//!   side, so the server writes a line no HTTP client can read, and the client closes
+//!   it), as a gateway that fails after the platform acted would.
 //!
 //! Invariants: the server never changes the simulator except through one [`Cloud`] call
 //! per request (two reads aside), so a refused request changes nothing; tokens and the
@@ -124,6 +129,17 @@ pub struct ServeOptions {
     /// Every Nth API request answers 429 with `Retry-After: 0` (`None` or `Some(0)`:
     /// never).
     pub throttle_every: Option<u32>,
+    /// The share of API requests answered 503 without reaching the simulator.
+    pub fail_rate: f64,
+    /// The share of API requests answered 429 with `Retry-After: 0`.
+    pub throttle_rate: f64,
+    /// The share of API requests carried out whose answer is then lost.
+    pub drop_rate: f64,
+    /// The seed of the generator the rates draw from.
+    pub seed: u64,
+    /// Writes one line per request to standard error: method, path, status, and
+    /// whether the answer was an injected fault or lost.
+    pub log: bool,
 }
 
 impl ServeOptions {
@@ -135,7 +151,35 @@ impl ServeOptions {
             latency: Duration::ZERO,
             fail_every: None,
             throttle_every: None,
+            fail_rate: 0.0,
+            throttle_rate: 0.0,
+            drop_rate: 0.0,
+            seed: 0,
+            log: false,
         }
+    }
+
+    /// Checks the rates: each between 0 and 1, together at most 1.
+    pub fn check(&self) -> Result<(), String> {
+        let rates = [
+            ("fail", self.fail_rate),
+            ("throttle", self.throttle_rate),
+            ("drop", self.drop_rate),
+        ];
+        for (name, rate) in rates {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!(
+                    "the {name} rate must be between 0 and 1, not {rate}"
+                ));
+            }
+        }
+        let sum: f64 = rates.iter().map(|(_, r)| r).sum();
+        if sum > 1.0 + 1e-9 {
+            return Err(format!(
+                "the fail, throttle and drop rates add up to {sum}; one request meets one fault at most, so they must add up to at most 1"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -147,6 +191,11 @@ impl fmt::Debug for ServeOptions {
             .field("latency", &self.latency)
             .field("fail_every", &self.fail_every)
             .field("throttle_every", &self.throttle_every)
+            .field("fail_rate", &self.fail_rate)
+            .field("throttle_rate", &self.throttle_rate)
+            .field("drop_rate", &self.drop_rate)
+            .field("seed", &self.seed)
+            .field("log", &self.log)
             .finish()
     }
 }
@@ -158,10 +207,12 @@ pub struct ServerStats {
     pub api_requests: u64,
     /// Requests to the token endpoint.
     pub token_requests: u64,
-    /// API requests answered 503 by `fail_every`.
+    /// API requests answered 503 by `fail_every` or `fail_rate`.
     pub injected_failures: u64,
-    /// API requests answered 429 by `throttle_every`.
+    /// API requests answered 429 by `throttle_every` or `throttle_rate`.
     pub injected_throttles: u64,
+    /// API requests carried out whose answer `drop_rate` lost.
+    pub dropped_answers: u64,
     /// Requests per `METHOD /path` (query string left out), every path counted.
     pub by_route: BTreeMap<String, u64>,
 }
@@ -179,6 +230,19 @@ struct Shared {
     options: ServeOptions,
     tokens: Mutex<BTreeSet<String>>,
     stats: Mutex<ServerStats>,
+    /// The state of the generator the fault rates draw from.
+    draws: Mutex<u64>,
+}
+
+/// The next number of a splitmix64 sequence, as a share in `[0, 1)`.
+fn draw(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    // The top 53 bits, exactly representable.
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A running `sim serve`: a background thread answering HTTP on one address until
@@ -208,17 +272,20 @@ impl Server {
     /// Binds `listen` (such as `127.0.0.1:0` for a free port) and serves `sim` on a
     /// background thread.
     pub fn start(sim: Sim, listen: &str, options: ServeOptions) -> Result<Server, CloudError> {
+        options.check().map_err(CloudError::Rejected)?;
         let http = tiny_http::Server::http(listen)
             .map_err(|e| CloudError::Unavailable(format!("cannot listen on {listen}: {e}")))?;
         let addr = http.server_addr().to_ip().ok_or_else(|| {
             CloudError::Unavailable(format!("{listen} is not an IP address to listen on"))
         })?;
         let http = Arc::new(http);
+        let options_seed = options.seed;
         let shared = Arc::new(Shared {
             sim,
             options,
             tokens: Mutex::new(BTreeSet::new()),
             stats: Mutex::new(ServerStats::default()),
+            draws: Mutex::new(options_seed),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -330,6 +397,15 @@ fn serve(http: &tiny_http::Server, shared: &Arc<Shared>, stop: &AtomicBool) {
 
 /// Answers one request, turning a panic into a 500.
 fn answer(shared: &Shared, mut request: tiny_http::Request) {
+    let route = shared.options.log.then(|| {
+        let url = request.url();
+        let path = url.split_once('?').map_or(url, |(p, _)| p);
+        format!(
+            "{} {}",
+            request.method().as_str().to_ascii_uppercase(),
+            path
+        )
+    });
     let reply =
         catch_unwind(AssertUnwindSafe(|| handle(shared, &mut request))).unwrap_or_else(|_| {
             Reply::error(
@@ -338,6 +414,18 @@ fn answer(shared: &Shared, mut request: tiny_http::Request) {
                 "the simulator failed while answering this request",
             )
         });
+    if let Some(route) = route {
+        let what = if reply.lost {
+            " (carried out; answer lost)"
+        } else if reply.injected {
+            " (injected)"
+        } else {
+            ""
+        };
+        // One line per request, written whole.
+        let line = format!("{route} {}{what}\n", reply.status);
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    }
     let _ = reply.write(request.into_writer());
 }
 
@@ -346,6 +434,10 @@ struct Reply {
     status: u16,
     body: Option<Value>,
     headers: Vec<(&'static str, String)>,
+    /// The call was carried out, but its answer is lost on the way.
+    lost: bool,
+    /// The answer is an injected fault.
+    injected: bool,
 }
 
 impl Reply {
@@ -354,6 +446,8 @@ impl Reply {
             status,
             body: Some(body),
             headers: Vec::new(),
+            lost: false,
+            injected: false,
         }
     }
 
@@ -362,6 +456,8 @@ impl Reply {
             status: 204,
             body: None,
             headers: Vec::new(),
+            lost: false,
+            injected: false,
         }
     }
 
@@ -388,6 +484,12 @@ impl Reply {
     /// tiny_http drops a `Connection` header from its own responses, hence the raw
     /// writer.
     fn write(self, mut writer: impl std::io::Write) -> std::io::Result<()> {
+        if self.lost {
+            // No status line: the client cannot read an answer and drops the
+            // connection.
+            writer.write_all(b"\x00 connection lost\r\n\r\n")?;
+            return writer.flush();
+        }
         let body = self
             .body
             .map(|b| b.to_string().into_bytes())
@@ -475,9 +577,14 @@ fn handle(shared: &Shared, request: &mut tiny_http::Request) -> Reply {
     else {
         return Reply::error(404, "not_found", format!("no such path: {path}"));
     };
-    if let Some(fault) = inject_fault(shared) {
-        return fault;
-    }
+    let lose = match inject_fault(shared) {
+        Fault::Answer(mut fault) => {
+            fault.injected = true;
+            return fault;
+        }
+        Fault::LoseAnswer => true,
+        Fault::None => false,
+    };
     let token = request
         .headers()
         .iter()
@@ -503,26 +610,45 @@ fn handle(shared: &Shared, request: &mut tiny_http::Request) -> Reply {
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         routes::route(shared, &method, &segments, &query, &body)
     });
-    result.unwrap_or_else(|e| e)
+    let mut reply = result.unwrap_or_else(|e| e);
+    reply.lost = lose;
+    reply
 }
 
-/// Counts an API request and answers it with an injected fault when its number says so.
-fn inject_fault(shared: &Shared) -> Option<Reply> {
+/// What happens to one API request by the injected faults.
+enum Fault {
+    /// It is answered as usual.
+    None,
+    /// It is answered with this fault and never reaches the simulator.
+    Answer(Reply),
+    /// It is carried out and its answer lost.
+    LoseAnswer,
+}
+
+/// Counts an API request and decides its fault: by its number (`fail_every`,
+/// `throttle_every`), else by one draw against the rates.
+fn inject_fault(shared: &Shared) -> Fault {
+    let options = &shared.options;
     let mut stats = guard(&shared.stats);
     stats.api_requests += 1;
     let n = stats.api_requests;
     let hits = |every: Option<u32>| every.is_some_and(|e| e > 0 && n.is_multiple_of(u64::from(e)));
-    if hits(shared.options.fail_every) {
+    let share = if options.fail_rate + options.throttle_rate + options.drop_rate > 0.0 {
+        draw(&mut guard(&shared.draws))
+    } else {
+        1.0
+    };
+    if hits(options.fail_every) || share < options.fail_rate {
         stats.injected_failures += 1;
-        return Some(Reply::error(
+        return Fault::Answer(Reply::error(
             503,
             "service_unavailable",
             "injected fault: the service is unavailable, retry later",
         ));
     }
-    if hits(shared.options.throttle_every) {
+    if hits(options.throttle_every) || share < options.fail_rate + options.throttle_rate {
         stats.injected_throttles += 1;
-        return Some(
+        return Fault::Answer(
             Reply::error(
                 429,
                 "too_many_requests",
@@ -531,7 +657,11 @@ fn inject_fault(shared: &Shared) -> Option<Reply> {
             .with_header("Retry-After", "0".to_string()),
         );
     }
-    None
+    if share < options.fail_rate + options.throttle_rate + options.drop_rate {
+        stats.dropped_answers += 1;
+        return Fault::LoseAnswer;
+    }
+    Fault::None
 }
 
 /// Reads the body, refusing more than [`MAX_BODY`] bytes. The rest of a refused body
