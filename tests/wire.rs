@@ -6,61 +6,10 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+mod common;
 
+use common::{Nulls, fixture, shape_differences};
 use nicplan::cloud::wire::{self, bcs, iam, network, vpc};
-
-fn fixture(name: &str) -> Value {
-    let path = format!("tests/fixtures/kakaocloud/{name}.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// The JSON type of a value, `null` matching any.
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "integer",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Every difference between the shapes of `want` and `got`, by path: fields one has
-/// and the other lacks, and values of different JSON types (a `null` on either side
-/// matches anything; opaque fields are compared as far as both go).
-pub fn shape_differences(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
-    match (want, got) {
-        (Value::Null, _) | (_, Value::Null) => {}
-        (Value::Object(w), Value::Object(g)) => {
-            for k in w.keys().filter(|k| !g.contains_key(*k)) {
-                out.push(format!("{path}.{k}: missing"));
-            }
-            for k in g.keys().filter(|k| !w.contains_key(*k)) {
-                out.push(format!("{path}.{k}: not in the platform's model"));
-            }
-            for (k, wv) in w {
-                if let Some(gv) = g.get(k) {
-                    shape_differences(&format!("{path}.{k}"), wv, gv, out);
-                }
-            }
-        }
-        (Value::Array(w), Value::Array(g)) => {
-            if let (Some(wv), Some(gv)) = (w.first(), g.first()) {
-                shape_differences(&format!("{path}[]"), wv, gv, out);
-            }
-        }
-        (w, g) if kind(w) != kind(g) => out.push(format!(
-            "{path}: {} where the platform has {}",
-            kind(g),
-            kind(w)
-        )),
-        _ => {}
-    }
-}
 
 /// Decodes the fixture into `T`, encodes it again, and checks the shapes agree.
 fn round_trip<T: DeserializeOwned + Serialize>(name: &str) -> T {
@@ -69,7 +18,7 @@ fn round_trip<T: DeserializeOwned + Serialize>(name: &str) -> T {
         .unwrap_or_else(|e| panic!("{name} does not decode: {e}"));
     let got = serde_json::to_value(&value).expect("encodes");
     let mut out = Vec::new();
-    shape_differences(name, &want, &got, &mut out);
+    shape_differences(name, &want, &got, Nulls::Match, &mut out);
     assert!(out.is_empty(), "{name}:\n{}", out.join("\n"));
     value
 }

@@ -1,0 +1,95 @@
+//! What the wire tests share: the platform's fixtures and how their shapes compare.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+
+/// The fixture `tests/fixtures/kakaocloud/{name}.json`.
+pub fn fixture(name: &str) -> Value {
+    let path = format!("tests/fixtures/kakaocloud/{name}.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The JSON type of a value.
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// How strictly [`shape_differences`] takes a `null`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Nulls {
+    /// A `null` on either side matches anything.
+    Match,
+    /// A `null` where the platform's fixture has a value is a difference, unless the
+    /// path ends with one of these (fields the platform's model lets be `null`, and
+    /// that are so in the state of the object at hand).
+    OnlyAt(&'static [&'static str]),
+}
+
+/// Every difference between the shapes of `want` (the platform's) and `got`, by path:
+/// fields one has and the other lacks, and values of different JSON types. Each item
+/// of a list in `got` is compared with the fixture's item at the same place, or else
+/// its first item of the same JSON type (a list may mix types, as a 422's `loc` does).
+pub fn shape_differences(
+    path: &str,
+    want: &Value,
+    got: &Value,
+    nulls: Nulls,
+    out: &mut Vec<String>,
+) {
+    match (want, got) {
+        (Value::Null, _) => {}
+        (_, Value::Null) => {
+            if let Nulls::OnlyAt(allowed) = nulls
+                && !allowed.iter().any(|end| path.ends_with(end))
+            {
+                out.push(format!(
+                    "{path}: null where the platform has {}",
+                    kind(want)
+                ));
+            }
+        }
+        (Value::Object(w), Value::Object(g)) => {
+            for k in w.keys().filter(|k| !g.contains_key(*k)) {
+                out.push(format!("{path}.{k}: missing"));
+            }
+            for k in g.keys().filter(|k| !w.contains_key(*k)) {
+                out.push(format!("{path}.{k}: not in the platform's model"));
+            }
+            for (k, wv) in w {
+                if let Some(gv) = g.get(k) {
+                    shape_differences(&format!("{path}.{k}"), wv, gv, nulls, out);
+                }
+            }
+        }
+        (Value::Array(w), Value::Array(g)) => {
+            for (i, gv) in g.iter().enumerate() {
+                let same = w.get(i).filter(|wv| kind(wv) == kind(gv));
+                match same.or_else(|| w.iter().find(|wv| kind(wv) == kind(gv))) {
+                    Some(wv) => shape_differences(&format!("{path}[]"), wv, gv, nulls, out),
+                    None if w.is_empty() || gv.is_null() => {}
+                    None => out.push(format!(
+                        "{path}[]: {} where the platform's items are {}",
+                        kind(gv),
+                        kind(&w[0])
+                    )),
+                }
+            }
+        }
+        (w, g) if kind(w) != kind(g) => out.push(format!(
+            "{path}: {} where the platform has {}",
+            kind(g),
+            kind(w)
+        )),
+        _ => {}
+    }
+}
