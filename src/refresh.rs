@@ -86,9 +86,9 @@ pub fn observe(
                 matches!(previous, Some(Attributes::Instance(p)) if p.prevent_destroy);
             // The platform shows the volume, not what it was made from: the size the
             // state recorded stays.
-            let root_volume_gb = match previous {
-                Some(Attributes::Instance(p)) => p.root_volume_gb,
-                _ => None,
+            let (root_volume_gb, bonding) = match previous {
+                Some(Attributes::Instance(p)) => (p.root_volume_gb, p.bonding),
+                _ => (None, None),
             };
             Attributes::Instance(resource::Instance {
                 instance_type: i.flavor.clone(),
@@ -96,6 +96,7 @@ pub fn observe(
                 primary_interface: name_of(names, &i.primary_nic_id),
                 prevent_destroy,
                 root_volume_gb,
+                bonding,
                 availability_zone: Some(i.availability_zone.clone()),
                 status: Some(i.status),
             })

@@ -151,6 +151,10 @@ pub struct Instance {
     /// known: an imported instance).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_volume_gb: Option<u32>,
+    /// Whether a bare-metal server bonds its network interfaces, as made (none for a
+    /// virtual machine, or when not known: an imported server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bonding: Option<bool>,
     /// Its zone (observed; derived from the primary NIC's subnet when desired).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability_zone: Option<String>,
@@ -309,6 +313,9 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
                         .as_ref()
                         .map_or(DEFAULT_ROOT_VOLUME_GB, |s| s.value)
                 }),
+                bonding: instance
+                    .is_bare_metal()
+                    .then(|| instance.bonding.as_ref().is_some_and(|b| b.value)),
                 availability_zone: model
                     .primary_subnet(instance)
                     .map(|s| s.availability_zone.value.clone()),

@@ -519,6 +519,7 @@ fn a_rule_the_simulator_enforces_comes_back_rejected_with_its_words() {
             image: "ubuntu-22.04".to_string(),
             primary_nic_id: eth0.id.clone(),
             root_volume_gb: 50,
+            bonding: false,
         })
         .expect("instance");
     assert_eq!(instance.flavor, "m2a.large");

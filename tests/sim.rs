@@ -71,6 +71,7 @@ fn instance_request(name: &str, flavor: &str, nic: &str) -> InstanceRequest {
         image: "ubuntu-24.04".to_string(),
         primary_nic_id: nic.to_string(),
         root_volume_gb: 50,
+        bonding: false,
     }
 }
 

@@ -258,6 +258,7 @@ impl Run<'_> {
                     image: i.image.clone(),
                     primary_nic_id: self.id_of(Kind::NetworkInterface, &i.primary_interface)?,
                     root_volume_gb: i.root_volume_gb.unwrap_or(resource::DEFAULT_ROOT_VOLUME_GB),
+                    bonding: i.bonding.unwrap_or(false),
                 };
                 let created = cloud.create_instance(&request)?;
                 let mut observed = i.clone();

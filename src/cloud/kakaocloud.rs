@@ -1151,6 +1151,53 @@ impl KakaoCloud {
     }
 }
 
+/// The body of an instance create around the NIC made beforehand: a VM boots from a
+/// root volume made from its image; bare metal takes no volume, and bonds its NICs
+/// when the file asks.
+fn instance_body(
+    request: &InstanceRequest,
+    flavor_id: String,
+    flavor_type: &str,
+    subnet_id: &str,
+) -> bcs::CreateInstanceBody {
+    let bare_metal = flavor_type == "bm";
+    let volumes = if bare_metal {
+        Vec::new()
+    } else {
+        vec![bcs::Volume {
+            is_delete_on_termination: Some(true),
+            size: i64::from(request.root_volume_gb),
+            source_type: Some("image".to_string()),
+            uuid: Some(request.image.clone()),
+            type_id: None,
+            encryption_secret_id: None,
+        }]
+    };
+    bcs::CreateInstanceBody {
+        inner: bcs::CreateInstance {
+            name: request.name.clone(),
+            description: Some(request.description.clone()),
+            count: None,
+            image_id: request.image.clone(),
+            flavor_id,
+            availability_zone: None,
+            subnets: vec![bcs::InstanceSubnet {
+                id: subnet_id.to_string(),
+                network_interface_id: Some(request.primary_nic_id.clone()),
+                private_ip: None,
+            }],
+            volumes,
+            key_name: None,
+            // The NIC made beforehand carries its own groups; the platform's tools
+            // refuse both together.
+            security_groups: Vec::new(),
+            user_data: None,
+            is_disable_hyper_threading: None,
+            is_bonding: (bare_metal && request.bonding).then_some(true),
+        },
+    }
+}
+
 /// A request body from its wire model.
 fn to_body(model: &impl serde::Serialize) -> Result<Value, CloudError> {
     serde_json::to_value(model)
@@ -1675,42 +1722,12 @@ impl Cloud for KakaoCloud {
     fn create_instance(&self, request: &InstanceRequest) -> Result<CloudInstance, CloudError> {
         let (flavor_id, flavor_type) = self.flavor(&request.flavor)?;
         let nic = self.get_nic(&request.primary_nic_id)?;
-        // A VM boots from a root volume of the image; bare metal takes no volume.
-        let volumes = if flavor_type == "bm" {
-            Vec::new()
-        } else {
-            vec![bcs::Volume {
-                is_delete_on_termination: Some(true),
-                size: i64::from(request.root_volume_gb),
-                source_type: Some("image".to_string()),
-                uuid: Some(request.image.clone()),
-                type_id: None,
-                encryption_secret_id: None,
-            }]
-        };
-        let body = to_body(&bcs::CreateInstanceBody {
-            inner: bcs::CreateInstance {
-                name: request.name.clone(),
-                description: Some(request.description.clone()),
-                count: None,
-                image_id: request.image.clone(),
-                flavor_id,
-                availability_zone: None,
-                subnets: vec![bcs::InstanceSubnet {
-                    id: nic.subnet_id.clone(),
-                    network_interface_id: Some(request.primary_nic_id.clone()),
-                    private_ip: None,
-                }],
-                volumes,
-                key_name: None,
-                // The NIC made beforehand carries its own groups; the platform's tools
-                // refuse both together.
-                security_groups: Vec::new(),
-                user_data: None,
-                is_disable_hyper_threading: None,
-                is_bonding: None,
-            },
-        })?;
+        let body = to_body(&instance_body(
+            request,
+            flavor_id,
+            &flavor_type,
+            &nic.subnet_id,
+        ))?;
         let req = Req::new(Method::Post, Service::Bcs, "/instances".to_string()).body(body);
         let marked = by_description(&request.description);
         let id = match self.create(req, "instances", "instance", marked.as_deref())? {
@@ -1982,6 +1999,40 @@ mod tests {
         .map(|e| e.to_string())
         .unwrap_or_default();
         assert!(e.contains(ENDPOINT_VAR) && !e.contains("u:p"), "{e}");
+    }
+
+    #[test]
+    fn a_vm_boots_from_a_root_volume_and_bare_metal_takes_none_but_may_bond() {
+        let mut request = InstanceRequest {
+            name: "db-1".to_string(),
+            description: "[nicplan:L/instance.db-1]".to_string(),
+            flavor: "m2a.large".to_string(),
+            image: "image-7".to_string(),
+            primary_nic_id: "nic-1".to_string(),
+            root_volume_gb: 80,
+            bonding: true,
+        };
+        let vm = serde_json::to_value(instance_body(&request, "f-vm".into(), "vm", "sub-1"))
+            .expect("encodes");
+        assert_eq!(
+            vm["instance"]["volumes"],
+            serde_json::json!([{"is_delete_on_termination": true, "size": 80, "source_type": "image", "uuid": "image-7"}])
+        );
+        // A VM never bonds, whatever it is asked.
+        assert!(vm["instance"].get("is_bonding").is_none(), "{vm}");
+        assert_eq!(
+            vm["instance"]["subnets"],
+            serde_json::json!([{"id": "sub-1", "network_interface_id": "nic-1"}])
+        );
+        assert_eq!(vm["instance"]["security_groups"], serde_json::json!([]));
+        let bm = serde_json::to_value(instance_body(&request, "f-bm".into(), "bm", "sub-1"))
+            .expect("encodes");
+        assert_eq!(bm["instance"]["volumes"], serde_json::json!([]));
+        assert_eq!(bm["instance"]["is_bonding"], serde_json::json!(true));
+        request.bonding = false;
+        let plain = serde_json::to_value(instance_body(&request, "f-bm".into(), "bm", "sub-1"))
+            .expect("encodes");
+        assert!(plain["instance"].get("is_bonding").is_none(), "{plain}");
     }
 
     #[test]

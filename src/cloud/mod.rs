@@ -269,6 +269,8 @@ pub struct InstanceRequest {
     pub primary_nic_id: String,
     /// A virtual machine's root volume in GB (bare metal takes none).
     pub root_volume_gb: u32,
+    /// A bare-metal server bonds its network interfaces.
+    pub bonding: bool,
 }
 
 /// A refused or failed call.

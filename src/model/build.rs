@@ -109,7 +109,24 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
                 .and_then(|l| l.allow_stop.as_ref())
                 .map(at),
             root_volume_gb: instance.root_volume_gb.as_ref().map(at),
+            bonding: instance.bonding.as_ref().map(at),
         };
+        if let Some(bonding) = &value.bonding
+            && value.instance_type.is_some()
+            && !value.is_bare_metal()
+        {
+            b.diagnostics.push(
+                Diagnostic::new(
+                    Code::Schema,
+                    format!(
+                        "instance {} is a virtual machine ({}); only bare metal bonds its network interfaces",
+                        value.name.value, value.type_name.value
+                    ),
+                )
+                .label(bonding.span, "for bare metal only")
+                .help("remove bonding, or choose a bare-metal type"),
+            );
+        }
         if let Some(size) = &value.root_volume_gb {
             if value.is_bare_metal() {
                 b.diagnostics.push(

@@ -66,6 +66,8 @@ pub struct Instance {
     pub allow_stop: Option<At<bool>>,
     /// `root_volume_gb`, when set.
     pub root_volume_gb: Option<At<u32>>,
+    /// `bonding`, when set.
+    pub bonding: Option<At<bool>>,
 }
 
 impl Instance {

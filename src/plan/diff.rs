@@ -108,6 +108,12 @@ fn replacement_reason(want: &Attributes, have: &Attributes) -> Option<String> {
                 Some(format!(
                     "its root volume changes from {have} to {want} GB, which the platform sets only when it makes the instance"
                 ))
+            } else if let (Some(want), Some(have)) = (w.bonding, h.bonding)
+                && want != have
+            {
+                Some(format!(
+                    "bonding changes from {have} to {want}, which the platform sets only when it makes the server"
+                ))
             } else if w.primary_interface != h.primary_interface {
                 Some(match outside_ref(&h.primary_interface) {
                     Some(id) => format!(

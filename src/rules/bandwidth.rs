@@ -10,7 +10,8 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let count = model.attachments(instance).len();
-        if count < 2 {
+        let bonded = instance.bonding.as_ref().is_some_and(|b| b.value);
+        if count < 2 || (bonded && instance_type.is_bare_metal()) {
             continue;
         }
         let (message, help) = if instance_type.is_bare_metal() {
@@ -19,7 +20,7 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
                     "bare-metal instance {} has {count} network interfaces: they add bandwidth only when bonded",
                     instance.name.value
                 ),
-                "configure bonding on the server to use their combined bandwidth",
+                "set `bonding: true` on the server to use their combined bandwidth",
             )
         } else {
             (

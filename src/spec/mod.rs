@@ -317,6 +317,12 @@ pub struct Instance {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub root_volume_gb: Option<Sp<u32>>,
+    /// Bare metal only: bond the server's network interfaces, so that together they
+    /// give the bandwidth of all of them. The platform sets it only when it makes the
+    /// server.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub bonding: Option<Sp<bool>>,
     /// Guards against deletion.
     #[serde(default)]
     pub lifecycle: Option<Lifecycle>,

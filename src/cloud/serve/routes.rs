@@ -1173,6 +1173,7 @@ fn create_instance(shared: &Shared, body: &[u8]) -> Answer {
             .first()
             .and_then(|v| u32::try_from(v.size).ok())
             .unwrap_or(0),
+        bonding: i.is_bonding.unwrap_or(false),
     };
     let instance = shared
         .sim

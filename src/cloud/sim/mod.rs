@@ -431,6 +431,7 @@ impl Sim {
                     image: "ubuntu-22.04".to_string(),
                     primary_nic_id: nic,
                     root_volume_gb: crate::resource::DEFAULT_ROOT_VOLUME_GB,
+                    bonding: false,
                 },
             )
         })
