@@ -22,7 +22,8 @@
 //! once and repeats the call.
 //!
 //! Retries: a 429, a 5xx, a timeout or a connection error is retried up to
-//! [`KakaoConfig::max_retries`] times, waiting `backoff * 2^attempt` (at most 30 s) or
+//! [`KakaoConfig::max_retries`] times (`KAKAOCLOUD_MAX_RETRIES`), waiting
+//! `backoff * 2^attempt` (`KAKAOCLOUD_RETRY_BACKOFF_MS`; at most 30 s) or
 //! what `Retry-After` says (in seconds, at most 60 s). A 4xx is never retried.
 //! A call that changes something and failed in a way that leaves its outcome unknown
 //! (a timeout after sending, a 500/502/504) is not blindly repeated:
@@ -34,8 +35,9 @@
 //!   either). A create without a marker is not repeated after such a failure (429, 503
 //!   and refused connections say nothing was done, and are retried);
 //! - any other change that the repeat finds refused is checked: a delete answered 404
-//!   succeeded; an attach, detach, associate or disassociate answered 4xx is checked
-//!   by reading the object, and succeeded when the object is already as asked.
+//!   succeeded; an attach, detach, associate, disassociate, stop, start or resize
+//!   answered 4xx is checked by reading the object, and succeeded when the object is
+//!   already as asked (or, for a stop, start or resize, on its way there).
 //!
 //! Reads: [`Cloud::inventory`] lists the six collections concurrently, 100 objects per
 //! page (`limit`/`offset`), so N objects cost about N/100 calls, never one per object.
@@ -51,7 +53,8 @@
 //!   "volumes": [...], "security_groups": []}}`. A virtual machine or GPU flavor boots
 //!   from one volume `{"size": root_volume_gb, "source_type": "image", "uuid": IMAGE,
 //!   "is_delete_on_termination": true}`; a bare-metal flavor (`instance_type: bm` in
-//!   the flavor list) takes `volumes: []`. No security group is sent: the NIC made
+//!   the flavor list) takes `volumes: []`, and `is_bonding: true` when the file asks
+//!   for bonding. No security group is sent: the NIC made
 //!   beforehand carries its own. The answer holds only an ID, so the instance is read
 //!   back with a get. Resize: `POST /instances/{id}/resize` with `{"flavor": {"id"}}`.
 //! - An instance's primary NIC is the first entry of its `addresses` (the platform makes
