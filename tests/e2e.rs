@@ -878,7 +878,13 @@ fn the_kakaocloud_backend_converges_under_lost_answers_with_no_duplicate() {
         ),
         "  spare:\n    subnet: mgmt-a\n",
         "  extra:\n    subnet: app-a\n    private_ip: 10.0.1.30\n",
+    )
+    // A resize: stop, resize, start, each of which may lose its answer.
+    .replace(
+        "  web-2:\n    type: m2a.large\n",
+        "  web-2:\n    type: m2a.xlarge\n    lifecycle: { allow_stop: true }\n",
     );
+    assert!(changed.contains("m2a.xlarge"));
     let ok = |w: &Workdir, served: &Served, args: &[&str]| {
         let out = kakaocloud_tuned(w, served, args);
         assert_eq!(
