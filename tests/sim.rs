@@ -929,6 +929,30 @@ fn file_simulator_survives_reopening_and_sees_other_writers() {
 }
 
 #[test]
+fn what_a_killed_writer_left_beside_the_file_is_removed_by_the_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim.json");
+    let left = dir.path().join(".sim.json.a1b2c3.tmp");
+    let other = dir.path().join(".other.json.a1b2c3.tmp");
+    std::fs::write(&left, b"{\"vpcs\": ").unwrap();
+    std::fs::write(&other, b"{").unwrap();
+    let mut sim = Sim::open(&path, true).unwrap();
+    sim.set_build_time(Duration::ZERO);
+    sim.create_vpc("v", net("10.0.0.0/16")).unwrap();
+    assert!(!left.exists(), "the leftover stays");
+    assert!(
+        other.exists(),
+        "another file's temporary file is not this one's"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert_eq!(names, [".other.json.a1b2c3.tmp"]);
+}
+
+#[test]
 fn corrupt_file_is_unavailable_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sim.json");

@@ -415,6 +415,35 @@ fn a_lock_dies_with_its_store() {
 }
 
 #[test]
+fn a_lock_timeout_waits_for_the_holder() {
+    with_server(|url| {
+        let name = unique_name();
+        let holder = connect(url, &name);
+        let waiter = connect(url, &name);
+        let held = holder.lock("apply").expect("locks");
+        let start = Instant::now();
+        let err = waiter
+            .lock_within("plan", Duration::from_millis(300))
+            .expect_err("held");
+        assert!(
+            matches!(&err, StateError::Locked { id, .. } if *id == held.id),
+            "{err:?}"
+        );
+        assert!(start.elapsed() >= Duration::from_millis(300));
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(200));
+                holder.unlock(&held).expect("unlocks");
+            });
+            let mine = waiter
+                .lock_within("plan", Duration::from_secs(30))
+                .expect("taken once released");
+            waiter.unlock(&mine).expect("unlocks");
+        });
+    });
+}
+
+#[test]
 fn a_holder_that_recorded_nothing_is_reported_as_such() {
     with_server(|url| {
         let name = unique_name();

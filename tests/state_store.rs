@@ -396,12 +396,12 @@ fn lock_is_exclusive_across_processes() {
 fn only_one_of_many_threads_takes_the_lock() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("state.json");
+    // Each store keeps the lock it took for as long as it lives: all live to the end.
+    let stores: Vec<LocalStore> = (0..16).map(|_| LocalStore::new(&path)).collect();
     let results: Vec<Result<LockInfo, StateError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..16)
-            .map(|_| {
-                let path = path.clone();
-                scope.spawn(move || LocalStore::new(path).lock("apply"))
-            })
+        let handles: Vec<_> = stores
+            .iter()
+            .map(|store| scope.spawn(move || store.lock("apply")))
             .collect();
         handles
             .into_iter()
@@ -471,37 +471,78 @@ fn unlock_leaves_someone_elses_lock_alone() {
 }
 
 #[test]
-fn an_unreadable_lock_file_still_locks_and_says_what_to_do() {
+fn a_lock_file_nobody_holds_is_stale_whatever_it_says() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = LocalStore::new(dir.path().join("state.json"));
+    // Garbage: taken over, with nothing to say about its holder.
     fs::write(store.lock_path(), b"\x00garbage").expect("writes");
-    let err = store.lock("apply").expect_err("locked");
-    match &err {
-        StateError::Locked { holder, id, .. } => {
-            assert_eq!(id, "");
-            assert!(
-                holder.starts_with("an unknown process (lock file"),
-                "{holder}"
-            );
-        }
-        other => panic!("expected Locked, got {other:?}"),
-    }
-    let message = err.to_string();
-    assert!(
-        message.contains(&store.lock_path().display().to_string()),
-        "{message}"
-    );
-    assert!(message.contains("delete that file"), "{message}");
+    let info = store.lock("apply").expect("stale");
+    assert!(info.took_over.is_none());
+    let on_disk: LockInfo =
+        serde_json::from_str(&fs::read_to_string(store.lock_path()).expect("lock")).expect("json");
+    assert_eq!(on_disk.id, info.id);
+    assert_eq!(on_disk.pid, Some(std::process::id()));
+    store.unlock(&info).expect("unlocks");
+    // A record of a holder that is gone: taken over, naming it.
+    let gone = LockInfo {
+        id: "gone-1".to_string(),
+        who: "alice@ci".to_string(),
+        when: "2026-11-26T10:00:00Z".to_string(),
+        command: "apply".to_string(),
+        pid: Some(4_000_000),
+        took_over: None,
+    };
+    fs::write(
+        store.lock_path(),
+        serde_json::to_string(&gone).expect("json"),
+    )
+    .expect("writes");
+    let info = store.lock("plan").expect("stale");
+    assert_eq!(info.took_over.as_deref(), Some(&gone));
+    assert!(store.lock("refresh").is_err(), "held now");
+    store.unlock(&info).expect("unlocks");
+    assert!(!store.lock_path().exists());
+}
 
-    let err = store.force_unlock("anything").expect_err("cannot match");
+#[test]
+fn a_lock_dies_with_the_store_that_holds_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let first = LocalStore::new(&path);
+    let held = first.lock("apply").expect("locks");
+    let second = LocalStore::new(&path);
+    assert!(matches!(second.lock("plan"), Err(StateError::Locked { id, .. }) if id == held.id));
+    // As when the holding process ends without releasing it.
+    drop(first);
+    let mine = second.lock("plan").expect("free once its holder is gone");
+    assert_eq!(mine.took_over.as_ref().map(|t| t.id.clone()), Some(held.id));
+    second.unlock(&mine).expect("unlocks");
+}
+
+#[test]
+fn waiting_for_a_lock_takes_it_when_its_holder_lets_go() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let first = LocalStore::new(&path);
+    let held = first.lock("apply").expect("locks");
+    let second = LocalStore::new(&path);
+    let start = Instant::now();
     assert!(
-        matches!(&err, StateError::NotLocked { current, .. } if current.contains("unreadable")),
-        "{err:?}"
+        second
+            .lock_within("plan", Duration::from_millis(300))
+            .is_err()
     );
-    assert_eq!(
-        fs::read(store.lock_path()).expect("still there"),
-        b"\x00garbage"
-    );
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(200));
+            first.unlock(&held).expect("unlocks");
+        });
+        let mine = second
+            .lock_within("plan", Duration::from_secs(30))
+            .expect("taken once released");
+        second.unlock(&mine).expect("unlocks");
+    });
 }
 
 #[test]

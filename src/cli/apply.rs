@@ -12,7 +12,6 @@ use crate::apply::{self as executor, Event, Outcome};
 use crate::ops::{self, Planned};
 use crate::plan;
 use crate::render;
-use crate::state::LockGuard;
 use crate::validate::Validation;
 
 /// How a plan is printed.
@@ -254,7 +253,7 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
     }
     let (body, rederived) = load_saved(path)?;
     let ws = args.common.open_with(Some(rederived.validation))?;
-    let _lock = LockGuard::acquire(&*ws.store, "apply")?;
+    let _lock = ws.lock("apply")?;
     let current = ws.store.read()?;
     let name = path.display();
     match &current {
@@ -333,7 +332,7 @@ fn run(
     auto_approve: bool,
     parallelism: u16,
 ) -> Result<u8, Error> {
-    let _lock = LockGuard::acquire(&*ws.store, command)?;
+    let _lock = ws.lock(command)?;
     let planned = ops::plan(&ws.model(), &*ws.store, &*ws.cloud, refresh, options)?;
     print_plan(&planned, ws)?;
     if planned.plan.has_errors() {

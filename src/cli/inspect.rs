@@ -13,7 +13,7 @@ use crate::plan;
 use crate::refresh;
 use crate::render;
 use crate::resource::{Attributes, Status};
-use crate::state::{Entry, LockGuard};
+use crate::state::Entry;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ShowFormat {
@@ -334,7 +334,7 @@ pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
 
 pub fn exec_refresh(args: RefreshArgs) -> Result<u8, Error> {
     let ws = args.common.open(false)?;
-    let _lock = LockGuard::acquire(&*ws.store, "refresh")?;
+    let _lock = ws.lock("refresh")?;
     let Some(stored) = ws.store.read()? else {
         print("No state yet: nothing to refresh.\n")?;
         return Ok(0);
@@ -372,7 +372,7 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
             ),
         }));
     }
-    let _lock = LockGuard::acquire(&*ws.store, "import")?;
+    let _lock = ws.lock("import")?;
     let mut state = ops::read_state(&*ws.store)?;
     if let Some(entry) = state.resources.get(&args.address) {
         return Err(Error::Usage(format!(
@@ -504,7 +504,7 @@ pub fn exec_state(command: StateCommand) -> Result<u8, Error> {
         }
         StateCommand::Rm { common, addresses } => {
             let ws = common.open(false)?;
-            let _lock = LockGuard::acquire(&*ws.store, "state rm")?;
+            let _lock = ws.lock("state rm")?;
             let mut state = ops::read_state(&*ws.store)?;
             for address in &addresses {
                 if !state.resources.contains_key(address) {
@@ -537,7 +537,7 @@ pub fn exec_state(command: StateCommand) -> Result<u8, Error> {
                 )));
             }
             let ws = common.open(false)?;
-            let _lock = LockGuard::acquire(&*ws.store, "state mv")?;
+            let _lock = ws.lock("state mv")?;
             let mut state = ops::read_state(&*ws.store)?;
             if state.resources.contains_key(&to) {
                 return Err(Error::Usage(format!(

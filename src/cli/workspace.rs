@@ -148,6 +148,15 @@ pub struct Common {
     /// The cloud backend [default: sim]
     #[arg(long, env = "NICPLAN_BACKEND", value_enum)]
     pub backend: Option<Backend>,
+    /// How long a command that writes the state waits for a lock another one holds,
+    /// such as 30s or 5m [default: 0s]
+    #[arg(long, value_name = "DURATION", value_parser = lock_timeout)]
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
+fn lock_timeout(text: &str) -> Result<std::time::Duration, String> {
+    crate::model::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration such as 0s, 500ms, 30s, 5m or 1h"))
 }
 
 /// What a command works on.
@@ -158,9 +167,25 @@ pub struct Workspace {
     pub store: Box<dyn StateStore>,
     /// The cloud.
     pub cloud: Box<dyn Cloud>,
+    /// How long to wait for the state's lock.
+    pub lock_timeout: std::time::Duration,
 }
 
 impl Workspace {
+    /// Takes the state's lock for `command`, waiting `--lock-timeout` for a holder, and
+    /// says so when it takes over the lock of a holder that is gone.
+    pub fn lock(&self, command: &str) -> Result<crate::state::LockGuard<'_>, Error> {
+        let guard =
+            crate::state::LockGuard::acquire_within(&*self.store, command, self.lock_timeout)?;
+        if let Some(stale) = &guard.info().took_over {
+            eprintln!(
+                "note: took over the lock of {}: that process is gone, and its lock with it",
+                stale
+            );
+        }
+        Ok(guard)
+    }
+
     /// The file's model (an empty one without a file).
     pub fn model(&self) -> Model {
         self.validation
@@ -203,6 +228,7 @@ impl Common {
             validation,
             store,
             cloud,
+            lock_timeout: self.lock_timeout.unwrap_or_default(),
         })
     }
 }

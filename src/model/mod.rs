@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use indexmap::IndexMap;
 use ipnet::Ipv4Net;
 
-pub use build::{build, name_problem};
+pub use build::{build, name_problem, parse_duration};
 
 use crate::catalogue::InstanceType;
 use crate::source::{At, Span};

@@ -13,14 +13,22 @@
 //!   the check catches a writer that read before another one wrote.
 //! - State, backup and lock are created mode 0600: the state holds cloud IDs and
 //!   addresses that are nobody else's business.
-//! - The lock is taken by creating `PATH.lock` exclusively (`O_EXCL`), so two processes
-//!   can never both hold it; it is only removed by someone who names its ID.
+//! - The lock is an OS advisory lock (`flock`) on `PATH.lock`, held open for the whole
+//!   command: it dies with its process, however the process ends, so a killed command
+//!   leaves no lock behind. The file records the holder (user, host, PID, command,
+//!   when); a file left by a holder that is gone is stale, and the next command takes
+//!   the lock over and says whose it was. A lock is taken only on the file the path
+//!   names at that moment (checked after the OS lock is granted), so removing the file
+//!   (`force-unlock`, or the holder's release) never lets two processes hold it.
+//! - Temporary files are named `.nicplan-state-*.tmp` beside the state; one left by a
+//!   killed writer is never read as data, and the next lock holder removes it.
 //! - Nothing is changed on disk when any step fails before the final rename.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,6 +57,8 @@ const LOCK_ATTEMPTS: u32 = 5;
 #[derive(Clone, Debug)]
 pub struct LocalStore {
     path: PathBuf,
+    /// The lock file this process holds open, locked, and the lock's ID.
+    held: Arc<Mutex<Option<(String, File)>>>,
 }
 
 /// What is in the lock file right now.
@@ -64,7 +74,10 @@ enum CurrentLock {
 impl LocalStore {
     /// A store of the state at `path`; nothing is touched until it is used.
     pub fn new(path: impl Into<PathBuf>) -> LocalStore {
-        LocalStore { path: path.into() }
+        LocalStore {
+            path: path.into(),
+            held: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// The state file.
@@ -149,9 +162,14 @@ impl LocalStore {
     }
 
     fn current_lock(&self) -> CurrentLock {
+        self.read_lock(LOCK_READ_ATTEMPTS)
+    }
+
+    /// What the lock file says, read up to `attempts` times while it does not parse.
+    fn read_lock(&self, attempts: u32) -> CurrentLock {
         let lock_path = self.lock_path();
         let mut reason = String::new();
-        for attempt in 0..LOCK_READ_ATTEMPTS {
+        for attempt in 0..attempts {
             if attempt > 0 {
                 thread::sleep(LOCK_READ_PAUSE);
             }
@@ -252,54 +270,60 @@ impl StateStore for LocalStore {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let info = LockInfo {
+        let mut info = LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             who: who(),
             when: rfc3339(now),
             command: command.to_string(),
+            pid: Some(std::process::id()),
+            took_over: None,
         };
-        let mut body = serde_json::to_string_pretty(&info)
-            .map_err(|e| Self::io_error(&lock_path, io::Error::other(e)))?;
-        body.push('\n');
         for _ in 0..LOCK_ATTEMPTS {
-            match create_private_exclusive(&lock_path) {
-                Ok(mut file) => {
-                    let written = file
-                        .write_all(body.as_bytes())
-                        .and_then(|()| file.sync_all());
-                    return match written {
-                        Ok(()) => Ok(info),
-                        Err(e) => {
-                            // The file is ours and says nothing useful: do not leave it
-                            // behind as a lock nobody can name.
-                            let _ = fs::remove_file(&lock_path);
-                            Err(Self::io_error(&lock_path, e))
-                        }
-                    };
-                }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => match self.current_lock() {
-                    // Released between our attempt and our read: try again.
-                    CurrentLock::Free => continue,
-                    CurrentLock::Held(held) => {
-                        return Err(StateError::Locked {
+            let mut file = open_private(&lock_path).map_err(|e| Self::io_error(&lock_path, e))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(match self.current_lock() {
+                        CurrentLock::Held(held) => StateError::Locked {
                             path: self.describe(),
                             holder: held.to_string(),
                             id: held.id,
-                        });
-                    }
-                    CurrentLock::Unreadable(reason) => {
-                        return Err(StateError::Locked {
+                        },
+                        // Taken a moment ago and not written yet, or written by
+                        // something else: locked either way.
+                        CurrentLock::Free | CurrentLock::Unreadable(_) => StateError::Locked {
                             path: self.describe(),
-                            holder: format!(
-                                "an unknown process ({})",
-                                self.unreadable_lock(&reason)
-                            ),
+                            holder: "another process that has not said who it is yet".to_string(),
                             id: String::new(),
-                        });
-                    }
-                },
-                Err(e) => return Err(Self::io_error(&lock_path, e)),
+                        },
+                    });
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(Self::io_error(&lock_path, e)),
             }
+            // The lock is on the file this handle opened; it counts only while the
+            // path still names that file (a releasing holder removes it first).
+            if !same_file(&file, &lock_path) {
+                continue;
+            }
+            // Ours now: what it says is final, and was written by a holder that is gone.
+            if let CurrentLock::Held(stale) = self.read_lock(1) {
+                info.took_over = Some(Box::new(stale));
+            }
+            let mut body = serde_json::to_string_pretty(&info)
+                .map_err(|e| Self::io_error(&lock_path, io::Error::other(e)))?;
+            body.push('\n');
+            let written = file
+                .set_len(0)
+                .and_then(|()| file.write_all(body.as_bytes()))
+                .and_then(|()| file.sync_all());
+            if let Err(e) = written {
+                let _ = fs::remove_file(&lock_path);
+                return Err(Self::io_error(&lock_path, e));
+            }
+            self.remove_leftovers(&folder);
+            *self.held.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some((info.id.clone(), file));
+            return Ok(info);
         }
         Err(StateError::Locked {
             path: self.describe(),
@@ -309,11 +333,50 @@ impl StateStore for LocalStore {
     }
 
     fn unlock(&self, lock: &LockInfo) -> Result<(), StateError> {
-        self.release(&lock.id)
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        match held.take() {
+            Some((id, file)) if id == lock.id => {
+                // Removed while still locked, so nobody takes a lock on a file that is
+                // about to go; the OS lock ends when the handle closes.
+                let removed = match fs::remove_file(self.lock_path()) {
+                    Err(e) if e.kind() != ErrorKind::NotFound => {
+                        Err(Self::io_error(&self.lock_path(), e))
+                    }
+                    _ => Ok(()),
+                };
+                drop(file);
+                removed
+            }
+            other => {
+                *held = other;
+                drop(held);
+                self.release(&lock.id)
+            }
+        }
     }
 
     fn force_unlock(&self, id: &str) -> Result<(), StateError> {
         self.release(id)
+    }
+}
+
+impl LocalStore {
+    /// Removes the temporary files a killed writer left beside the state. Called with
+    /// the lock held, so no writer of this state is running.
+    fn remove_leftovers(&self, folder: &Path) {
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(".nicplan-state-")
+                && name.ends_with(".tmp")
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
@@ -368,10 +431,10 @@ fn write_private_temp(folder: &Path, bytes: &[u8]) -> io::Result<NamedTempFile> 
     Ok(temp)
 }
 
-/// Creates `path`, failing if it exists, mode 0600.
-fn create_private_exclusive(path: &Path) -> io::Result<File> {
+/// Opens `path` for writing, creating it mode 0600 when it does not exist.
+fn open_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
+    options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -381,6 +444,21 @@ fn create_private_exclusive(path: &Path) -> io::Result<File> {
     // The umask may have taken bits away, never added; set it exactly.
     make_private(&file)?;
     Ok(file)
+}
+
+/// Whether `path` names the file `file` has open.
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &File, path: &Path) -> bool {
+    path.exists()
 }
 
 #[cfg(unix)]

@@ -74,6 +74,8 @@ impl StateStore for MemoryStore {
             who: "test@memory".to_string(),
             when: super::rfc3339(0),
             command: command.to_string(),
+            pid: None,
+            took_over: None,
         };
         *lock = Some(info.clone());
         Ok(info)

@@ -7,6 +7,7 @@ pub mod memory;
 pub mod postgres;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -221,6 +222,9 @@ fn unlock_hint(id: &str) -> String {
     }
 }
 
+/// How often a lock held by another is tried again while waiting for it.
+const LOCK_POLL: Duration = Duration::from_millis(200);
+
 /// Who holds a lock, and since when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
@@ -232,14 +236,24 @@ pub struct LockInfo {
     pub when: String,
     /// The command that took it (`apply`, `state rm`...).
     pub command: String,
+    /// The process holding it, where the store knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The lock this one took over: its holder was gone, and the lock with it.
+    #[serde(skip)]
+    pub took_over: Option<Box<LockInfo>>,
 }
 
 impl std::fmt::Display for LockInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.who)?;
+        if let Some(pid) = self.pid {
+            write!(f, " (PID {pid})")?;
+        }
         write!(
             f,
-            "{} running `nicplan {}` since {} (lock ID {})",
-            self.who, self.command, self.when, self.id
+            " running `nicplan {}` since {} (lock ID {})",
+            self.command, self.when, self.id
         )
     }
 }
@@ -256,6 +270,20 @@ pub trait StateStore: Send + Sync {
     fn write(&self, state: &mut State) -> Result<(), StateError>;
     /// Takes the lock for `command`, or says who holds it.
     fn lock(&self, command: &str) -> Result<LockInfo, StateError>;
+    /// Takes the lock for `command`, waiting up to `timeout` for a holder to release
+    /// it.
+    fn lock_within(&self, command: &str, timeout: Duration) -> Result<LockInfo, StateError> {
+        let start = Instant::now();
+        loop {
+            match self.lock(command) {
+                Err(StateError::Locked { .. }) if start.elapsed() < timeout => {
+                    let left = timeout.saturating_sub(start.elapsed());
+                    std::thread::sleep(left.min(LOCK_POLL));
+                }
+                other => return other,
+            }
+        }
+    }
     /// Releases a lock this process took.
     fn unlock(&self, lock: &LockInfo) -> Result<(), StateError>;
     /// Releases whatever lock has this ID.
@@ -269,9 +297,18 @@ pub struct LockGuard<'a> {
 }
 
 impl<'a> LockGuard<'a> {
-    /// Takes the lock of `store` for `command`.
+    /// Takes the lock of `store` for `command`, at once.
     pub fn acquire(store: &'a dyn StateStore, command: &str) -> Result<LockGuard<'a>, StateError> {
-        let info = store.lock(command)?;
+        LockGuard::acquire_within(store, command, Duration::ZERO)
+    }
+
+    /// Takes the lock of `store` for `command`, waiting up to `timeout` for its holder.
+    pub fn acquire_within(
+        store: &'a dyn StateStore,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<LockGuard<'a>, StateError> {
+        let info = store.lock_within(command, timeout)?;
         Ok(LockGuard { store, info })
     }
 

@@ -219,6 +219,8 @@ impl PostgresStore {
                     who: row.get(1),
                     when: row.get(2),
                     command: row.get(3),
+                    pid: None,
+                    took_over: None,
                 },
                 pid,
             ),
@@ -245,6 +247,8 @@ impl PostgresStore {
             who: who(),
             when: rfc3339(now),
             command: command.to_string(),
+            pid: None,
+            took_over: None,
         };
         // A row left by a session that died is replaced: the advisory lock is ours.
         client

@@ -542,7 +542,28 @@ fn save(path: &Path, world: &World) -> Result<(), CloudError> {
     let mut text = serde_json::to_string_pretty(world)
         .map_err(|e| fail(std::io::Error::other(e.to_string())))?;
     text.push('\n');
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    // Named after the file, so that what a killed writer left (under the same lock,
+    // so no writer of this file is running now) is recognised and removed.
+    let prefix = format!(
+        ".{}.",
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") && name.len() > prefix.len() + 4
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
     tmp.write_all(text.as_bytes()).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
