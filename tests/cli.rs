@@ -243,3 +243,32 @@ fn schema_prints_the_checked_in_schema() {
     let checked_in = std::fs::read("schemas/nicplan.schema.json").expect("checked in");
     assert_eq!(out.stdout, checked_in);
 }
+
+#[test]
+fn a_state_url_password_never_shows_whatever_it_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for url in [
+        "postgres://u:SECRETX#X@127.0.0.1:1/db",
+        "postgres://u:SECRETX@127.0.0.1:1/db#prod",
+        "postgres://u:SE%23CRETX@127.0.0.1:1/db?sslmode=disable",
+        "postgres://127.0.0.1:1/db?password=SECRETX",
+        "postgres://u:SECRETX",
+    ] {
+        let out = nicplan()
+            .current_dir(dir.path())
+            .args(["refresh", "--backend", "sim", "--state", url])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{url}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("error:"), "{url}: {all}");
+        assert!(
+            !all.contains("SECRET") && !all.contains("CRETX"),
+            "{url}: {all}"
+        );
+    }
+}

@@ -250,9 +250,13 @@ fn open_store(
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
         // One database holds many states: `#name` on the URL, else `settings.state.name`,
         // else "default".
-        let (url, fragment) = match location.split_once('#') {
-            Some((url, name)) => (url.to_string(), Some(name.to_string())),
-            None => (location.clone(), None),
+        // The name is what follows the last `#`, when it is a name: a `#` followed by
+        // `@`, `/` or `:` is part of a password, never a name.
+        let (url, fragment) = match location.rsplit_once('#') {
+            Some((url, name)) if !name.contains(['@', '/', ':']) => {
+                (url.to_string(), Some(name.to_string()))
+            }
+            _ => (location.clone(), None),
         };
         let name = fragment
             .or_else(|| settings.state_name.clone())

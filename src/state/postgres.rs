@@ -567,15 +567,29 @@ pub fn lock_key(name: &str) -> i64 {
 pub fn describe_url(url: &str) -> String {
     for scheme in ["postgres://", "postgresql://"] {
         if let Some(rest) = url.strip_prefix(scheme) {
-            // Split as the connection parser does: the credentials end at the first `@`.
-            let (user, rest) = match rest.split_once('@') {
+            // The credentials end at the last `@`: a password may hold a raw `@` or `#`
+            // (which the connection parser would take for the end of the credentials or
+            // of the URL), and none of it may show. Only the user, up to its first `:`,
+            // is kept.
+            let (user, rest) = match rest.rsplit_once('@') {
                 Some((credentials, rest)) => {
-                    let user = credentials.split_once(':').map_or(credentials, |(u, _)| u);
+                    let user = credentials
+                        .split([':', '#', '?', '/'])
+                        .next()
+                        .unwrap_or_default();
                     (format!("{user}@"), rest)
                 }
                 None => (String::new(), rest),
             };
-            let rest = rest.split_once('?').map_or(rest, |(before, _)| before);
+            let rest = rest.split(['?', '#']).next().unwrap_or_default();
+            // Without credentials, `host:port` has a number after its colon; anything
+            // else there may be a password whose `@` was cut off.
+            let authority = rest.split('/').next().unwrap_or_default();
+            if let Some((_, port)) = authority.rsplit_once(':')
+                && !port.chars().all(|c| c.is_ascii_digit())
+            {
+                return format!("{scheme}(a URL that does not parse as user@host:port/db)");
+            }
             return format!("{scheme}{user}{rest}");
         }
     }
@@ -683,6 +697,23 @@ mod tests {
                 "postgres://db.example:5432/teams",
             ),
             ("postgres://alice:@h/db", "postgres://alice@h/db"),
+            // A raw `#` or `@` in the password.
+            (
+                "postgres://alice:s3cret#X@db.example/teams",
+                "postgres://alice@db.example/teams",
+            ),
+            (
+                "postgres://alice:s3c@ret@db.example/teams",
+                "postgres://alice@db.example/teams",
+            ),
+            (
+                "postgres://alice:s3cret",
+                "postgres://(a URL that does not parse as user@host:port/db)",
+            ),
+            (
+                "postgres://alice:p%40s3cret@db.example:5432/teams#prod",
+                "postgres://alice@db.example:5432/teams",
+            ),
             (
                 "host=db.example port=5433 user=alice password=s3cret dbname=teams",
                 "postgres://alice@db.example:5433/teams",
