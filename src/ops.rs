@@ -120,6 +120,7 @@ pub fn save(
     source: &crate::source::Source,
     options: &plan::Options,
     backend: Option<crate::spec::BackendKind>,
+    cloud: &dyn Cloud,
 ) -> crate::saved::Body {
     use crate::render::plan_json;
     let document = plan_json::document(&planned.plan, &planned.drift, source);
@@ -142,6 +143,7 @@ pub fn save(
             }
             .to_string()
         }),
+        cloud: Some(cloud.target()),
         state: serde_json::from_str(&planned.state.to_json()).unwrap_or_default(),
         outside: planned.outside.clone(),
         drift: plan_json::drift_json(&planned.drift),

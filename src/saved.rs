@@ -50,6 +50,10 @@ pub struct Body {
     pub destroy: bool,
     /// The backend named by flag or environment when the plan was made.
     pub backend: Option<String>,
+    /// The cloud the plan was made against ([`crate::cloud::Cloud::target`]): it is
+    /// applied to that one only.
+    #[serde(default)]
+    pub cloud: Option<String>,
     /// The refreshed state the plan starts from, as a state document.
     pub state: serde_json::Value,
     /// What the refresh saw in the cloud outside that state.
@@ -176,6 +180,7 @@ mod tests {
             targets: Vec::new(),
             destroy: false,
             backend: None,
+            cloud: Some("sim (in memory)".into()),
             state: serde_json::json!({}),
             outside: crate::plan::Outside::unknown(),
             drift: Vec::new(),

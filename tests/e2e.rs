@@ -1067,3 +1067,66 @@ fn kakaocloud_tuned(w: &Workdir, served: &Served, args: &[&str]) -> Output {
         .output()
         .expect("runs")
 }
+
+#[test]
+fn a_saved_plan_runs_only_against_the_cloud_it_was_made_for() {
+    let w = Workdir::new();
+    w.write(&base());
+    let served = serve(&w, &[]);
+    let out = kakaocloud(&w, &served, "ci-secret-value", &["plan", "--out", "p.plan"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Named otherwise on the command line: refused, nothing done anywhere.
+    let out = w.run(&["apply", "p.plan", "--backend", "sim"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "p.plan was made against kakaocloud {}",
+            served.url
+        )) && err.contains("would apply it to sim "),
+        "{err}"
+    );
+    assert!(!w.path("nicplan.state.json").exists());
+    assert!(
+        !w.path(".nicplan/sim.json").exists(),
+        "the embedded simulator was touched"
+    );
+    // Not named: the plan's own backend.
+    let out = Command::cargo_bin("nicplan")
+        .expect("binary")
+        .current_dir(w.dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("NICPLAN_STATE")
+        .env_remove("NICPLAN_BACKEND")
+        .env("KAKAOCLOUD_ENDPOINT", &served.url)
+        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
+        .env(
+            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+            "ci-secret-value",
+        )
+        .args(["apply", "p.plan"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = kakaocloud(
+        &w,
+        &served,
+        "ci-secret-value",
+        &["plan", "--detailed-exitcode"],
+    );
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        names_through_the_api(&served.url, "/instances", "instances"),
+        ["web-1", "web-2"]
+    );
+}

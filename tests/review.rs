@@ -267,9 +267,40 @@ fn an_altered_plan_is_refused_and_touches_nothing() {
 }
 
 #[test]
-fn a_plan_for_another_state_is_refused_and_touches_nothing() {
+fn a_plan_for_another_state_or_another_cloud_is_refused_and_touches_nothing() {
     let dir = applied();
     save_plan(dir.path());
+    // Another state on the same simulated cloud.
+    std::fs::write(
+        dir.path().join("other.yaml"),
+        "version: 1\nsecurity_groups:\n  other-sg: {}\n",
+    )
+    .expect("write");
+    let out = nicplan(
+        dir.path(),
+        &[
+            "apply",
+            "--auto-approve",
+            "-f",
+            "other.yaml",
+            "--state",
+            "other.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    let before = snapshot(dir.path());
+    let out = nicplan(
+        dir.path(),
+        &["apply", "change.plan", "--state", "other.json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("was made for another state"),
+        "{}",
+        err(&out)
+    );
+    assert_eq!(snapshot(dir.path()), before, "nothing touched");
+    // The same plan in another folder would reach another simulated cloud.
     let other = applied();
     std::fs::copy(
         dir.path().join("change.plan"),
@@ -279,12 +310,50 @@ fn a_plan_for_another_state_is_refused_and_touches_nothing() {
     let before = snapshot(other.path());
     let out = nicplan(other.path(), &["apply", "change.plan"]);
     assert_eq!(out.status.code(), Some(1));
+    let message = err(&out);
     assert!(
-        err(&out).contains("was made for another state"),
+        message.contains(&format!(
+            "was made against sim {}",
+            dir.path().join(".nicplan/sim.json").display()
+        )) && message.contains("nothing was applied"),
+        "{message}"
+    );
+    assert_eq!(snapshot(other.path()), before, "nothing touched");
+}
+
+#[test]
+fn a_plan_the_cloud_outgrew_is_refused_and_touches_nothing() {
+    let dir = applied();
+    save_plan(dir.path());
+    // Made outside nicplan after the plan: a NIC on the address the plan pins for the
+    // replacement of web-2-eth0.
+    let made = nicplan(
+        dir.path(),
+        &[
+            "sim",
+            "create-nic",
+            "legacy-eth0",
+            "--subnet",
+            "db-a",
+            "--ip",
+            "10.0.2.11",
+            "--security-group",
+            "db-sg",
+        ],
+    );
+    assert_eq!(made.status.code(), Some(0), "{}", err(&made));
+    let before = snapshot(dir.path());
+    let out = nicplan(dir.path(), &["apply", "change.plan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        err(&out).contains(
+            "change.plan no longer holds: planned again against the cloud now, it breaks a rule: "
+        ) && err(&out).contains("10.0.2.11"),
         "{}",
         err(&out)
     );
-    assert_eq!(snapshot(other.path()), before, "nothing touched");
+    assert!(err(&out).contains("nothing was applied"), "{}", err(&out));
+    assert_eq!(snapshot(dir.path()), before, "nothing touched");
 }
 
 #[test]

@@ -174,6 +174,7 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
             &validation.source,
             &options,
             args.common.backend.map(Into::into),
+            &*ws.cloud,
         );
         write_plan_file(out, &crate::saved::encode(&body))?;
         if args.format == PlanFormat::Text {
@@ -252,10 +253,31 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
         ));
     }
     let (body, rederived) = load_saved(path)?;
-    let ws = args.common.open_with(Some(rederived.validation))?;
+    let name = path.display();
+    let Some(made_for) = body.cloud.clone() else {
+        return Err(Error::Usage(format!(
+            "{name} does not say which cloud it was made against (an older nicplan wrote it); nothing was applied. Make a new plan"
+        )));
+    };
+    // The plan's backend unless the command line names one, which must then be the
+    // same cloud.
+    let mut common = args.common.clone();
+    if common.backend.is_none() {
+        common.backend = match body.backend.as_deref() {
+            Some("kakaocloud") => Some(super::workspace::Backend::Kakaocloud),
+            Some("sim") => Some(super::workspace::Backend::Sim),
+            _ => None,
+        };
+    }
+    let ws = common.open_with(Some(rederived.validation))?;
+    let here = ws.cloud.target();
+    if here != made_for {
+        return Err(Error::Usage(format!(
+            "{name} was made against {made_for}, but this command would apply it to {here}; nothing was applied. Apply it with the backend it was made for, or make a new plan"
+        )));
+    }
     let _lock = ws.lock("apply")?;
     let current = ws.store.read()?;
-    let name = path.display();
     match &current {
         Some(state) if state.lineage != body.lineage && body.serial > 0 => {
             return Err(Error::Usage(format!(
@@ -281,7 +303,20 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
         }
         _ => {}
     }
-    let planned = rederived.planned;
+    // The steps come from the current state and cloud, never from the copy in the plan
+    // file: planned again from them, they must be the reviewed ones.
+    let planned = ops::plan(
+        &ws.model(),
+        &*ws.store,
+        &*ws.cloud,
+        true,
+        &rederived.options,
+    )?;
+    if let Some(why) = differs(&rederived.planned, &planned) {
+        return Err(Error::Usage(format!(
+            "{name} no longer holds: {why}; nothing was applied. Make a new plan"
+        )));
+    }
     let source = ws
         .validation
         .as_ref()
@@ -301,6 +336,51 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
     }
     // A saved plan was reviewed already: applying it is the approval.
     execute(&ws, planned, "apply", args.parallelism)
+}
+
+/// How a plan made again now differs from the saved one, in words; `None` when they
+/// are the same steps with the same findings (statuses aside, which change by
+/// themselves while the platform works).
+fn differs(saved: &Planned, now: &Planned) -> Option<String> {
+    let steps = |p: &Planned| {
+        let mut steps = p.plan.steps.clone();
+        for step in &mut steps {
+            for attributes in [&mut step.before, &mut step.after].into_iter().flatten() {
+                if let crate::resource::Attributes::Instance(i) = attributes {
+                    i.status = None;
+                }
+            }
+        }
+        steps
+    };
+    let (was, is) = (steps(saved), steps(now));
+    if let Some((a, b)) = was.iter().zip(&is).find(|(a, b)| a != b) {
+        return Some(format!(
+            "the state or the cloud changed since it was made: step {} was `{}` and would now be `{}`",
+            a.index,
+            a.describe(),
+            b.describe()
+        ));
+    }
+    if was.len() != is.len() {
+        return Some(format!(
+            "the state or the cloud changed since it was made: it had {} steps and would now have {}",
+            was.len(),
+            is.len()
+        ));
+    }
+    let errors = |p: &Planned| {
+        p.plan
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity() == crate::Severity::Error)
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+    };
+    let (was, is) = (errors(saved), errors(now));
+    is.iter()
+        .find(|m| !was.contains(m))
+        .map(|new| format!("planned again against the cloud now, it breaks a rule: {new}"))
 }
 
 pub fn exec_destroy(args: DestroyArgs) -> Result<u8, Error> {

@@ -1394,6 +1394,20 @@ fn refuse_secondary_ips(name: &str, ips: &[Ipv4Addr]) -> Result<(), CloudError> 
 }
 
 impl Cloud for KakaoCloud {
+    fn target(&self) -> String {
+        let c = &self.config;
+        match &c.endpoint {
+            Some(endpoint) => format!("kakaocloud {}", shown_url(endpoint)),
+            None => format!(
+                "kakaocloud {} ({}, {}, {})",
+                c.region,
+                shown_url(&c.base(Service::Vpc)),
+                shown_url(&c.base(Service::Network)),
+                shown_url(&c.base(Service::Bcs)),
+            ),
+        }
+    }
+
     fn name(&self) -> &'static str {
         "kakaocloud"
     }

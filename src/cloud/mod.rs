@@ -296,6 +296,12 @@ pub enum CloudError {
 pub trait Cloud: Send + Sync {
     /// The backend's name, `sim` or `kakaocloud`.
     fn name(&self) -> &'static str;
+    /// Which cloud this is, in words that tell two apart and hold no secret: the
+    /// backend's name and where it is (a simulator's file, the platform's URLs). A
+    /// saved plan records it, and is applied only to the same.
+    fn target(&self) -> String {
+        self.name().to_string()
+    }
     /// Whether a NIC may hold several private IPs.
     fn multiple_ips(&self) -> bool;
 

@@ -580,6 +580,18 @@ impl Cloud for Sim {
         "sim"
     }
 
+    fn target(&self) -> String {
+        match &self.path {
+            Some(path) => format!(
+                "sim {}",
+                std::path::absolute(path)
+                    .unwrap_or_else(|_| path.clone())
+                    .display()
+            ),
+            None => "sim (in memory)".to_string(),
+        }
+    }
+
     fn multiple_ips(&self) -> bool {
         self.multiple_ips
     }
