@@ -14,6 +14,20 @@ pub enum OpError {
     /// The state could not be read, written or locked.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The state holds an ID the backend could not have made.
+    #[error(
+        "the state holds {address} with ID {id}, which the {backend} backend could not have made ({why}); nothing was read or changed. Use the backend the state was made with, or remove the entry (`nicplan state rm {address}`)"
+    )]
+    ForeignId {
+        /// The backend's name.
+        backend: &'static str,
+        /// The entry.
+        address: String,
+        /// Its ID.
+        id: String,
+        /// Why not.
+        why: String,
+    },
     /// The cloud could not be read.
     #[error("cannot read the {backend} backend: {source}")]
     Cloud {
@@ -44,6 +58,16 @@ pub fn refresh_all(
     state: &State,
     cloud: &dyn Cloud,
 ) -> Result<(State, Vec<Drift>, Outside), OpError> {
+    for (address, entry) in &state.resources {
+        if let Some(why) = cloud.id_problem(address.kind, &entry.id) {
+            return Err(OpError::ForeignId {
+                backend: cloud.name(),
+                address: address.to_string(),
+                id: entry.id.clone(),
+                why,
+            });
+        }
+    }
     let inventory = cloud.inventory().map_err(|source| OpError::Cloud {
         backend: cloud.name(),
         source,

@@ -1130,3 +1130,75 @@ fn a_saved_plan_runs_only_against_the_cloud_it_was_made_for() {
         ["web-1", "web-2"]
     );
 }
+
+#[test]
+fn a_state_that_cannot_be_true_is_refused_naming_the_entry() {
+    let w = applied();
+    let path = w.path("nicplan.state.json");
+    let good = std::fs::read_to_string(&path).expect("state");
+    let doc: serde_json::Value = serde_json::from_str(&good).expect("json");
+    let id_of = |address: &str| {
+        doc["resources"][address]["id"]
+            .as_str()
+            .expect("an id")
+            .to_string()
+    };
+    let (web1, web2) = (id_of("instance.web-1"), id_of("instance.web-2"));
+    let vpc = id_of("vpc.main");
+    let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut d = doc.clone();
+        edit(&mut d);
+        serde_json::to_string_pretty(&d).expect("json")
+    };
+    let cases: Vec<(String, String)> = vec![
+        (
+            with(&|d| d["version"] = 0.into()),
+            "`version` is 0".to_string(),
+        ),
+        (
+            with(&|d| d["lineage"] = "".into()),
+            "its `lineage` is empty".to_string(),
+        ),
+        // Two addresses, one cloud object: a plan would act on the wrong one.
+        (
+            with(&|d| d["resources"]["instance.web-2"]["id"] = web1.clone().into()),
+            format!("instance.web-1 and instance.web-2 both have ID {web1}"),
+        ),
+        (
+            with(&|d| d["resources"]["instance.web-2"]["id"] = "i 0002; rm".into()),
+            "holds characters no cloud ID has".to_string(),
+        ),
+        // An instance's ID on a VPC: not an ID the simulator could have made for one.
+        (
+            with(&|d| {
+                d["resources"]["vpc.main"]["id"] = web2.clone().into();
+                d["resources"]["instance.web-2"]["id"] = vpc.clone().into();
+            }),
+            format!(
+                "the state holds vpc.main with ID {web2}, which the sim backend could not have made (the simulator names a vpc `vpc-NNNNNN`)"
+            ),
+        ),
+    ];
+    let sim_before = std::fs::read(w.path(".nicplan/sim.json")).expect("sim");
+    for (bad, words) in cases {
+        std::fs::write(&path, &bad).expect("write");
+        for args in [&["plan"][..], &["apply", "--auto-approve"], &["refresh"]] {
+            let out = w.run(args);
+            assert_eq!(out.status.code(), Some(1), "{args:?} {words}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(&words), "{args:?}: {err}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("state"),
+            bad,
+            "state touched"
+        );
+    }
+    assert_eq!(
+        std::fs::read(w.path(".nicplan/sim.json")).expect("sim"),
+        sim_before,
+        "the cloud was touched"
+    );
+    std::fs::write(&path, good).expect("restore");
+    assert_eq!(w.plan().1, Some(0), "the restored state plans nothing");
+}

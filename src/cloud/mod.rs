@@ -302,6 +302,11 @@ pub trait Cloud: Send + Sync {
     fn target(&self) -> String {
         self.name().to_string()
     }
+    /// Why this backend could not have made `id` for an object of `kind`, if it could
+    /// not: a state written against another backend, or edited by hand.
+    fn id_problem(&self, _kind: crate::address::Kind, _id: &str) -> Option<String> {
+        None
+    }
     /// Whether a NIC may hold several private IPs.
     fn multiple_ips(&self) -> bool;
 

@@ -189,7 +189,18 @@ impl State {
                 found: version,
             });
         }
+        if version == 0 {
+            return Err(corrupt(format!(
+                "`version` is 0, which no nicplan writes (this one writes {STATE_VERSION})"
+            )));
+        }
         let raw: RawState = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        if raw.lineage.trim().is_empty() {
+            return Err(corrupt(
+                "its `lineage` is empty, so nothing can tell it from another state".to_string(),
+            ));
+        }
+        let mut owners: BTreeMap<String, String> = BTreeMap::new();
         let mut resources = BTreeMap::new();
         for (key, entry) in raw.resources {
             let address: Address = key
@@ -197,6 +208,18 @@ impl State {
                 .map_err(|e: crate::address::AddressError| corrupt(e.to_string()))?;
             let attributes = Attributes::from_value(address.kind, entry.attributes)
                 .map_err(|e| corrupt(format!("{address}: {e}")))?;
+            if let Some(problem) = id_problem(&entry.id) {
+                return Err(corrupt(format!(
+                    "{address} has ID {:?}, which {problem}",
+                    entry.id
+                )));
+            }
+            if let Some(other) = owners.insert(entry.id.clone(), address.to_string()) {
+                return Err(corrupt(format!(
+                    "{other} and {address} both have ID {}; one cloud object is one resource",
+                    entry.id
+                )));
+            }
             resources.insert(
                 address,
                 Entry {
@@ -211,6 +234,22 @@ impl State {
             resources,
             forgotten: raw.forgotten,
         })
+    }
+}
+
+/// What is wrong with a cloud ID as a state may hold it, whatever the backend.
+fn id_problem(id: &str) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("is empty")
+    } else if id.len() > 255 {
+        Some("is longer than any cloud ID")
+    } else if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    {
+        Some("holds characters no cloud ID has")
+    } else {
+        None
     }
 }
 

@@ -580,6 +580,28 @@ impl Cloud for Sim {
         "sim"
     }
 
+    fn id_problem(&self, kind: crate::address::Kind, id: &str) -> Option<String> {
+        use crate::address::Kind;
+        let prefix = match kind {
+            Kind::Vpc => "vpc",
+            Kind::Subnet => "subnet",
+            Kind::SecurityGroup => "sg",
+            Kind::Instance => "i",
+            Kind::NetworkInterface => "nic",
+            Kind::PublicIp => "pip",
+        };
+        let number = id
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'));
+        match number {
+            Some(n) if n.len() >= 6 && n.chars().all(|c| c.is_ascii_digit()) => None,
+            _ => Some(format!(
+                "the simulator names a {} `{prefix}-NNNNNN`",
+                kind.as_str().replace('_', " ")
+            )),
+        }
+    }
+
     fn target(&self) -> String {
         match &self.path {
             Some(path) => format!(
