@@ -17,7 +17,8 @@ mod step;
 mod wait;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::address::Kind;
@@ -105,6 +106,18 @@ pub struct Options {
     pub poll_interval: Duration,
     /// How often a step that still waits says so.
     pub progress_every: Duration,
+    /// Set when the user interrupts: no step starts after it, and steps waiting for
+    /// the platform stop waiting (what they made is in the state already).
+    pub interrupt: Option<Arc<AtomicBool>>,
+}
+
+impl Options {
+    /// Whether the apply was interrupted.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::SeqCst))
+    }
 }
 
 impl Default for Options {
@@ -114,6 +127,7 @@ impl Default for Options {
             timeouts: Timeouts::default(),
             poll_interval: Duration::from_millis(100),
             progress_every: Duration::from_secs(5),
+            interrupt: None,
         }
     }
 }
@@ -132,6 +146,8 @@ pub enum Event<'a> {
     Failed(&'a Step, String),
     /// A step did not run because a step it depends on failed.
     Skipped(&'a Step, usize),
+    /// The apply was interrupted: no step starts any more; this many are in flight.
+    Interrupted(usize),
 }
 
 /// What an apply did and did not do.
@@ -146,12 +162,17 @@ pub struct Outcome {
     pub skipped: Vec<(usize, usize)>,
     /// The state could not be written: the apply stopped there.
     pub state_error: Option<String>,
+    /// The apply was interrupted before it finished.
+    pub interrupted: bool,
 }
 
 impl Outcome {
     /// Whether every step completed.
     pub fn succeeded(&self) -> bool {
-        self.failed.is_empty() && self.skipped.is_empty() && self.state_error.is_none()
+        self.failed.is_empty()
+            && self.skipped.is_empty()
+            && self.state_error.is_none()
+            && !self.interrupted
     }
 }
 
@@ -203,7 +224,7 @@ pub fn apply(
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
-                    let Some(step) = next_step(&shared, &wake, &by_index, on_event) else {
+                    let Some(step) = next_step(&shared, &wake, &by_index, options, on_event) else {
                         return;
                     };
                     on_event(Event::Started(step));
@@ -266,10 +287,16 @@ fn next_step<'p>(
     shared: &Mutex<Shared>,
     wake: &Condvar,
     by_index: &BTreeMap<usize, &'p Step>,
+    options: &Options,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Option<&'p Step> {
     let mut s = lock(shared);
     loop {
+        if options.interrupted() && !s.outcome.interrupted {
+            s.outcome.interrupted = true;
+            s.stop = true;
+            on_event(Event::Interrupted(s.running));
+        }
         if s.stop && s.running == 0 {
             return None;
         }
@@ -315,8 +342,13 @@ fn next_step<'p>(
             // Nothing runs and nothing is ready: whatever is left waits forever.
             return None;
         }
+        // Woken by a step that ends, or after a while to see an interrupt.
         s = wake
-            .wait(s)
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .wait_timeout(s, INTERRUPT_POLL)
+            .map(|(s, _)| s)
+            .unwrap_or_else(|e| e.into_inner().0);
     }
 }
+
+/// How often an idle worker looks for an interrupt.
+const INTERRUPT_POLL: Duration = Duration::from_millis(100);

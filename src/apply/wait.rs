@@ -36,6 +36,11 @@ pub(super) fn until<T>(
             Probe::Waiting(what) => what,
         };
         let elapsed = started.elapsed();
+        if options.interrupted() {
+            return Err(StepError::Cloud(format!(
+                "interrupted while waiting for {what}; the next apply finds it and waits again"
+            )));
+        }
         if elapsed >= bound {
             return Err(StepError::Cloud(format!(
                 "timed out after {}: still waiting for {what} (settings.timeouts.{} sets the bound)",

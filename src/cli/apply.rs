@@ -1,7 +1,8 @@
 //! `plan`, `apply`, `destroy`: the commands that change the cloud or say how they would.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -437,9 +438,22 @@ fn execute(ws: &Workspace, planned: Planned, command: &str, parallelism: u16) ->
     let total = planned.plan.steps.len();
     let progress = Progress::new(total as u64);
     let on_event = |event: Event<'_>| progress.event(&event, total);
+    // The first SIGINT or SIGTERM asks the apply to stop cleanly; a second one ends the
+    // process at once (the state is replaced atomically, so it stays readable).
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let mut handlers = Vec::new();
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        handlers.push(signal_hook::flag::register_conditional_shutdown(
+            signal,
+            130,
+            Arc::clone(&interrupt),
+        )?);
+        handlers.push(signal_hook::flag::register(signal, Arc::clone(&interrupt))?);
+    }
     let executor_options = executor::Options {
         parallelism: usize::from(parallelism),
         timeouts: executor::Timeouts::from_settings(&ws.model().settings.timeouts),
+        interrupt: Some(Arc::clone(&interrupt)),
         ..executor::Options::default()
     };
     let steps = planned.plan.steps.clone();
@@ -451,6 +465,9 @@ fn execute(ws: &Workspace, planned: Planned, command: &str, parallelism: u16) ->
         &on_event,
     )?;
     progress.finish();
+    for handler in handlers {
+        signal_hook::low_level::unregister(handler);
+    }
     report(&outcome, &steps, command)
 }
 
@@ -548,6 +565,11 @@ impl Progress {
                     step.describe()
                 ));
             }
+            Event::Interrupted(running) => {
+                self.line(format!(
+                    "Interrupted: no new step starts; waiting for the {running} in flight to finish and writing the state (interrupt again to stop at once)."
+                ));
+            }
         }
     }
 
@@ -576,8 +598,13 @@ fn report(outcome: &Outcome, steps: &[crate::plan::Step], command: &str) -> Resu
         return Ok(0);
     }
     let mut text = format!(
-        "{} stopped: {} of {} steps done; the state records every completed step.\n",
+        "{} {}: {} of {} steps done; the state records every completed step.\n",
         command,
+        if outcome.interrupted {
+            "interrupted"
+        } else {
+            "stopped"
+        },
         outcome.done.len(),
         steps.len()
     );
@@ -592,7 +619,11 @@ fn report(outcome: &Outcome, steps: &[crate::plan::Step], command: &str) -> Resu
         };
         text.push_str(&format!("  not run: {i}. {} ({why})\n", describe(*i)));
     }
-    text.push_str("Fix the cause and run the command again: it plans from what was done.\n");
+    text.push_str(if outcome.interrupted {
+        "Run the command again to finish: it plans from what was done.\n"
+    } else {
+        "Fix the cause and run the command again: it plans from what was done.\n"
+    });
     eprint!("{text}");
     Ok(1)
 }
