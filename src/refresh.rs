@@ -194,6 +194,46 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
             adopted.push((id, address));
         }
     }
+    for (address, intent) in &state.intents {
+        if state.resources.contains_key(address) || adopted.iter().any(|(_, a)| a == address) {
+            continue;
+        }
+        let cidr = |c: &ipnet::Ipv4Net| c.to_string() == intent.cidr_block;
+        let candidates: Vec<&String> = match address.kind {
+            Kind::Vpc => inventory
+                .vpcs
+                .values()
+                .filter(|v| v.name == intent.name && cidr(&v.cidr_block))
+                .map(|v| &v.id)
+                .collect(),
+            Kind::Subnet => inventory
+                .subnets
+                .values()
+                .filter(|s| {
+                    s.name == intent.name
+                        && cidr(&s.cidr_block)
+                        && intent.availability_zone.as_deref() == Some(&s.availability_zone)
+                        && intent.vpc_id.as_deref() == Some(&s.vpc_id)
+                })
+                .map(|s| &s.id)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let new: Vec<&String> = candidates
+            .into_iter()
+            .filter(|id| {
+                !intent.existing.contains(*id)
+                    && !names.contains_key(*id)
+                    && !state.forgotten.contains(*id)
+            })
+            .collect();
+        // Exactly one new object with its identity: the one the call made. None: the
+        // call never reached the platform, and the create is still to do.
+        if let [id] = new.as_slice() {
+            names.insert((*id).clone(), address.clone());
+            adopted.push(((*id).clone(), address.clone()));
+        }
+    }
     let adopted_addresses: BTreeMap<&Address, &String> =
         adopted.iter().map(|(id, a)| (a, id)).collect();
     let mut next = State {
@@ -201,6 +241,8 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
         serial: state.serial,
         resources: BTreeMap::new(),
         forgotten: state.forgotten.clone(),
+        // Resolved here: adopted below, or still to do.
+        intents: BTreeMap::new(),
     };
     let mut drift = Vec::new();
     for (address, entry) in &state.resources {

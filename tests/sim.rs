@@ -1360,3 +1360,68 @@ fn operators_make_objects_outside_any_state_at_once() {
     assert_eq!(world.nics[&nic].device_id.as_deref(), Some(vm.as_str()));
     assert_eq!(world.public_ips[&public].private_ip, Some(ip("10.9.1.50")));
 }
+
+#[test]
+fn an_intent_finds_the_vpc_or_subnet_its_create_made_and_never_a_stranger() {
+    use nicplan::address::{Address, Kind};
+    use nicplan::refresh::{DriftKind, refresh};
+    use nicplan::state::{Intent, State};
+    let mut sim = Sim::in_memory(true);
+    sim.set_build_time(Duration::ZERO);
+    // A stranger with the very name and block, there before the create began.
+    let stranger = sim.create_vpc("main", net("10.0.0.0/16")).unwrap();
+    let vpc_intent = |existing: &[&str]| Intent {
+        name: "main".to_string(),
+        cidr_block: "10.0.0.0/16".to_string(),
+        availability_zone: None,
+        vpc_id: None,
+        existing: existing.iter().map(|s| s.to_string()).collect(),
+    };
+    let address = Address::new(Kind::Vpc, "main");
+    let mut state = State::new("lineage-1");
+    state
+        .intents
+        .insert(address.clone(), vpc_intent(&[&stranger.id]));
+    // The process died before the call reached the platform: nothing is adopted, the
+    // create is still to do, and the intent is resolved.
+    let (next, drift) = refresh(&state, &sim.inventory().unwrap());
+    assert!(next.resources.is_empty() && drift.is_empty() && next.intents.is_empty());
+    // The call made the VPC, and the process died before recording it.
+    let made = sim.create_vpc("main", net("10.0.0.0/16")).unwrap();
+    let (adopted, drift) = refresh(&state, &sim.inventory().unwrap());
+    assert_eq!(adopted.resources[&address].id, made.id);
+    assert!(matches!(drift[0].kind, DriftKind::Adopted));
+    assert!(adopted.intents.is_empty());
+    // Without knowing the stranger was there before, two candidates: neither is taken.
+    state.intents.insert(address.clone(), vpc_intent(&[]));
+    let (next, _) = refresh(&state, &sim.inventory().unwrap());
+    assert!(next.resources.is_empty());
+    // A subnet: by name, block, zone and VPC.
+    let subnet = sim
+        .create_subnet("app-a", &made.id, net("10.0.1.0/24"), "kr-central-2-a")
+        .unwrap();
+    let mut state = adopted;
+    let subnet_address = Address::new(Kind::Subnet, "app-a");
+    let mut subnet_intent = Intent {
+        name: "app-a".to_string(),
+        cidr_block: "10.0.1.0/24".to_string(),
+        availability_zone: Some("kr-central-2-b".to_string()),
+        vpc_id: Some(made.id.clone()),
+        existing: Default::default(),
+    };
+    state
+        .intents
+        .insert(subnet_address.clone(), subnet_intent.clone());
+    let (next, _) = refresh(&state, &sim.inventory().unwrap());
+    assert!(
+        !next.resources.contains_key(&subnet_address),
+        "another zone"
+    );
+    subnet_intent.availability_zone = Some("kr-central-2-a".to_string());
+    state.intents.insert(subnet_address.clone(), subnet_intent);
+    let (next, _) = refresh(&state, &sim.inventory().unwrap());
+    assert_eq!(next.resources[&subnet_address].id, subnet.id);
+    // The intent survives a write and a read of the state.
+    let text = state.to_json();
+    assert_eq!(State::from_json("s", &text).unwrap().intents, state.intents);
+}

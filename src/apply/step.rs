@@ -14,7 +14,7 @@ use crate::cloud::{
 };
 use crate::plan::{Action, Step};
 use crate::resource::{self, Attributes, Status};
-use crate::state::{Entry, State, StateError, StateStore};
+use crate::state::{Entry, Intent, State, StateError, StateStore};
 
 /// Why a step failed.
 pub(super) enum StepError {
@@ -79,8 +79,31 @@ impl Run<'_> {
         let address = step.address.clone();
         let id = id.to_string();
         self.record(move |s| {
+            s.intents.remove(&address);
             s.resources.insert(address, Entry { id, attributes });
         })
+    }
+
+    /// Writes down, before a VPC or subnet create, what identifies the object it will
+    /// make and which objects so identified are there already: those carry no marker,
+    /// and this is how the next run finds the object if this one dies before recording
+    /// it.
+    fn record_intent(&self, step: &Step, intent: Intent) -> Result<(), StepError> {
+        let address = step.address.clone();
+        self.record(move |s| {
+            s.intents.insert(address, intent);
+        })
+    }
+
+    /// Forgets an intent whose create the platform refused: nothing was made.
+    fn drop_intent(&self, step: &Step, error: StepError) -> StepError {
+        if matches!(error, StepError::Cloud(_)) {
+            let address = step.address.clone();
+            let _ = self.record(move |s| {
+                s.intents.remove(&address);
+            });
+        }
+        error
     }
 
     /// Waits until a VPC or subnet is `ACTIVE` (once per apply and object).
@@ -208,7 +231,24 @@ impl Run<'_> {
         let cloud = self.cloud;
         match after {
             Attributes::Vpc(v) => {
-                let id = cloud.create_vpc(name, v.cidr_block)?.id;
+                let existing = cloud.vpcs_like(name, v.cidr_block)?;
+                self.record_intent(
+                    step,
+                    Intent {
+                        name: name.to_string(),
+                        cidr_block: v.cidr_block.to_string(),
+                        availability_zone: None,
+                        vpc_id: None,
+                        existing: existing.into_iter().collect(),
+                    },
+                )?;
+                let id = match cloud.create_vpc(name, v.cidr_block) {
+                    Ok(vpc) => vpc.id,
+                    Err(e @ CloudError::Rejected(_)) => {
+                        return Err(self.drop_intent(step, e.into()));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 self.record_created(step, &id, after.clone())?;
                 self.until_active(step, Kind::Vpc, &id)?;
                 Ok(id)
@@ -216,8 +256,26 @@ impl Run<'_> {
             Attributes::Subnet(s) => {
                 let vpc = self.id_of(Kind::Vpc, &s.vpc)?;
                 self.until_active(step, Kind::Vpc, &vpc)?;
+                let existing =
+                    cloud.subnets_like(name, &vpc, s.cidr_block, &s.availability_zone)?;
+                self.record_intent(
+                    step,
+                    Intent {
+                        name: name.to_string(),
+                        cidr_block: s.cidr_block.to_string(),
+                        availability_zone: Some(s.availability_zone.clone()),
+                        vpc_id: Some(vpc.clone()),
+                        existing: existing.into_iter().collect(),
+                    },
+                )?;
                 let created =
-                    cloud.create_subnet(name, &vpc, s.cidr_block, &s.availability_zone)?;
+                    match cloud.create_subnet(name, &vpc, s.cidr_block, &s.availability_zone) {
+                        Ok(created) => created,
+                        Err(e @ CloudError::Rejected(_)) => {
+                            return Err(self.drop_intent(step, e.into()));
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
                 self.record_created(step, &created.id, after.clone())?;
                 self.until_active(step, Kind::Subnet, &created.id)?;
                 Ok(created.id)

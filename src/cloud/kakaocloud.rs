@@ -1394,6 +1394,38 @@ fn refuse_secondary_ips(name: &str, ips: &[Ipv4Addr]) -> Result<(), CloudError> 
 }
 
 impl Cloud for KakaoCloud {
+    fn vpcs_like(&self, name: &str, cidr: Ipv4Net) -> Result<Vec<String>, CloudError> {
+        let mut out = Vec::new();
+        for w in self.list_of::<vpc::Vpc>(Service::Vpc, "/vpcs", "vpcs")? {
+            let v = vpc_of(&w)?;
+            if v.name == name && v.cidr_block == cidr {
+                out.push(v.id);
+            }
+        }
+        Ok(out)
+    }
+
+    fn subnets_like(
+        &self,
+        name: &str,
+        vpc_id: &str,
+        cidr: Ipv4Net,
+        zone: &str,
+    ) -> Result<Vec<String>, CloudError> {
+        let mut out = Vec::new();
+        for w in self.list_of::<vpc::Subnet>(Service::Vpc, "/subnets", "subnets")? {
+            let s = subnet_of(&w)?;
+            if s.name == name
+                && s.vpc_id == vpc_id
+                && s.cidr_block == cidr
+                && s.availability_zone == zone
+            {
+                out.push(s.id);
+            }
+        }
+        Ok(out)
+    }
+
     fn target(&self) -> String {
         let c = &self.config;
         match &c.endpoint {

@@ -302,6 +302,38 @@ pub trait Cloud: Send + Sync {
     fn target(&self) -> String {
         self.name().to_string()
     }
+    /// The IDs of the VPCs named `name` with block `cidr`, for telling the one a create
+    /// makes from those that were there before.
+    fn vpcs_like(&self, name: &str, cidr: Ipv4Net) -> Result<Vec<String>, CloudError> {
+        Ok(self
+            .inventory()?
+            .vpcs
+            .values()
+            .filter(|v| v.name == name && v.cidr_block == cidr)
+            .map(|v| v.id.clone())
+            .collect())
+    }
+    /// The IDs of the subnets of VPC `vpc_id` named `name` with block `cidr` in `zone`.
+    fn subnets_like(
+        &self,
+        name: &str,
+        vpc_id: &str,
+        cidr: Ipv4Net,
+        zone: &str,
+    ) -> Result<Vec<String>, CloudError> {
+        Ok(self
+            .inventory()?
+            .subnets
+            .values()
+            .filter(|s| {
+                s.name == name
+                    && s.vpc_id == vpc_id
+                    && s.cidr_block == cidr
+                    && s.availability_zone == zone
+            })
+            .map(|s| s.id.clone())
+            .collect())
+    }
     /// Why this backend could not have made `id` for an object of `kind`, if it could
     /// not: a state written against another backend, or edited by hand.
     fn id_problem(&self, _kind: crate::address::Kind, _id: &str) -> Option<String> {

@@ -39,6 +39,30 @@ pub struct State {
     /// Cloud IDs removed with `state rm`: objects nicplan created but was told to
     /// forget, which a refresh must not adopt again by their marker.
     pub forgotten: std::collections::BTreeSet<String>,
+    /// VPC and subnet creates begun and not recorded yet: written before the call, so
+    /// that the object a call made is found again after a crash although VPCs and
+    /// subnets carry no marker. A refresh resolves them.
+    pub intents: BTreeMap<Address, Intent>,
+}
+
+/// A VPC or subnet create about to be made: what identifies its object on the
+/// platform, and the objects so identified that were there before the call (never
+/// taken for the one it makes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    /// The name it is created with.
+    pub name: String,
+    /// Its block.
+    pub cidr_block: String,
+    /// A subnet's zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    /// A subnet's VPC ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    /// IDs of objects with that identity before the call.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub existing: std::collections::BTreeSet<String>,
 }
 
 /// Why a state could not be read or written.
@@ -132,6 +156,8 @@ struct RawState {
     resources: BTreeMap<String, RawEntry>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     forgotten: std::collections::BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    intents: BTreeMap<String, Intent>,
 }
 
 impl State {
@@ -142,6 +168,7 @@ impl State {
             serial: 0,
             resources: BTreeMap::new(),
             forgotten: std::collections::BTreeSet::new(),
+            intents: BTreeMap::new(),
         }
     }
 
@@ -165,6 +192,11 @@ impl State {
                 })
                 .collect(),
             forgotten: self.forgotten.clone(),
+            intents: self
+                .intents
+                .iter()
+                .map(|(a, i)| (a.to_string(), i.clone()))
+                .collect(),
         };
         let mut text = serde_json::to_string_pretty(&raw).unwrap_or_default();
         text.push('\n');
@@ -228,11 +260,19 @@ impl State {
                 },
             );
         }
+        let mut intents = BTreeMap::new();
+        for (key, intent) in raw.intents {
+            let address: Address = key
+                .parse()
+                .map_err(|e: crate::address::AddressError| corrupt(e.to_string()))?;
+            intents.insert(address, intent);
+        }
         Ok(State {
             lineage: raw.lineage,
             serial: raw.serial,
             resources,
             forgotten: raw.forgotten,
+            intents,
         })
     }
 }
