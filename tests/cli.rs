@@ -272,3 +272,33 @@ fn a_state_url_password_never_shows_whatever_it_holds() {
         );
     }
 }
+
+#[test]
+fn a_plan_file_that_is_a_device_a_folder_or_too_large_is_refused_unread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let huge = dir.path().join("huge.plan");
+    // Sparse: its size says it all, and nothing of it is read.
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(600 * 1024 * 1024))
+        .expect("sparse file");
+    let huge = huge.display().to_string();
+    for (path, words) in [
+        ("/dev/zero", "is not a plan file: not a regular file"),
+        (".", "is not a plan file: not a regular file"),
+        (huge.as_str(), "is larger than any plan file"),
+    ] {
+        for command in ["show", "apply"] {
+            let started = std::time::Instant::now();
+            let out = nicplan()
+                .current_dir(dir.path())
+                .args([command, path])
+                .output()
+                .expect("runs");
+            assert_eq!(out.status.code(), Some(1), "{command} {path}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(words), "{command} {path}: {err}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        }
+    }
+    assert!(!dir.path().join("nicplan.state.json").exists());
+}

@@ -234,13 +234,42 @@ pub fn exec_apply(args: ApplyArgs) -> Result<u8, Error> {
     )
 }
 
+/// The largest plan file read: the desired file's limit and the largest state, with
+/// room for the plan itself.
+const MAX_PLAN_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Reads, verifies and re-derives a plan file.
 pub fn load_saved(path: &std::path::Path) -> Result<(crate::saved::Body, ops::Rederived), Error> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+    let failed = |source| Error::Read {
         path: name.clone(),
         source,
-    })?;
+    };
+    // A plan file is a regular file of bounded size: never a device or a pipe that
+    // could block or never end, never read past the limit.
+    let file = std::fs::File::open(path).map_err(failed)?;
+    let metadata = file.metadata().map_err(failed)?;
+    if !metadata.is_file() {
+        return Err(Error::Usage(format!(
+            "{name} is not a plan file: not a regular file"
+        )));
+    }
+    if metadata.len() > MAX_PLAN_BYTES {
+        return Err(Error::Usage(format!(
+            "{name} is larger than any plan file ({MAX_PLAN_BYTES} bytes); nothing was read from it"
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_PLAN_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(failed)?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        return Err(Error::Usage(format!(
+            "{name} is larger than any plan file ({MAX_PLAN_BYTES} bytes); nothing was read from it"
+        )));
+    }
     let body = crate::saved::decode(&name, &bytes).map_err(|e| Error::Usage(e.to_string()))?;
     let rederived = ops::rederive(&name, &body).map_err(|e| Error::Usage(e.to_string()))?;
     Ok((body, rederived))
