@@ -452,17 +452,7 @@ fn a_second_writer_is_told_who_holds_the_lock_and_may_wait_for_it() {
     w.write(&base());
     // An apply through a slow platform holds the lock for a few seconds.
     let served = serve(&w, &["--latency-ms", "150"]);
-    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("nicplan"))
-        .current_dir(w.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("NICPLAN_STATE")
-        .env("NICPLAN_BACKEND", "kakaocloud")
-        .env("KAKAOCLOUD_ENDPOINT", &served.url)
-        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
-        .env(
-            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
-            "ci-secret-value",
-        )
+    let mut first = kakaocloud_command(&w, &served, "ci-secret-value")
         .args(["apply", "--auto-approve"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -805,15 +795,7 @@ fn serve(w: &Workdir, extra: &[&str]) -> Served {
 }
 
 fn kakaocloud(w: &Workdir, served: &Served, secret: &str, args: &[&str]) -> Output {
-    Command::cargo_bin("nicplan")
-        .expect("binary")
-        .current_dir(w.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("NICPLAN_STATE")
-        .env("NICPLAN_BACKEND", "kakaocloud")
-        .env("KAKAOCLOUD_ENDPOINT", &served.url)
-        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
-        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", secret)
+    kakaocloud_command(w, served, secret)
         .args(args)
         .output()
         .expect("runs")
@@ -1046,21 +1028,25 @@ fn the_kakaocloud_backend_converges_under_lost_answers_with_no_duplicate() {
     );
 }
 
-/// As [`kakaocloud`] with the right secret, repeating calls more often and sooner than
-/// the defaults, for a platform that fails three calls in ten.
-fn kakaocloud_tuned(w: &Workdir, served: &Served, args: &[&str]) -> Output {
-    Command::cargo_bin("nicplan")
-        .expect("binary")
+/// `nicplan` in `w`, pointed at `served` through the `kakaocloud` backend with the
+/// credential `ci-id` and `secret`.
+fn kakaocloud_command(w: &Workdir, served: &Served, secret: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("nicplan"));
+    command
         .current_dir(w.dir.path())
         .env("NO_COLOR", "1")
         .env_remove("NICPLAN_STATE")
         .env("NICPLAN_BACKEND", "kakaocloud")
         .env("KAKAOCLOUD_ENDPOINT", &served.url)
         .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
-        .env(
-            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
-            "ci-secret-value",
-        )
+        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", secret);
+    command
+}
+
+/// As [`kakaocloud`] with the right secret, repeating calls more often and sooner than
+/// the defaults, for a platform that fails three calls in ten.
+fn kakaocloud_tuned(w: &Workdir, served: &Served, args: &[&str]) -> Output {
+    kakaocloud_command(w, served, "ci-secret-value")
         .env("KAKAOCLOUD_MAX_RETRIES", "12")
         .env("KAKAOCLOUD_RETRY_BACKOFF_MS", "5")
         .args(args)
@@ -1097,18 +1083,8 @@ fn a_saved_plan_runs_only_against_the_cloud_it_was_made_for() {
         "the embedded simulator was touched"
     );
     // Not named: the plan's own backend.
-    let out = Command::cargo_bin("nicplan")
-        .expect("binary")
-        .current_dir(w.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("NICPLAN_STATE")
+    let out = kakaocloud_command(&w, &served, "ci-secret-value")
         .env_remove("NICPLAN_BACKEND")
-        .env("KAKAOCLOUD_ENDPOINT", &served.url)
-        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
-        .env(
-            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
-            "ci-secret-value",
-        )
         .args(["apply", "p.plan"])
         .output()
         .expect("runs");
@@ -1251,17 +1227,7 @@ fn an_interrupted_apply_finishes_what_is_in_flight_writes_the_state_and_lets_go(
 
 /// `nicplan apply` through `served`, returned once its first steps are in the state.
 fn apply_until_a_step_is_recorded(w: &Workdir, served: &Served) -> std::process::Child {
-    let apply = std::process::Command::new(assert_cmd::cargo::cargo_bin("nicplan"))
-        .current_dir(w.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("NICPLAN_STATE")
-        .env("NICPLAN_BACKEND", "kakaocloud")
-        .env("KAKAOCLOUD_ENDPOINT", &served.url)
-        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
-        .env(
-            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
-            "ci-secret-value",
-        )
+    let apply = kakaocloud_command(w, served, "ci-secret-value")
         .args(["apply", "--auto-approve"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
