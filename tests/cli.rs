@@ -302,3 +302,117 @@ fn a_plan_file_that_is_a_device_a_folder_or_too_large_is_refused_unread() {
     }
     assert!(!dir.path().join("nicplan.state.json").exists());
 }
+
+/// Every file and folder under `dir`, with the bytes of each file.
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .strip_prefix(dir)
+                .expect("inside")
+                .display()
+                .to_string();
+            if path.is_dir() {
+                out.push((format!("{name}/"), Vec::new()));
+                todo.push(path);
+            } else {
+                out.push((name, std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+const NESTED_SETTINGS: &str = "\
+version: 1
+settings:
+  backend: { kind: sim, path: deep/nested/sim.json }
+  state: { kind: local, path: states/here/nicplan.state.json }
+vpcs:
+  main: { cidr_block: 10.0.0.0/16 }
+subnets:
+  app-a: { vpc: main, cidr_block: 10.0.1.0/24, availability_zone: kr-central-2-a }
+network_interfaces:
+  spare: { subnet: app-a, private_ip: 10.0.1.10, security_groups: [] }
+";
+
+#[test]
+fn reading_commands_change_nothing_on_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("nicplan.yaml"), NESTED_SETTINGS).expect("write");
+    let old = NESTED_SETTINGS.replace("10.0.1.10", "10.0.1.11");
+    std::fs::write(dir.path().join("old.yaml"), old).expect("write");
+    let before = tree(dir.path());
+    let mut runs: Vec<Vec<&str>> = vec![
+        vec!["validate"],
+        vec!["plan"],
+        vec!["plan", "--refresh=false"],
+        vec!["show"],
+        vec!["state", "list"],
+        vec!["diff", "old.yaml", "nicplan.yaml"],
+        vec!["graph", "--plan"],
+    ];
+    for format in ["json", "markdown", "sarif", "github"] {
+        runs.push(vec!["diff", "old.yaml", "nicplan.yaml", "--format", format]);
+    }
+    for args in runs {
+        let out = nicplan()
+            .current_dir(dir.path())
+            .args(&args)
+            .output()
+            .expect("run");
+        assert!(
+            out.status.code().is_some_and(|c| c <= 2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(tree(dir.path()), before, "{args:?} changed the folder");
+    }
+}
+
+#[test]
+fn an_invalid_file_stops_every_command_before_it_opens_what_the_file_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A state URL whose port nothing listens on, and a simulator in a folder that does
+    // not exist: a command that opened either would say so, or make the folder.
+    let invalid = NESTED_SETTINGS
+        .replace(
+            "state: { kind: local, path: states/here/nicplan.state.json }",
+            "state: { kind: postgres, url: \"postgres://u@127.0.0.1:9/db\" }",
+        )
+        .replace("10.0.1.10", "10.0.9.10");
+    std::fs::write(dir.path().join("nicplan.yaml"), invalid).expect("write");
+    let before = tree(dir.path());
+    for args in [
+        vec!["plan"],
+        vec!["plan", "--format", "json"],
+        vec!["apply", "--auto-approve"],
+        vec!["destroy", "--auto-approve"],
+        vec!["refresh"],
+        vec!["state", "list"],
+        vec!["show"],
+        vec!["graph"],
+    ] {
+        let out = nicplan()
+            .current_dir(dir.path())
+            .args(&args)
+            .output()
+            .expect("run");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}{stderr}");
+        assert!(
+            stdout.contains("nicplan::ip_outside_subnet"),
+            "{args:?}: {stdout}{stderr}"
+        );
+        assert!(
+            !stderr.contains("postgres") && !stderr.contains("connect"),
+            "{args:?} opened the state: {stderr}"
+        );
+        assert_eq!(tree(dir.path()), before, "{args:?} changed the folder");
+    }
+}

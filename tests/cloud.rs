@@ -90,10 +90,11 @@ impl Workdir {
         );
     }
 
-    /// The simulated cloud, as its file holds it.
+    /// The simulated cloud now: its file, with the changes that are due finished.
     fn sim(&self) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(self.path(".nicplan/sim.json")).expect("sim"))
-            .expect("json")
+        let sim =
+            nicplan::cloud::sim::Sim::open(self.path(".nicplan/sim.json"), true).expect("sim");
+        serde_json::to_value(sim.world().expect("world")).expect("json")
     }
 
     fn count(&self, kind: &str) -> usize {

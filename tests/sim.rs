@@ -1031,7 +1031,7 @@ fn instances_build_before_they_turn_active() {
 }
 
 #[test]
-fn file_simulator_persists_the_end_of_a_build() {
+fn a_file_simulator_shows_the_end_of_a_build_to_every_reader_and_reads_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sim.json");
     let mut sim = Sim::open(&path, true).unwrap();
@@ -1049,16 +1049,36 @@ fn file_simulator_persists_the_end_of_a_build() {
         .create_instance(&instance_request("vm", "m2a.large", &nic.id))
         .unwrap();
     assert_eq!(vm.status, Status::Building);
+    let written = std::fs::read(&path).unwrap();
     let started = Instant::now();
     while sim.instance(&vm.id).unwrap().status == Status::Building
         && started.elapsed() < Duration::from_secs(2)
     {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let text = std::fs::read_to_string(&path).unwrap();
-    let stored: World = serde_json::from_str(&text).unwrap();
+    assert_eq!(sim.instance(&vm.id).unwrap().status, Status::Active);
+    // Another process opening the file sees the build finished too.
+    let other = Sim::open(&path, true).unwrap();
+    assert_eq!(other.instance(&vm.id).unwrap().status, Status::Active);
+    assert!(other.world().unwrap().pending.is_empty());
+    // Reading changed nothing on disk.
+    assert_eq!(std::fs::read(&path).unwrap(), written);
+    // The next change stores the finished build with it.
+    sim.create_security_group("sg2", "").unwrap();
+    let stored: World = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(stored.instances[&vm.id].status, Status::Active);
     assert!(stored.pending.is_empty());
+}
+
+#[test]
+fn reading_a_file_simulator_that_does_not_exist_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("sim.json");
+    let sim = Sim::open(&path, true).unwrap();
+    let inventory = sim.inventory().unwrap();
+    assert!(inventory.vpcs.is_empty() && inventory.instances.is_empty());
+    assert!(sim.world().unwrap().vpcs.is_empty());
+    assert!(!dir.path().join("nested").exists(), "a read made a folder");
 }
 
 #[test]

@@ -147,13 +147,14 @@ fn print_plan(planned: &Planned, ws: &Workspace) -> Result<(), Error> {
 }
 
 pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
-    let ws = args.common.open(true)?;
+    let validation = args.common.file.validate(args.common.backend)?;
+    if refuse_invalid(&validation, args.format)? {
+        return Ok(1);
+    }
+    let ws = args.common.open_with(Some(validation))?;
     let Some(validation) = &ws.validation else {
         return Err(Error::Usage("no desired-state file".to_string()));
     };
-    if refuse_invalid(validation, args.format)? {
-        return Ok(1);
-    }
     warn_targets(&args.target);
     let options = plan::Options {
         targets: args.target.clone(),
@@ -213,12 +214,6 @@ pub fn exec_apply(args: ApplyArgs) -> Result<u8, Error> {
         return apply_saved(plan_file, &args);
     }
     let ws = args.common.open(true)?;
-    let Some(validation) = &ws.validation else {
-        return Err(Error::Usage("no desired-state file".to_string()));
-    };
-    if refuse_invalid(validation, PlanFormat::Text)? {
-        return Ok(1);
-    }
     warn_targets(&args.target);
     let options = plan::Options {
         targets: args.target.clone(),
@@ -415,11 +410,6 @@ fn differs(saved: &Planned, now: &Planned) -> Option<String> {
 
 pub fn exec_destroy(args: DestroyArgs) -> Result<u8, Error> {
     let ws = args.common.open(false)?;
-    if let Some(validation) = &ws.validation
-        && refuse_invalid(validation, PlanFormat::Text)?
-    {
-        return Ok(1);
-    }
     let options = plan::Options {
         targets: Vec::new(),
         destroy: true,

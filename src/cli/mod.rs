@@ -119,8 +119,24 @@ enum TableFormat {
     Json,
 }
 
-/// Runs the parsed command line and returns the process exit code.
+/// Runs the parsed command line and returns the process exit code. A file that breaks
+/// a rule stops a command before it opens anything: its findings are printed, and the
+/// command exits 1.
 pub fn run(cli: Cli) -> Result<u8, Error> {
+    match dispatch(cli) {
+        Err(Error::Invalid(validation)) => {
+            print(&render::text::diagnostics(
+                &validation.source,
+                &validation.diagnostics,
+                stdout_style(),
+            ))?;
+            Ok(1)
+        }
+        other => other,
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Validate(args) => exec_validate(args),
         Command::Plan(args) => apply::exec_plan(args),

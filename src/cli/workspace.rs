@@ -53,6 +53,13 @@ pub enum Error {
     /// The command cannot run as asked.
     #[error("{0}")]
     Usage(String),
+    /// The desired-state file breaks a rule: nothing it names (a state URL, a
+    /// simulator file) was opened. [`crate::cli::run`] prints its findings.
+    #[error(
+        "{} is not valid; nothing was read from the state or the cloud",
+        .0.source.name()
+    )]
+    Invalid(Box<Validation>),
 }
 
 /// `--backend`.
@@ -206,8 +213,13 @@ impl Common {
         self.open_with(validation)
     }
 
-    /// Opens the workspace around an already validated file (a saved plan's).
+    /// Opens the workspace around an already validated file. A file with an error is
+    /// [`Error::Invalid`]: the state and the cloud its settings name are not opened.
     pub fn open_with(&self, validation: Option<Validation>) -> Result<Workspace, Error> {
+        let validation = match validation {
+            Some(v) if v.has_errors() => return Err(Error::Invalid(Box::new(v))),
+            other => other,
+        };
         let settings = validation
             .as_ref()
             .and_then(|v| v.model.as_ref())

@@ -35,11 +35,12 @@
 //! - Quotas (3 VPCs, 30 subnets, 500 instances unless the world's settings say
 //!   otherwise) and unique security group names per project.
 //!
-//! Persistence: [`Sim::open`] keeps the world in a JSON file. Every call takes an
-//! exclusive OS lock on `PATH.lock`, loads the file (so another process's changes, such
-//! as `nicplan sim set-instance-status`, are seen), checks, mutates, and saves the world
-//! atomically (a fsynced temporary file in the same folder renamed over the old one)
-//! before it returns. A missing file is an empty world; a file that does not parse is
+//! Persistence: [`Sim::open`] keeps the world in a JSON file. Every call that changes
+//! the world takes an exclusive OS lock on `PATH.lock`, loads the file (so another
+//! process's changes, such as `nicplan sim set-instance-status`, are seen), checks,
+//! mutates, and saves the world atomically (a fsynced temporary file in the same folder
+//! renamed over the old one) before it returns. A read loads the file, finishes the
+//! changes that are due in its copy, and neither locks nor writes. A missing file is an empty world; a file that does not parse is
 //! [`CloudError::Unavailable`] and is never overwritten. [`Sim::in_memory`] keeps the
 //! world in memory, for tests. Either way a `Mutex` serialises calls from several
 //! threads.
@@ -301,7 +302,8 @@ impl Sim {
     }
 
     /// Runs a read: like [`Sim::transact`], but the world is only looked at once due
-    /// changes are finished, so nothing needs putting back (no copy of the world).
+    /// changes are finished, so nothing needs putting back (no copy of the world, and
+    /// for a file, no lock and no write).
     fn read<T>(&self, op: impl FnOnce(&World) -> Result<T, CloudError>) -> Result<T, CloudError> {
         let mut memory = self.memory.lock().map_err(|_| {
             CloudError::Unavailable(
@@ -315,13 +317,14 @@ impl Sim {
                 memory.complete_due(now, keep);
                 op(&memory)
             }
+            // No lock and no write: every save replaces the file by a rename, so a read
+            // sees one whole world, and a change that is due is as finished in a world
+            // read from the file as in one saved again. A read leaves the disk as it
+            // was (`plan` writes nothing), even where the file does not exist yet.
             Some(path) => {
-                let _lock = lock_file(path)?;
                 let mut world = load(path)?;
                 let keep = world.settings.keep_primary_nic;
-                if world.complete_due(now, keep) {
-                    save(path, &world)?;
-                }
+                world.complete_due(now, keep);
                 op(&world)
             }
         }
