@@ -90,6 +90,15 @@ pub struct Planned {
     /// Whether the refresh changed a stored state (drift, statuses): worth writing even
     /// when the plan has no step.
     pub refreshed_differs: bool,
+    /// The digest of the stored state the plan was made from ([`state_digest`]), when
+    /// there was one.
+    pub stored_digest: Option<String>,
+}
+
+/// SHA-256 of a state's document, hex: what a saved plan holds of the state it was
+/// made from, to refuse any other.
+pub fn state_digest(state: &State) -> String {
+    crate::saved::sha256_hex(state.to_json().as_bytes())
 }
 
 /// Reads the state, refreshes it (unless `refresh` is false) and plans.
@@ -102,6 +111,7 @@ pub fn plan(
 ) -> Result<Planned, OpError> {
     let existing = store.read()?;
     let existed = existing.is_some();
+    let stored_digest = existing.as_ref().map(state_digest);
     let stored = existing.unwrap_or_else(fresh_state);
     let (state, drift, outside, refreshed_differs) = if refresh_first {
         let (state, drift, outside) = refresh_all(&stored, cloud)?;
@@ -117,6 +127,7 @@ pub fn plan(
         outside,
         plan,
         refreshed_differs,
+        stored_digest,
     })
 }
 
@@ -153,6 +164,7 @@ pub fn save(
         nicplan_version: env!("CARGO_PKG_VERSION").to_string(),
         lineage: planned.state.lineage.clone(),
         serial: planned.state.serial,
+        state_digest: planned.stored_digest.clone(),
         desired: crate::saved::DesiredFile {
             name: source.name().to_string(),
             sha256: crate::saved::sha256_hex(source.text().as_bytes()),
@@ -264,6 +276,7 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
             outside: body.outside.clone(),
             plan,
             refreshed_differs: false,
+            stored_digest: body.state_digest.clone(),
         },
     })
 }

@@ -42,6 +42,10 @@ pub struct Body {
     pub lineage: String,
     /// The serial of the stored state when the plan was made.
     pub serial: u64,
+    /// The digest of the stored state the plan was made from
+    /// ([`crate::ops::state_digest`]); none when there was no state.
+    #[serde(default)]
+    pub state_digest: Option<String>,
     /// The desired file.
     pub desired: DesiredFile,
     /// `--target` addresses.
@@ -172,6 +176,7 @@ mod tests {
             nicplan_version: "0.1.0".into(),
             lineage: "l".into(),
             serial: 3,
+            state_digest: None,
             desired: DesiredFile {
                 name: "nicplan.yaml".into(),
                 sha256: sha256_hex(b"version: 1\n"),

@@ -1297,3 +1297,103 @@ fn a_second_interrupt_stops_at_once_and_the_next_apply_still_converges() {
         7
     );
 }
+
+#[test]
+fn an_interrupt_at_the_prompt_cancels_and_lets_go_of_the_lock() {
+    use std::io::Read;
+    let w = Workdir::new();
+    w.write(&base());
+    // The prompt needs a terminal: `script` gives the apply one.
+    let bin = assert_cmd::cargo::cargo_bin("nicplan");
+    let mut script = std::process::Command::new("script")
+        .args(["-qfec", &format!("{} apply", bin.display()), "/dev/null"])
+        .current_dir(w.dir.path())
+        .env("SHELL", "/bin/sh")
+        .env("NO_COLOR", "1")
+        .env("NICPLAN_SIM_BUILD_MS", "0")
+        .env_remove("NICPLAN_BACKEND")
+        .env_remove("NICPLAN_STATE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let mut stdout = script.stdout.take().expect("stdout");
+    let (send, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut chunk) {
+            if n == 0 || send.send(chunk[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut text = String::new();
+    while !text.contains("Only 'yes' will be accepted") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let chunk = seen.recv_timeout(left).expect("the prompt shows");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let lock: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.path("nicplan.state.json.lock")).expect("the apply holds the lock"),
+    )
+    .expect("lock record");
+    let pid = lock["pid"].as_u64().expect("pid").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    while let Ok(chunk) = seen.recv_timeout(std::time::Duration::from_secs(10)) {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let status = script.wait().expect("script ends");
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("apply cancelled by an interrupt; nothing was changed."),
+        "{text}"
+    );
+    assert!(
+        !w.path("nicplan.state.json.lock").exists(),
+        "the lock record is gone"
+    );
+    assert!(
+        !w.path("nicplan.state.json").exists(),
+        "nothing was applied"
+    );
+    let out = w.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("took over"),
+        "the next command finds no lock to take over"
+    );
+}
+
+#[test]
+fn a_saved_plan_refuses_a_state_edited_since_even_at_the_same_serial() {
+    let w = applied();
+    w.write(&base().replace("  spare:\n", "  spare-renamed:\n"));
+    w.ok(&["plan", "--out", "p.plan"]);
+    let path = w.path("nicplan.state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("state")).expect("json");
+    let serial = state["serial"].clone();
+    // An edit the plan would not show: the recorded status of an instance, which the
+    // next refresh overwrites anyway.
+    state["resources"]["instance.web-2"]["attributes"]["status"] = "error".into();
+    assert_eq!(state["serial"], serial);
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).expect("encode")).expect("write");
+    let edited = std::fs::read(&path).expect("state");
+    let out = w.run(&["apply", "p.plan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("was made from another state") && err.contains("its digest differs"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).expect("state"),
+        edited,
+        "state untouched"
+    );
+}

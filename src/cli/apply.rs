@@ -302,6 +302,7 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
         )));
     }
     let _lock = ws.lock("apply")?;
+    let interrupts = Interrupts::register()?;
     let current = ws.store.read()?;
     match &current {
         Some(state) if state.lineage != body.lineage && body.serial > 0 => {
@@ -327,6 +328,15 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
             )));
         }
         _ => {}
+    }
+    // The same serial is not enough: the state must be the very one the plan was made
+    // from, byte for byte as a document (an edited state file keeps its serial).
+    let digest = current.as_ref().map(ops::state_digest);
+    if digest != body.state_digest {
+        return Err(Error::Usage(format!(
+            "{name} was made from another state than {} holds now (its digest differs); nothing was applied. Make a new plan",
+            ws.store.describe()
+        )));
     }
     // The steps come from the current state and cloud, never from the copy in the plan
     // file: planned again from them, they must be the reviewed ones.
@@ -359,8 +369,11 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
     if planned.plan.steps.is_empty() {
         return Ok(0);
     }
+    if interrupts.seen() {
+        return Ok(cancelled("apply"));
+    }
     // A saved plan was reviewed already: applying it is the approval.
-    execute(&ws, planned, "apply", args.parallelism)
+    execute(&ws, planned, "apply", args.parallelism, &interrupts)
 }
 
 /// How a plan made again now differs from the saved one, in words; `None` when they
@@ -432,8 +445,14 @@ fn run(
     auto_approve: bool,
     parallelism: u16,
 ) -> Result<u8, Error> {
-    let _lock = ws.lock(command)?;
+    let lock = ws.lock(command)?;
+    // From here to the end an interrupt lets go of the lock on the way out: before the
+    // first step it cancels the command, during the apply it stops it cleanly.
+    let interrupts = Interrupts::register()?;
     let planned = ops::plan(&ws.model(), &*ws.store, &*ws.cloud, refresh, options)?;
+    if interrupts.seen() {
+        return Ok(cancelled(command));
+    }
     print_plan(&planned, ws)?;
     if planned.plan.has_errors() {
         return Ok(1);
@@ -446,33 +465,77 @@ fn run(
         }
         return Ok(0);
     }
-    if !auto_approve && !confirm(command)? {
-        eprintln!("{command} cancelled; nothing was changed.");
-        return Ok(1);
+    if !auto_approve {
+        match confirm(command, &interrupts)? {
+            Answer::Yes => {}
+            Answer::No => {
+                eprintln!("{command} cancelled; nothing was changed.");
+                return Ok(1);
+            }
+            Answer::Interrupted => return Ok(cancelled(command)),
+        }
     }
-    execute(ws, planned, command, parallelism)
+    let code = execute(ws, planned, command, parallelism, &interrupts);
+    drop(lock);
+    code
 }
 
-fn execute(ws: &Workspace, planned: Planned, command: &str, parallelism: u16) -> Result<u8, Error> {
+/// Says that an interrupt cancelled `command` before its first step; the exit code.
+fn cancelled(command: &str) -> u8 {
+    eprintln!("\n{command} cancelled by an interrupt; nothing was changed.");
+    1
+}
+
+/// SIGINT and SIGTERM while a command holds the state: the first sets a flag the
+/// command watches, a second ends the process at once (exit 130; the state is replaced
+/// atomically, so it stays readable, and the OS lock dies with the process).
+struct Interrupts {
+    flag: Arc<AtomicBool>,
+    handlers: Vec<signal_hook::SigId>,
+}
+
+impl Interrupts {
+    fn register() -> Result<Interrupts, Error> {
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut handlers = Vec::new();
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            handlers.push(signal_hook::flag::register_conditional_shutdown(
+                signal,
+                130,
+                Arc::clone(&flag),
+            )?);
+            handlers.push(signal_hook::flag::register(signal, Arc::clone(&flag))?);
+        }
+        Ok(Interrupts { flag, handlers })
+    }
+
+    fn seen(&self) -> bool {
+        self.flag.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        for handler in self.handlers.drain(..) {
+            signal_hook::low_level::unregister(handler);
+        }
+    }
+}
+
+fn execute(
+    ws: &Workspace,
+    planned: Planned,
+    command: &str,
+    parallelism: u16,
+    interrupts: &Interrupts,
+) -> Result<u8, Error> {
     let total = planned.plan.steps.len();
     let progress = Progress::new(total as u64);
     let on_event = |event: Event<'_>| progress.event(&event, total);
-    // The first SIGINT or SIGTERM asks the apply to stop cleanly; a second one ends the
-    // process at once (the state is replaced atomically, so it stays readable).
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let mut handlers = Vec::new();
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        handlers.push(signal_hook::flag::register_conditional_shutdown(
-            signal,
-            130,
-            Arc::clone(&interrupt),
-        )?);
-        handlers.push(signal_hook::flag::register(signal, Arc::clone(&interrupt))?);
-    }
     let executor_options = executor::Options {
         parallelism: usize::from(parallelism),
         timeouts: executor::Timeouts::from_settings(&ws.model().settings.timeouts),
-        interrupt: Some(Arc::clone(&interrupt)),
+        interrupt: Some(Arc::clone(&interrupts.flag)),
         ..executor::Options::default()
     };
     let steps = planned.plan.steps.clone();
@@ -484,13 +547,19 @@ fn execute(ws: &Workspace, planned: Planned, command: &str, parallelism: u16) ->
         &on_event,
     )?;
     progress.finish();
-    for handler in handlers {
-        signal_hook::low_level::unregister(handler);
-    }
     report(&outcome, &steps, command)
 }
 
-fn confirm(command: &str) -> Result<bool, Error> {
+/// What the prompt got.
+enum Answer {
+    Yes,
+    No,
+    Interrupted,
+}
+
+/// Asks for `yes`. The answer is read on a thread of its own, so that an interrupt at
+/// the prompt is seen at once and the command lets go of the state's lock.
+fn confirm(command: &str, interrupts: &Interrupts) -> Result<Answer, Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::Usage(format!(
             "{command} needs --auto-approve when standard input is not a terminal; nothing was changed"
@@ -498,9 +567,28 @@ fn confirm(command: &str) -> Result<bool, Error> {
     }
     eprint!("Do you want to perform these actions? Only 'yes' will be accepted: ");
     std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
+    let (send, answer) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = std::io::stdin().lock().read_line(&mut line).map(|_| line);
+        let _ = send.send(read);
+    });
+    loop {
+        if interrupts.seen() {
+            return Ok(Answer::Interrupted);
+        }
+        match answer.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(line) => {
+                return Ok(if line?.trim() == "yes" {
+                    Answer::Yes
+                } else {
+                    Answer::No
+                });
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(Answer::No),
+        }
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, plain lines otherwise.
