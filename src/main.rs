@@ -20,7 +20,12 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(Error::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Messages quote names, IDs and files as found, which must not reach the
+            // terminal as control sequences.
+            eprintln!(
+                "error: {}",
+                nicplan::render::text::escape_controls(&e.to_string())
+            );
             ExitCode::from(1)
         }
     }

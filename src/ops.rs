@@ -208,6 +208,14 @@ pub enum RederiveError {
         /// The nicplan that wrote it.
         version: String,
     },
+    /// This nicplan wrote it, yet its steps are not the plan of its own inputs.
+    #[error(
+        "{path} holds steps its own desired file and state do not give: it was edited after it was made; nothing was applied. Make a new plan"
+    )]
+    Edited {
+        /// The plan file.
+        path: String,
+    },
 }
 
 /// The inputs and the plan of a saved plan, re-derived with the pure planner and
@@ -261,6 +269,11 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
     let drift = plan_json::drift_from_json(&body.drift);
     let document = serde_json::to_value(plan_json::document(&plan, &drift, &validation.source))
         .map_err(|e| damaged(e.to_string()))?;
+    if document != body.plan && body.nicplan_version == env!("CARGO_PKG_VERSION") {
+        return Err(RederiveError::Edited {
+            path: path.to_string(),
+        });
+    }
     if document != body.plan {
         return Err(RederiveError::Mismatch {
             path: path.to_string(),

@@ -139,3 +139,129 @@ fn a_large_honest_file_loads() {
     assert_eq!(model.instances.len(), n);
     assert_eq!(model.network_interfaces.len(), 2 * n);
 }
+
+mod arbitrary_bytes {
+    //! Arbitrary bytes, and valid documents with a few bytes changed, fed to the three
+    //! readers of untrusted input: the desired-state loader, the state decoder and the
+    //! plan file reader. None may panic; what they refuse comes back as an error or a
+    //! diagnostic, and what they accept is what an honest document would give.
+
+    use nicplan::state::State;
+    use proptest::prelude::*;
+
+    const DESIRED: &str = include_str!("hostile-workspace/nicplan.yaml");
+    const STATE: &str = include_str!("hostile-workspace/state.json");
+    /// A sealed plan of the workspace; its body is what gets mutated.
+    const PLAN: &str = include_str!("hostile/plans/stale-serial.plan");
+
+    fn plan_body() -> &'static str {
+        PLAN.split_once('\n').map_or(PLAN, |(_, body)| body)
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// A document with one to seven bytes overwritten, inserted or removed.
+    fn mutated(doc: &'static str) -> impl Strategy<Value = Vec<u8>> {
+        let edits =
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..8);
+        edits.prop_map(move |edits| {
+            let mut bytes = doc.as_bytes().to_vec();
+            for (at, byte, how) in edits {
+                let i = at.index(bytes.len().max(1));
+                match how {
+                    0 if !bytes.is_empty() => bytes[i] = byte,
+                    1 => bytes.insert(i.min(bytes.len()), byte),
+                    _ if !bytes.is_empty() => {
+                        bytes.remove(i);
+                    }
+                    _ => {}
+                }
+            }
+            bytes
+        })
+    }
+
+    fn sealed(body: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "nicplan-plan 1 sha256:{}\n",
+            nicplan::saved::sha256_hex(body)
+        )
+        .into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn load(bytes: Vec<u8>) {
+        let validation = nicplan::validate("fuzz.yaml", bytes, None);
+        if validation.model.is_none() {
+            assert!(validation.has_errors(), "{:?}", validation.diagnostics);
+        }
+        for d in &validation.diagnostics {
+            if let Some(span) = d.primary_span() {
+                assert!(span.offset <= validation.source.text().len(), "{d:?}");
+            }
+        }
+    }
+
+    fn decode_state(bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        if let Ok(state) = State::from_json("fuzz.json", &text) {
+            // What it accepts it writes back the same.
+            assert_eq!(
+                State::from_json("again.json", &state.to_json()).expect("reads"),
+                state
+            );
+            assert!(!state.lineage.trim().is_empty());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn the_loader_never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            load(bytes);
+        }
+
+        #[test]
+        fn the_loader_never_panics_on_a_mutated_file(bytes in mutated(DESIRED)) {
+            load(bytes);
+        }
+
+        #[test]
+        fn the_state_decoder_never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let text = String::from_utf8_lossy(&bytes);
+            prop_assert!(State::from_json("fuzz.json", &text).is_err());
+        }
+
+        #[test]
+        fn the_state_decoder_never_panics_on_a_mutated_state(bytes in mutated(STATE)) {
+            decode_state(&bytes);
+        }
+
+        #[test]
+        fn the_plan_reader_refuses_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            prop_assert!(nicplan::saved::decode("fuzz.plan", &bytes).is_err());
+        }
+
+        #[test]
+        fn the_plan_reader_refuses_a_mutated_seal(bytes in mutated("nicplan-plan 1 sha256:0000\n{\"format_version\": \"1\"}\n")) {
+            prop_assert!(nicplan::saved::decode("fuzz.plan", &bytes).is_err());
+        }
+
+        #[test]
+        fn the_plan_reader_never_panics_on_a_sealed_body(body in mutated(plan_body())) {
+            // Sealed, so that the checksum passes and the body reaches the JSON reader
+            // and, where it decodes, the re-derivation.
+            if let Ok(body) = nicplan::saved::decode("fuzz.plan", &sealed(&body)) {
+                let _ = nicplan::ops::rederive("fuzz.plan", &body);
+            }
+        }
+    }
+}

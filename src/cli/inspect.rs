@@ -287,10 +287,10 @@ pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
         if format == super::apply::PlanFormat::Text {
             print(&format!(
                 "# plan {} of {} (sha256 {}), for state lineage {} at serial {}\n\n",
-                path.display(),
-                body.desired.name,
-                body.desired.sha256,
-                body.lineage,
+                crate::render::text::escape_controls(&path.display().to_string()),
+                crate::render::text::escape_controls(&body.desired.name),
+                crate::render::text::escape_controls(&body.desired.sha256),
+                crate::render::text::escape_controls(&body.lineage),
                 body.serial
             ))?;
         }

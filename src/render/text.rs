@@ -1,10 +1,71 @@
 //! Human-readable diagnostics, drawn by miette: the file, the line, a caret under the
 //! value, the labels, the help.
 
+use std::borrow::Cow;
+
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use crate::diagnostic::{Counts, Diagnostic, Report};
+use crate::diagnostic::{Counts, Diagnostic, Label, Report};
 use crate::source::Source;
+
+/// The text with every control character but newline and tab written as an escape
+/// (`\u{1b}`): a name, an ID or a file read back into a message must not move the
+/// cursor, recolour, retitle or clear the terminal that shows it.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_hostile_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_hostile_control(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The source with each control character but line ends and tabs replaced by as many
+/// `?` as it has bytes, so every span still points at the same bytes.
+fn blank_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| is_hostile_control(c) && c != '\r') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_hostile_control(c) && c != '\r' {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn is_hostile_control(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
+}
+
+/// The diagnostic with its words made safe to print.
+fn printable(diagnostic: &Diagnostic) -> Diagnostic {
+    Diagnostic {
+        message: escape_controls(&diagnostic.message).into_owned(),
+        labels: diagnostic
+            .labels
+            .iter()
+            .map(|l| Label {
+                span: l.span,
+                text: escape_controls(&l.text).into_owned(),
+            })
+            .collect(),
+        help: diagnostic
+            .help
+            .as_deref()
+            .map(|h| escape_controls(h).into_owned()),
+        ..diagnostic.clone()
+    }
+}
 
 /// How to draw.
 #[derive(Clone, Copy, Debug)]
@@ -38,8 +99,13 @@ pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic], style: Style) ->
         .with_wrap_lines(false)
         .with_links(false)
         .with_urls(false);
+    let source = &Source::new(
+        escape_controls(source.name()),
+        blank_controls(source.text()),
+    );
     let mut out = String::new();
     for diagnostic in diagnostics {
+        let diagnostic = &printable(diagnostic);
         let report = Report { diagnostic, source };
         if handler.render_report(&mut out, &report).is_err() {
             // miette fails only on a span outside the file; fall back to the message.

@@ -150,6 +150,27 @@ fn explain(raw: &str) -> (String, String, Option<String>) {
             Some(help),
         );
     }
+    if message.starts_with("multiple YAML documents detected") {
+        return (
+            "the file holds more than one YAML document".into(),
+            "another document starts here".into(),
+            Some("a desired-state file is one document: remove the `---` line and merge the two, or split them into two files".into()),
+        );
+    }
+    if message.starts_with("recursive references require") {
+        return (
+            "an alias refers to the anchor it sits inside of, which would repeat forever".into(),
+            "here".into(),
+            Some("an alias may only repeat a value that is complete before it".into()),
+        );
+    }
+    if message.starts_with("cannot deserialize null into") {
+        return (
+            "expected a value, found nothing (null)".into(),
+            "empty here".into(),
+            Some("write the value, or remove the key".into()),
+        );
+    }
     let readable = match message.as_str() {
         "invalid i64" | "invalid u32" | "invalid u64" => "expected an integer".to_string(),
         "expected string scalar" => "expected a string".to_string(),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::address::Address;
+use crate::address::{Address, Kind};
 use crate::resource::Attributes;
 
 /// The state format this nicplan writes and reads.
@@ -153,11 +153,69 @@ struct RawState {
     version: u64,
     lineage: String,
     serial: u64,
+    #[serde(deserialize_with = "unique_keys")]
     resources: BTreeMap<String, RawEntry>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     forgotten: std::collections::BTreeSet<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     intents: BTreeMap<String, Intent>,
+}
+
+/// A JSON object as a map, refusing a key given twice: of two entries for one address
+/// one would be dropped without a word, and the object it names left unmanaged.
+fn unique_keys<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("`{key}` is given twice")));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Unique(std::marker::PhantomData))
+}
+
+/// A JSON value's type in words.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// An ID as messages show it: quoted and escaped, and cut short past 64 characters.
+fn shown_id(id: &str) -> String {
+    if id.chars().count() <= 64 {
+        format!("{id:?}")
+    } else {
+        let head: String = id.chars().take(32).collect();
+        format!("{head:?}... ({} characters)", id.chars().count())
+    }
 }
 
 impl State {
@@ -211,10 +269,24 @@ impl State {
         };
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-        let version = value
-            .get("version")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| corrupt("no `version`".to_string()))?;
+        if !value.is_object() {
+            return Err(corrupt(format!(
+                "it is {}, not a JSON object",
+                json_type(&value)
+            )));
+        }
+        let version = match value.get("version") {
+            None => return Err(corrupt("no `version`".to_string())),
+            Some(v) => v.as_u64().ok_or_else(|| {
+                corrupt(format!(
+                    "its `version` is {}, not a format number such as {STATE_VERSION}",
+                    match v {
+                        serde_json::Value::Number(n) => format!("the number {n}"),
+                        other => json_type(other).to_string(),
+                    }
+                ))
+            })?,
+        };
         if version > STATE_VERSION {
             return Err(StateError::TooNew {
                 path: path.to_string(),
@@ -226,7 +298,8 @@ impl State {
                 "`version` is 0, which no nicplan writes (this one writes {STATE_VERSION})"
             )));
         }
-        let raw: RawState = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        // From the text, not the value: a value keeps one of two fields of a name.
+        let raw: RawState = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
         if raw.lineage.trim().is_empty() {
             return Err(corrupt(
                 "its `lineage` is empty, so nothing can tell it from another state".to_string(),
@@ -242,8 +315,8 @@ impl State {
                 .map_err(|e| corrupt(format!("{address}: {e}")))?;
             if let Some(problem) = id_problem(&entry.id) {
                 return Err(corrupt(format!(
-                    "{address} has ID {:?}, which {problem}",
-                    entry.id
+                    "{address} has ID {}, which {problem}",
+                    shown_id(&entry.id)
                 )));
             }
             if let Some(other) = owners.insert(entry.id.clone(), address.to_string()) {
@@ -260,11 +333,30 @@ impl State {
                 },
             );
         }
+        for id in &raw.forgotten {
+            if let Some(problem) = id_problem(id) {
+                return Err(corrupt(format!(
+                    "`forgotten` holds the ID {}, which {problem}",
+                    shown_id(id)
+                )));
+            }
+        }
         let mut intents = BTreeMap::new();
         for (key, intent) in raw.intents {
             let address: Address = key
                 .parse()
                 .map_err(|e: crate::address::AddressError| corrupt(e.to_string()))?;
+            if !matches!(address.kind, Kind::Vpc | Kind::Subnet) {
+                return Err(corrupt(format!(
+                    "it records a create of {address} begun, which only VPCs and subnets record"
+                )));
+            }
+            if intent.cidr_block.parse::<ipnet::Ipv4Net>().is_err() {
+                return Err(corrupt(format!(
+                    "the create of {address} begun has block {:?}, which is not an IPv4 CIDR block",
+                    intent.cidr_block
+                )));
+            }
             intents.insert(address, intent);
         }
         Ok(State {
@@ -488,7 +580,6 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::address::Kind;
 
     #[test]
     fn rfc3339_parses_what_it_formats_and_the_platform_sends() {
