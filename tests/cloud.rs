@@ -6,63 +6,29 @@
 //! shared by the commands), except the large network, planned and applied through the
 //! library against an in-memory simulator.
 
+mod common;
+
 use std::fmt::Write;
 use std::process::Output;
 use std::time::Duration;
 
-use assert_cmd::Command;
+use common::nicplan::Workdir;
 use nicplan::cloud::sim::{Delays, Sim};
 use nicplan::state::memory::MemoryStore;
 use nicplan::{apply, ops};
 
-struct Workdir {
-    dir: tempfile::TempDir,
-}
-
+/// What these cases ask of a folder besides running `nicplan` in it.
 impl Workdir {
-    fn new() -> Workdir {
-        Workdir {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn path(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) {
+    fn write_file(&self, name: &str, text: &str) {
         std::fs::write(self.path(name), text).expect("write file");
     }
 
     fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
-        let mut command = Command::cargo_bin("nicplan").expect("binary");
-        command
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("NICPLAN_SIM_BUILD_MS", "0")
-            .env_remove("NICPLAN_SIM_DELAYS")
-            .env_remove("NICPLAN_STATE")
-            .env_remove("NICPLAN_BACKEND");
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        command.args(args).output().expect("runs")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with(&[], args)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "nicplan {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("UTF-8")
+        self.command()
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .expect("runs")
     }
 
     /// A command that must be refused with exit 1; its standard output.
@@ -122,7 +88,7 @@ network_interfaces:
 
 fn applied(text: &str) -> Workdir {
     let w = Workdir::new();
-    w.write("nicplan.yaml", text);
+    w.write(text);
     w.ok(&["apply", "--auto-approve"]);
     w.converged(&[]);
     w
@@ -145,7 +111,6 @@ fn a_pinned_address_is_taken_before_the_cloud_assigns_one() {
     // cloud gives the lowest free address.
     let w = Workdir::new();
     w.write(
-        "nicplan.yaml",
         "version: 1
 vpcs:
   main: { cidr_block: 10.0.0.0/16 }
@@ -197,7 +162,7 @@ fn a_nic_made_outside_nicplan_holds_its_address() {
     let text = format!(
         "{NETWORK}  spare-eth0: {{ subnet: app-a, private_ip: 10.0.1.20, security_groups: [web-sg] }}\n"
     );
-    w.write("nicplan.yaml", &text);
+    w.write(&text);
     let before = w.sim();
     let plan = w.refused(&["plan"]);
     assert!(plan.contains("nicplan::ip_conflict"), "{plan}");
@@ -239,7 +204,7 @@ fn a_nic_made_outside_nicplan_fills_its_instance() {
     let text = format!(
         "{NETWORK}  web-1-eth3: {{ subnet: db-a, security_groups: [web-sg], attach_to: web-1 }}\n"
     );
-    w.write("nicplan.yaml", &text);
+    w.write(&text);
     // The file alone is valid: 3 NICs on an m2a.large.
     w.ok(&["validate"]);
     let plan = w.refused(&["plan"]);
@@ -294,7 +259,7 @@ fn a_forgotten_subnet_is_not_created_again_over_itself() {
 fn a_running_instance_is_resized_only_when_it_may_stop() {
     let w = applied(NETWORK);
     let grown = NETWORK.replace("type: m2a.large", "type: m2a.xlarge");
-    w.write("nicplan.yaml", &grown);
+    w.write(&grown);
     let plan = w.refused(&["plan"]);
     assert!(plan.contains("nicplan::stop_required"), "{plan}");
     assert!(
@@ -311,7 +276,7 @@ fn a_running_instance_is_resized_only_when_it_may_stop() {
         "    primary_interface: web-1-eth0\n",
         "    primary_interface: web-1-eth0\n    lifecycle: { allow_stop: true }\n",
     );
-    w.write("nicplan.yaml", &allowed);
+    w.write(&allowed);
     let plan = w.ok(&["plan"]);
     assert_eq!(
         steps(&plan),
@@ -339,7 +304,7 @@ fn a_running_instance_is_resized_only_when_it_may_stop() {
     // A stopped instance is resized without a stop, and stays stopped.
     w.ok(&["sim", "set-instance-status", "web-1", "stopped"]);
     let shrunk = NETWORK.to_string();
-    w.write("nicplan.yaml", &shrunk);
+    w.write(&shrunk);
     let plan = w.ok(&["plan"]);
     assert_eq!(
         steps(&plan),
@@ -353,7 +318,7 @@ fn a_running_instance_is_resized_only_when_it_may_stop() {
 
     // To or from bare metal or a GPU flavor is a replacement, said in words.
     let gpu = NETWORK.replace("type: m2a.large", "type: gn1i.xlarge");
-    w.write("nicplan.yaml", &gpu);
+    w.write(&gpu);
     let plan = w.ok(&["plan"]);
     assert!(
         plan.contains("its type changes from m2a.large to gn1i.xlarge (from a virtual machine to an accelerated (GPU) flavor), and the platform resizes only between virtual machine flavors"),
@@ -373,7 +338,7 @@ vpcs:
 security_groups:
   web-sg: {}
 ";
-    w.write("other.yaml", other);
+    w.write_file("other.yaml", other);
     let state = ["--state", "other.state.json", "-f", "other.yaml"];
     let mut plan = vec!["plan"];
     plan.extend_from_slice(&state);
@@ -398,7 +363,7 @@ security_groups:
         "version: 1\n",
         "version: 1\nsettings:\n  quotas: { vpcs: 4 }\n",
     );
-    w.write("other.yaml", &other);
+    w.write_file("other.yaml", &other);
     let mut apply = vec!["apply", "--auto-approve"];
     apply.extend_from_slice(&state);
     w.ok(&apply);
@@ -410,7 +375,7 @@ security_groups:
 #[test]
 fn the_executor_waits_for_the_platform_and_says_so() {
     let w = Workdir::new();
-    w.write("nicplan.yaml", NETWORK);
+    w.write(NETWORK);
     let out = w.run_with(
         &[
             // Long enough that no step can miss the wait, even on a loaded machine.
@@ -449,7 +414,7 @@ fn a_wait_that_times_out_fails_its_step_only_and_the_next_apply_finishes() {
         "version: 1\n",
         "version: 1\nsettings:\n  timeouts: { instance: 300ms }\n",
     );
-    w.write("nicplan.yaml", &text);
+    w.write(&text);
     let out = w.run_with(
         &[("NICPLAN_SIM_DELAYS", "build=60000")],
         &["apply", "--auto-approve"],
@@ -491,8 +456,8 @@ fn a_primary_nic_the_platform_keeps_is_deleted_after_its_instance() {
 #[test]
 fn diff_says_what_it_cannot_know() {
     let w = Workdir::new();
-    w.write("old.yaml", "version: 1\n");
-    w.write("new.yaml", NETWORK);
+    w.write_file("old.yaml", "version: 1\n");
+    w.write_file("new.yaml", NETWORK);
     let out = w.ok(&["diff", "old.yaml", "new.yaml"]);
     assert!(
         out.contains(
@@ -506,7 +471,7 @@ fn diff_says_what_it_cannot_know() {
         serde_json::from_str(&w.ok(&["diff", "old.yaml", "new.yaml", "--format", "json"]))
             .expect("json");
     assert_eq!(json["outside_checked"], false);
-    w.write("nicplan.yaml", NETWORK);
+    w.write(NETWORK);
     let json: serde_json::Value =
         serde_json::from_str(&w.ok(&["plan", "--format", "json"])).expect("json");
     assert_eq!(json["outside_checked"], true);
@@ -646,7 +611,7 @@ fn a_group_used_outside_nicplan_is_not_deleted_from_under_it() {
         "--security-group",
         "spare-sg",
     ]);
-    w.write("nicplan.yaml", NETWORK);
+    w.write(NETWORK);
     let plan = w.refused(&["plan"]);
     assert!(plan.contains("nicplan::reference"), "{plan}");
     assert!(

@@ -3,80 +3,13 @@
 //! each scenario is a snapshot (`tests/snapshots/`); each scenario then applies and
 //! checks that the next plan is empty.
 
+mod common;
+
 use std::process::Output;
 
-use assert_cmd::Command;
-
-struct Workdir {
-    dir: tempfile::TempDir,
-}
-
-impl Workdir {
-    fn new() -> Workdir {
-        Workdir {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn path(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, text: &str) {
-        std::fs::write(self.path("nicplan.yaml"), text).expect("write file");
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("nicplan")
-            .expect("binary")
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("NICPLAN_SIM_BUILD_MS", "0")
-            .env_remove("NICPLAN_SIM_DELAYS")
-            .env_remove("NICPLAN_STATE")
-            .env_remove("NICPLAN_BACKEND")
-            .args(args)
-            .output()
-            .expect("runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "nicplan {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("UTF-8")
-    }
-
-    /// Applies the file and checks the next plan is empty.
-    fn converge(&self) {
-        let out = self.ok(&["apply", "--auto-approve"]);
-        assert!(
-            out.contains("complete") || out.contains("No changes"),
-            "{out}"
-        );
-        let again = self.run(&["plan", "--detailed-exitcode"]);
-        assert_eq!(
-            again.status.code(),
-            Some(0),
-            "not converged:\n{}",
-            String::from_utf8_lossy(&again.stdout)
-        );
-    }
-
-    /// The plan's text and exit code (with --detailed-exitcode).
-    fn plan(&self) -> (String, Option<i32>) {
-        let out = self.run(&["plan", "--detailed-exitcode"]);
-        (
-            String::from_utf8(out.stdout).expect("UTF-8"),
-            out.status.code(),
-        )
-    }
-}
+use common::nicplan::{
+    Served, Workdir, held, kakaocloud, kakaocloud_command, names_through_the_api, serve,
+};
 
 fn base() -> String {
     std::fs::read_to_string("tests/e2e/base.yaml").expect("base file")
@@ -623,12 +556,10 @@ fn the_resource_and_plan_graphs_are_dot() {
 fn a_killed_apply_loses_nothing_and_the_next_converges() {
     let w = Workdir::new();
     w.write(&base());
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nicplan"))
-        .current_dir(w.dir.path())
-        .env("NO_COLOR", "1")
+    let mut child = w
+        .command()
         // Instances build for a minute: the apply waits on them before any attach,
         // and is killed while it waits.
-        .env("NICPLAN_SIM_BUILD_MS", "0")
         .env("NICPLAN_SIM_DELAYS", "build=60000")
         .args(["apply", "--auto-approve"])
         .stdout(std::process::Stdio::null())
@@ -667,15 +598,26 @@ fn a_killed_apply_loses_nothing_and_the_next_converges() {
     // An operator finishes the builds instead of waiting a minute.
     w.ok(&["sim", "set-instance-status", "web-1", "active"]);
     w.ok(&["sim", "set-instance-status", "web-2", "active"]);
-    // The killed run left its lock: release it as a user would, then converge.
-    if w.path("nicplan.state.json.lock").exists() {
-        let lock: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(w.path("nicplan.state.json.lock")).expect("lock"),
-        )
-        .expect("json");
-        w.ok(&["force-unlock", lock["id"].as_str().expect("id")]);
-    }
-    w.converge();
+    // The killed run's lock died with it: the record it left names it, and the next
+    // apply takes it over with a note, no force-unlock.
+    let lock: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.path("nicplan.state.json.lock")).expect("the killed run's record"),
+    )
+    .expect("json");
+    assert_eq!(lock["pid"], child.id(), "{lock}");
+    let out = w.run(&["apply", "--auto-approve"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "note: took over the lock of {} (PID {}) running `nicplan apply`",
+            lock["who"].as_str().expect("who"),
+            child.id()
+        )),
+        "{err}"
+    );
+    assert!(!w.path("nicplan.state.json.lock").exists());
+    assert_eq!(w.plan().1, Some(0), "converged");
     let sim: serde_json::Value =
         serde_json::from_slice(&std::fs::read(w.path(".nicplan/sim.json")).expect("sim"))
             .expect("json");
@@ -743,62 +685,13 @@ fn a_team_state_in_postgresql() {
         16
     );
     // The same URL through the environment variable.
-    let listed = Command::cargo_bin("nicplan")
-        .expect("binary")
-        .current_dir(w.dir.path())
+    let listed = w
+        .command()
         .env("NICPLAN_STATE", &state)
         .args(["state", "list"])
         .output()
         .expect("runs");
     assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 16);
-}
-
-/// `nicplan sim serve` on a free loopback port, killed when dropped.
-struct Served {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(w: &Workdir, extra: &[&str]) -> Served {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nicplan"))
-        .current_dir(w.dir.path())
-        .env("NICPLAN_SIM_BUILD_MS", "0")
-        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
-        .env(
-            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
-            "ci-secret-value",
-        )
-        .args(["sim", "serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(w.path("serve.log")).expect("log file"))
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the server says where it listens");
-    let url = line
-        .split_once("KAKAOCLOUD_ENDPOINT=")
-        .map(|(_, url)| url.trim().to_string())
-        .expect("an endpoint");
-    Served { child, url }
-}
-
-fn kakaocloud(w: &Workdir, served: &Served, secret: &str, args: &[&str]) -> Output {
-    kakaocloud_command(w, served, secret)
-        .args(args)
-        .output()
-        .expect("runs")
 }
 
 #[test]
@@ -845,78 +738,6 @@ fn the_kakaocloud_backend_end_to_end_through_sim_serve() {
         !err.contains("not-the-secret") && !err.contains("ci-secret-value"),
         "{err}"
     );
-}
-
-/// The names of a collection's objects as `GET /api/v1{path}` lists them, read through
-/// a platform that may fail, throttle or lose any answer: every read is repeated until
-/// it gets a clean answer.
-fn names_through_the_api(url: &str, path: &str, plural: &str) -> Vec<String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(10)))
-        .build()
-        .new_agent();
-    let token = (0..100)
-        .find_map(|_| {
-            let body = serde_json::json!({"auth": {"identity": {
-                "methods": ["application_credential"],
-                "application_credential": {"id": "ci-id", "secret": "ci-secret-value"},
-            }}});
-            let answer = agent
-                .post(format!("{url}/identity/v3/auth/tokens"))
-                .send_json(body)
-                .ok()?;
-            answer
-                .headers()
-                .get("x-subject-token")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
-        .expect("a token");
-    let answer = (0..100)
-        .find_map(|_| {
-            let mut answer = agent
-                .get(format!("{url}/api/v1{path}?limit=1000"))
-                .header("X-Auth-Token", &token)
-                .call()
-                .ok()?;
-            if answer.status().as_u16() != 200 {
-                return None;
-            }
-            let text = answer.body_mut().read_to_string().ok()?;
-            serde_json::from_str::<serde_json::Value>(&text).ok()
-        })
-        .expect("a clean answer in 100 tries");
-    let mut names: Vec<String> = answer
-        .get(plural)
-        .and_then(|v| v.as_array())
-        .expect("a list")
-        .iter()
-        .map(|o| {
-            o.get("name")
-                .or_else(|| o.get("description"))
-                .and_then(|n| n.as_str())
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
-    names.sort();
-    names
-}
-
-/// Every object `sim serve` holds, by collection, as the API lists it.
-fn held(url: &str) -> Vec<(&'static str, Vec<String>)> {
-    [
-        ("/vpcs", "vpcs"),
-        ("/subnets", "subnets"),
-        ("/security-groups", "security_groups"),
-        ("/network-interfaces", "network_interfaces"),
-        ("/instances", "instances"),
-        ("/public-ips", "public_ips"),
-    ]
-    .into_iter()
-    .map(|(path, plural)| (plural, names_through_the_api(url, path, plural)))
-    .collect()
 }
 
 #[test]
@@ -1026,21 +847,6 @@ fn the_kakaocloud_backend_converges_under_lost_answers_with_no_duplicate() {
         lost_changes > 0 && injected > 0,
         "{lost_changes} {injected}"
     );
-}
-
-/// `nicplan` in `w`, pointed at `served` through the `kakaocloud` backend with the
-/// credential `ci-id` and `secret`.
-fn kakaocloud_command(w: &Workdir, served: &Served, secret: &str) -> std::process::Command {
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("nicplan"));
-    command
-        .current_dir(w.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("NICPLAN_STATE")
-        .env("NICPLAN_BACKEND", "kakaocloud")
-        .env("KAKAOCLOUD_ENDPOINT", &served.url)
-        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID", "ci-id")
-        .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", secret);
-    command
 }
 
 /// As [`kakaocloud`] with the right secret, repeating calls more often and sooner than

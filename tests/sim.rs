@@ -1244,8 +1244,9 @@ fn attaches_show_on_the_instance_later() {
             .contains(&nic.id)
     );
     s.detach_nic(&vm.id, &nic.id).unwrap();
-    // Until the detach finishes it is still attached.
+    // Until the detach finishes it is still attached, and a repeat changes nothing.
     rejected(s, "is attached to instance", || s.delete_nic(&nic.id));
+    s.detach_nic(&vm.id, &nic.id).unwrap();
     eventually(s, |w| w.nics[&nic.id].device_id.is_none());
 }
 

@@ -151,6 +151,28 @@ impl Run<'_> {
         })
     }
 
+    /// The outcome of an attach, detach, associate or disassociate, which counts as
+    /// done when the platform refuses it with the object already as asked (`already`):
+    /// a run killed during such a call leaves the change to the platform, and the next
+    /// run, whose refresh saw it not yet made or not yet finished, asks for it again
+    /// after the platform has done it.
+    fn unless_done(
+        &self,
+        called: Result<(), CloudError>,
+        already: impl FnOnce() -> Result<bool, CloudError>,
+    ) -> Result<(), StepError> {
+        match called {
+            Err(e @ CloudError::Rejected(_)) => {
+                if already()? {
+                    Ok(())
+                } else {
+                    Err(e.into())
+                }
+            }
+            other => Ok(other?),
+        }
+    }
+
     /// Waits until an instance is out of any transition and active or stopped, for a
     /// step that changes its NICs, flavor or power.
     fn until_settled(&self, step: &Step, instance: &str) -> Result<resource::Status, StepError> {
@@ -346,15 +368,15 @@ impl Run<'_> {
         let mut detail = id.clone();
         match address.kind {
             Kind::Vpc => {
-                cloud.delete_vpc(&id)?;
+                deleted(cloud.delete_vpc(&id))?;
                 self.until_gone(step, Kind::Vpc, &id, |i| cloud.vpc(i).map(drop))?;
             }
             Kind::Subnet => {
-                cloud.delete_subnet(&id)?;
+                deleted(cloud.delete_subnet(&id))?;
                 self.until_gone(step, Kind::Subnet, &id, |i| cloud.subnet(i).map(drop))?;
             }
             Kind::SecurityGroup => {
-                cloud.delete_security_group(&id)?;
+                deleted(cloud.delete_security_group(&id))?;
                 self.until_gone(step, Kind::SecurityGroup, &id, |i| {
                     cloud.security_group(i).map(drop)
                 })?;
@@ -370,7 +392,7 @@ impl Run<'_> {
                         Err(e) => return Err(e.into()),
                         Ok(_) => {
                             self.until_unattached(step, &id)?;
-                            cloud.delete_nic(&id)?;
+                            deleted(cloud.delete_nic(&id))?;
                             self.until_gone(step, Kind::NetworkInterface, &id, |i| {
                                 cloud.nic(i).map(drop)
                             })?;
@@ -378,18 +400,18 @@ impl Run<'_> {
                         }
                     }
                 } else {
-                    cloud.delete_nic(&id)?;
+                    deleted(cloud.delete_nic(&id))?;
                     self.until_gone(step, Kind::NetworkInterface, &id, |i| {
                         cloud.nic(i).map(drop)
                     })?;
                 }
             }
             Kind::Instance => {
-                cloud.delete_instance(&id)?;
+                deleted(cloud.delete_instance(&id))?;
                 self.until_gone(step, Kind::Instance, &id, |i| cloud.instance(i).map(drop))?;
             }
             Kind::PublicIp => {
-                cloud.delete_public_ip(&id)?;
+                deleted(cloud.delete_public_ip(&id))?;
                 self.until_gone(step, Kind::PublicIp, &id, |i| cloud.public_ip(i).map(drop))?;
             }
         }
@@ -525,11 +547,15 @@ impl Run<'_> {
         let instance_id = self.id_of(Kind::Instance, &instance)?;
         let nic_id = self.id_of(Kind::NetworkInterface, &step.address.name)?;
         let attach = step.action == Action::Attach;
-        if attach {
-            self.cloud.attach_nic(&instance_id, &nic_id)?;
+        let called = if attach {
+            self.cloud.attach_nic(&instance_id, &nic_id)
         } else {
-            self.cloud.detach_nic(&instance_id, &nic_id)?;
-        }
+            self.cloud.detach_nic(&instance_id, &nic_id)
+        };
+        self.unless_done(called, || {
+            let on = self.cloud.nic(&nic_id)?.device_id.as_deref() == Some(instance_id.as_str());
+            Ok(on == attach)
+        })?;
         wait::until(
             step,
             Kind::NetworkInterface,
@@ -575,7 +601,10 @@ impl Run<'_> {
             Some(Attributes::PublicIp(p)) => p.private_ip,
             _ => None,
         };
-        self.cloud.associate_public_ip(&id, &nic_id, ip)?;
+        self.unless_done(
+            self.cloud.associate_public_ip(&id, &nic_id, ip).map(drop),
+            || Ok(self.cloud.public_ip(&id)?.nic_id.as_deref() == Some(nic_id.as_str())),
+        )?;
         let mapped = wait::until(step, Kind::PublicIp, self.options, self.on_event, || {
             let now = self.cloud.public_ip(&id)?;
             match (now.status, now.private_ip) {
@@ -614,7 +643,9 @@ impl Run<'_> {
         let nic = step.network_interface.clone().unwrap_or_default();
         let id = self.id_of(Kind::PublicIp, &step.address.name)?;
         let nic_id = self.id_of(Kind::NetworkInterface, &nic)?;
-        self.cloud.disassociate_public_ip(&id, &nic_id)?;
+        self.unless_done(self.cloud.disassociate_public_ip(&id, &nic_id), || {
+            Ok(self.cloud.public_ip(&id)?.nic_id.as_deref() != Some(nic_id.as_str()))
+        })?;
         wait::until(step, Kind::PublicIp, self.options, self.on_event, || {
             let now = self.cloud.public_ip(&id)?;
             if now.status == PublicIpStatus::Available && now.nic_id.is_none() {
@@ -638,6 +669,16 @@ impl Run<'_> {
             }
         })?;
         Ok(id)
+    }
+}
+
+/// The outcome of a delete, which is done when the platform answers that the object is
+/// not there: a run killed during a delete leaves it to the platform, and the next run,
+/// whose refresh still saw the object, asks for it again after it has gone.
+fn deleted(called: Result<(), CloudError>) -> Result<(), CloudError> {
+    match called {
+        Err(CloudError::NotFound { .. }) => Ok(()),
+        other => other,
     }
 }
 

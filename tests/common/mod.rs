@@ -1,6 +1,9 @@
-//! What the wire tests share: the platform's fixtures and how their shapes compare.
+//! What the tests share: the platform's fixtures and how their shapes compare, and
+//! running the binary (`nicplan`).
 
 #![allow(dead_code)]
+
+pub mod nicplan;
 
 use serde_json::Value;
 

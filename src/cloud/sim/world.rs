@@ -1080,6 +1080,10 @@ impl World {
                 "network interface {nic_who} is not attached to instance {who}"
             )));
         }
+        // A repeat of a detach in progress changes nothing.
+        if matches!(self.pending_on(nic_id), Some(Change::Detach)) {
+            return Ok(());
+        }
         if instance.primary_nic_id == nic_id {
             return Err(CloudError::Rejected(format!(
                 "the primary network interface cannot be detached: {nic_who} is the primary of instance {who}"
