@@ -132,7 +132,8 @@ pub fn plan(
 }
 
 /// Applies a plan: first records the refreshed state (so adopted objects and the
-/// lineage are on disk before any cloud call), then runs the steps.
+/// lineage are on disk before any cloud call), then runs the steps, then writes the
+/// state with every step in it.
 pub fn apply(
     planned: Planned,
     store: &dyn StateStore,
@@ -143,10 +144,21 @@ pub fn apply(
     let Planned {
         mut state, plan, ..
     } = planned;
-    if !plan.steps.is_empty() {
-        store.write(&mut state)?;
+    if plan.steps.is_empty() {
+        return Ok(apply::apply(&plan, cloud, store, state, options, on_event));
     }
-    Ok(apply::apply(&plan, cloud, store, state, options, on_event))
+    store.write(&mut state)?;
+    let before = state.serial;
+    let (mut state, mut outcome) = apply::apply(&plan, cloud, store, state, options, on_event);
+    // The steps were recorded one by one in the store's journal: fold it into the
+    // state. Should this fail, the journal keeps every step, and the next read folds it.
+    if state.serial != before
+        && outcome.state_error.is_none()
+        && let Err(e) = store.write(&mut state)
+    {
+        outcome.state_error = Some(e.to_string());
+    }
+    Ok((state, outcome))
 }
 
 /// Seals a plan into the body of a plan file.

@@ -566,10 +566,9 @@ fn a_killed_apply_loses_nothing_and_the_next_converges() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    let state_path = w.path("nicplan.state.json");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let text = std::fs::read_to_string(&state_path).unwrap_or_default();
+        let text = w.recorded();
         // Every step that does not wait on a building instance is done: only the
         // attaches are left, waiting.
         let created = [
@@ -1039,9 +1038,8 @@ fn apply_until_a_step_is_recorded(w: &Workdir, served: &Served) -> std::process:
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    let state = w.path("nicplan.state.json");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !std::fs::read_to_string(&state).is_ok_and(|t| t.contains("security_group.")) {
+    while !w.recorded().contains("security_group.") {
         assert!(std::time::Instant::now() < deadline, "no step was recorded");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }

@@ -561,3 +561,116 @@ fn a_state_of_another_lineage_is_never_overwritten() {
     assert_eq!(other.serial, 1, "serial untouched");
     assert_eq!(fs::read(&path).expect("state"), before);
 }
+
+fn vpc_entry(name: &str) -> (Address, Entry) {
+    let state = state_with_vpc("x", name);
+    state.resources.into_iter().next().expect("one entry")
+}
+
+#[test]
+fn steps_are_appended_to_a_journal_that_the_next_read_folds_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.json");
+    let store = LocalStore::new(&path);
+    let mut state = state_with_vpc("lin", "a");
+    store.write(&mut state).expect("first write");
+    let written = fs::read(&path).expect("state");
+    // Two steps and a third from another thread, appended without touching the file.
+    let mut changes = Vec::new();
+    for name in ["b", "c"] {
+        let (address, entry) = vpc_entry(name);
+        state.resources.insert(address.clone(), entry);
+        changes.push(state.change_at(&address));
+        let serial = store
+            .append(&mut state, &changes[changes.len() - 1..])
+            .expect("append");
+        store.sync(serial).expect("sync");
+    }
+    let a = Address::new(Kind::Vpc, "a");
+    state.resources.remove(&a);
+    let change = state.change_at(&a);
+    let serial = store.append(&mut state, &[change]).expect("append");
+    store.sync(serial).expect("sync");
+    assert_eq!(state.serial, 4);
+    assert_eq!(
+        fs::read(&path).expect("state"),
+        written,
+        "the state file is untouched"
+    );
+    assert_eq!(mode(&store.journal_path()), 0o600);
+    // A crash here: another process reads the state with its journal.
+    let read = LocalStore::new(&path)
+        .read()
+        .expect("read")
+        .expect("a state");
+    assert_eq!(read, state);
+    // A line cut short by the crash changes nothing.
+    let mut journal = fs::OpenOptions::new()
+        .append(true)
+        .open(store.journal_path())
+        .expect("journal");
+    journal
+        .write_all(b"{\"lineage\":\"lin\",\"ser")
+        .expect("torn");
+    drop(journal);
+    let again = LocalStore::new(&path);
+    assert_eq!(again.read().expect("read").expect("a state"), state);
+    // The next run appends after it, on a line of its own, and folds it in.
+    let mut next = again.read().expect("read").expect("a state");
+    let (address, entry) = vpc_entry("d");
+    next.resources.insert(address.clone(), entry);
+    let change = next.change_at(&address);
+    let serial = again.append(&mut next, &[change]).expect("append");
+    again.sync(serial).expect("sync");
+    assert_eq!(
+        LocalStore::new(&path)
+            .read()
+            .expect("read")
+            .expect("a state"),
+        next
+    );
+    // A full write takes the journal in and removes it.
+    again.write(&mut next).expect("full write");
+    assert!(!again.journal_path().exists());
+    let folded = LocalStore::new(&path)
+        .read()
+        .expect("read")
+        .expect("a state");
+    assert_eq!(folded, next);
+    assert_eq!(folded.serial, 6);
+}
+
+#[test]
+fn a_damaged_journal_is_refused_naming_it_and_left_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.json");
+    let store = LocalStore::new(&path);
+    let mut state = state_with_vpc("lin", "a");
+    store.write(&mut state).expect("first write");
+    for name in ["b", "c"] {
+        let (address, entry) = vpc_entry(name);
+        state.resources.insert(address.clone(), entry);
+        let change = state.change_at(&address);
+        let serial = store.append(&mut state, &[change]).expect("append");
+        store.sync(serial).expect("sync");
+    }
+    let journal = store.journal_path();
+    let text = fs::read_to_string(&journal).expect("journal");
+    let damaged = text.replacen("{\"lineage\"", "{\"lineag", 1);
+    fs::write(&journal, &damaged).expect("damage");
+    let err = LocalStore::new(&path).read().expect_err("refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("s.json.journal") && message.contains("damaged"),
+        "{message}"
+    );
+    assert_eq!(fs::read_to_string(&journal).expect("journal"), damaged);
+    // Its own ID on another entry: refused too.
+    let twice = text.replace("vpc-c", "vpc-a");
+    fs::write(&journal, &twice).expect("write");
+    let message = LocalStore::new(&path)
+        .read()
+        .expect_err("refused")
+        .to_string();
+    assert!(message.contains("both have ID vpc-a"), "{message}");
+}

@@ -1,6 +1,7 @@
 //! The executor: runs a plan's steps against a cloud, in order, several at a time, and
-//! writes the state after every completed step, so an interrupted apply loses nothing
-//! that happened.
+//! records every completed step durably in the store ([`StateStore::append`], a journal
+//! line for a local state) before anything that waits for it starts, so an interrupted
+//! apply loses nothing that happened.
 //!
 //! Invariants: a step starts only when every step it depends on has completed; two
 //! steps on one instance never run at once; a step counts as done only when the
@@ -186,7 +187,7 @@ struct Shared {
     outcome: Outcome,
 }
 
-/// Applies `plan` to `cloud`, writing `state` to `store` after every step. Returns the
+/// Applies `plan` to `cloud`, recording each step of `state` in `store` as it completes. Returns the
 /// final state and what happened.
 pub fn apply(
     plan: &Plan,

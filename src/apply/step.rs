@@ -60,13 +60,30 @@ impl Run<'_> {
         names.iter().map(|n| self.id_of(kind, n)).collect()
     }
 
-    /// Applies a change to the state and writes it.
-    fn record(&self, change: impl FnOnce(&mut State)) -> Result<(), StepError> {
-        let mut s = lock(self.state);
-        change(&mut s);
-        self.store
-            .write(&mut s)
-            .map_err(|e: StateError| StepError::State(e.to_string()))
+    /// Applies a change of what `address` holds to the state and records it durably.
+    fn record(&self, address: &Address, change: impl FnOnce(&mut State)) -> Result<(), StepError> {
+        self.record_many(|s| {
+            change(s);
+            vec![address.clone()]
+        })
+    }
+
+    /// Applies a change to the state and records it durably: one journal record of what
+    /// the addresses the change returns hold now. The state's lock is held while the
+    /// record is written, not while it is synced, so that the records of parallel
+    /// steps share a sync.
+    fn record_many(
+        &self,
+        change: impl FnOnce(&mut State) -> Vec<Address>,
+    ) -> Result<(), StepError> {
+        let failed = |e: StateError| StepError::State(e.to_string());
+        let serial = {
+            let mut s = lock(self.state);
+            let touched = change(&mut s);
+            let changes: Vec<_> = touched.iter().map(|a| s.change_at(a)).collect();
+            self.store.append(&mut s, &changes).map_err(failed)?
+        };
+        self.store.sync(serial).map_err(failed)
     }
 
     /// Records a created object under the step's address.
@@ -78,7 +95,7 @@ impl Run<'_> {
     ) -> Result<(), StepError> {
         let address = step.address.clone();
         let id = id.to_string();
-        self.record(move |s| {
+        self.record(&step.address, move |s| {
             s.intents.remove(&address);
             s.resources.insert(address, Entry { id, attributes });
         })
@@ -90,7 +107,7 @@ impl Run<'_> {
     /// it.
     fn record_intent(&self, step: &Step, intent: Intent) -> Result<(), StepError> {
         let address = step.address.clone();
-        self.record(move |s| {
+        self.record(&step.address, move |s| {
             s.intents.insert(address, intent);
         })
     }
@@ -99,7 +116,7 @@ impl Run<'_> {
     fn drop_intent(&self, step: &Step, error: StepError) -> StepError {
         if matches!(error, StepError::Cloud(_)) {
             let address = step.address.clone();
-            let _ = self.record(move |s| {
+            let _ = self.record(&step.address, move |s| {
                 s.intents.remove(&address);
             });
         }
@@ -415,18 +432,21 @@ impl Run<'_> {
                 self.until_gone(step, Kind::PublicIp, &id, |i| cloud.public_ip(i).map(drop))?;
             }
         }
-        self.record(|s| {
+        self.record_many(|s| {
             s.resources.remove(&address);
+            let mut touched = vec![address.clone()];
             if address.kind == Kind::Instance {
                 // The platform frees the secondary NICs of a deleted instance.
-                for entry in s.resources.values_mut() {
+                for (nic, entry) in &mut s.resources {
                     if let Attributes::NetworkInterface(n) = &mut entry.attributes
                         && n.attach_to.as_deref() == Some(name.as_str())
                     {
                         n.attach_to = None;
+                        touched.push(nic.clone());
                     }
                 }
             }
+            touched
         })?;
         Ok(detail)
     }
@@ -474,7 +494,7 @@ impl Run<'_> {
         // Change only what the update changes, in place: an attach or detach of the
         // same NIC may have been recorded since this step started.
         let after = after.clone();
-        self.record(|s| {
+        self.record(&address, |s| {
             let Some(entry) = s.resources.get_mut(&address) else {
                 return;
             };
@@ -497,7 +517,7 @@ impl Run<'_> {
     /// Records an instance's observed status and flavor.
     fn record_instance(&self, step: &Step, now: &cloud::CloudInstance) -> Result<(), StepError> {
         let address = step.address.clone();
-        self.record(|s| {
+        self.record(&address, |s| {
             if let Some(Entry {
                 attributes: Attributes::Instance(i),
                 ..
@@ -578,7 +598,7 @@ impl Run<'_> {
             },
         )?;
         let address = step.address.clone();
-        self.record(|s| {
+        self.record(&address, |s| {
             if let Some(Entry {
                 attributes: Attributes::NetworkInterface(n),
                 ..
@@ -621,7 +641,7 @@ impl Run<'_> {
             }
         })?;
         let address = step.address.clone();
-        self.record(|s| {
+        self.record(&address, |s| {
             if let Some(Entry {
                 attributes: Attributes::PublicIp(p),
                 ..
@@ -658,7 +678,7 @@ impl Run<'_> {
             }
         })?;
         let address = step.address.clone();
-        self.record(|s| {
+        self.record(&address, |s| {
             if let Some(Entry {
                 attributes: Attributes::PublicIp(p),
                 ..

@@ -718,6 +718,13 @@ fn report(outcome: &Outcome, steps: &[crate::plan::Step], command: &str) -> Resu
     for (i, error) in &outcome.failed {
         text.push_str(&format!("  failed:  {i}. {}: {error}\n", describe(*i)));
     }
+    if let Some(error) = outcome
+        .state_error
+        .as_ref()
+        .filter(|_| outcome.failed.is_empty())
+    {
+        text.push_str(&format!("  state:   {error}\n"));
+    }
     for (i, dep) in &outcome.skipped {
         let why = if *dep == 0 {
             "stopped".to_string()

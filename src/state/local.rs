@@ -23,6 +23,10 @@
 //! - Temporary files are named `.nicplan-state-*.tmp` beside the state; one left by a
 //!   killed writer is never read as data, and the next lock holder removes it.
 //! - Nothing is changed on disk when any step fails before the final rename.
+//! - During an apply each recorded step is a line appended to `PATH.journal` and
+//!   fsynced ([`super::journal`]), not a rewrite of the whole file; lines written by
+//!   several threads meanwhile share one fsync. Reading the state folds the journal in;
+//!   a full write replaces the file with the folded state, then removes the journal.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -34,6 +38,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tempfile::NamedTempFile;
 
+use super::journal::{self, Change};
 use super::{LockInfo, State, StateError, StateStore, rfc3339, who};
 
 /// The largest state file read; anything larger is taken for something else.
@@ -59,6 +64,19 @@ pub struct LocalStore {
     path: PathBuf,
     /// The lock file this process holds open, locked, and the lock's ID.
     held: Arc<Mutex<Option<(String, File)>>>,
+    /// The journal this process appends to, once it has appended.
+    journal: Arc<Mutex<Option<Journal>>>,
+    /// The highest serial known durable in the journal; held while syncing, so that
+    /// threads waiting on it find their record synced by another's sync.
+    synced: Arc<Mutex<u64>>,
+}
+
+/// The journal open for appending.
+#[derive(Debug)]
+struct Journal {
+    file: File,
+    /// The serial of the last line written.
+    written: u64,
 }
 
 /// What is in the lock file right now.
@@ -77,6 +95,8 @@ impl LocalStore {
         LocalStore {
             path: path.into(),
             held: Arc::new(Mutex::new(None)),
+            journal: Arc::new(Mutex::new(None)),
+            synced: Arc::new(Mutex::new(0)),
         }
     }
 
@@ -93,6 +113,11 @@ impl LocalStore {
     /// The lock file.
     pub fn lock_path(&self) -> PathBuf {
         self.sibling(".lock")
+    }
+
+    /// The journal of the apply in progress, or of one that did not finish.
+    pub fn journal_path(&self) -> PathBuf {
+        self.sibling(".journal")
     }
 
     fn sibling(&self, suffix: &str) -> PathBuf {
@@ -138,8 +163,41 @@ impl LocalStore {
         };
         let text = String::from_utf8(bytes)
             .map_err(|e| self.corrupt(format!("it is not UTF-8 text ({e})")))?;
-        let state = State::from_json(&self.describe(), &text)?;
-        Ok(Some((text, state)))
+        let mut state = State::from_json(&self.describe(), &text)?;
+        let journal_path = self.journal_path();
+        let journal_error = |reason: String| StateError::Corrupt {
+            path: journal_path.display().to_string(),
+            reason,
+        };
+        let journal = match read_capped(&journal_path, MAX_STATE_BYTES) {
+            Ok(None) => return Ok(Some((text, state))),
+            Ok(Some(Capped::Whole(bytes))) => bytes,
+            Ok(Some(Capped::TooLarge(len))) => {
+                return Err(journal_error(format!(
+                    "it is {len} bytes, larger than any journal ({MAX_STATE_BYTES} bytes)"
+                )));
+            }
+            Err(source) => return Err(Self::io_error(&journal_path, source)),
+        };
+        // A crash may leave bytes of a line that was never finished: not text, maybe.
+        let journal = String::from_utf8_lossy(&journal);
+        if journal::fold(&mut state, &journal).map_err(journal_error)? == 0 {
+            return Ok(Some((text, state)));
+        }
+        // The previous version, for the backup, is the state with its journal.
+        let folded = state.to_json();
+        Ok(Some((folded, state)))
+    }
+
+    /// Removes the journal a full write has taken in.
+    fn remove_journal(&self) -> Result<(), StateError> {
+        let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        *journal = None;
+        let path = self.journal_path();
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(Self::io_error(&path, e)),
+            _ => Ok(()),
+        }
     }
 
     /// Replaces the state file with `state`, after keeping `previous` as the backup.
@@ -158,7 +216,10 @@ impl LocalStore {
         }
         new.persist(&self.path)
             .map_err(|e| Self::io_error(&self.path, e.error))?;
-        sync_folder(&folder).map_err(|e| Self::io_error(&folder, e))
+        sync_folder(&folder).map_err(|e| Self::io_error(&folder, e))?;
+        // The new file holds every record of the journal: a crash before the journal
+        // is gone leaves records it skips by their serial.
+        self.remove_journal()
     }
 
     fn current_lock(&self) -> CurrentLock {
@@ -261,6 +322,69 @@ impl StateStore for LocalStore {
             state.serial = read_serial;
         }
         result
+    }
+
+    fn append(&self, state: &mut State, changes: &[Change]) -> Result<u64, StateError> {
+        let path = self.journal_path();
+        let fail = |e: io::Error| Self::io_error(&path, e);
+        let serial = state
+            .serial
+            .checked_add(1)
+            .ok_or_else(|| self.corrupt(format!("serial {} cannot grow", state.serial)))?;
+        let line = journal::encode(&state.lineage, serial, changes);
+        let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        if journal.is_none() {
+            let file = open_private_append(&path).map_err(fail)?;
+            // The file's name must survive a crash as well as its lines.
+            let folder = self.folder();
+            sync_folder(&folder).map_err(|e| Self::io_error(&folder, e))?;
+            *journal = Some(Journal {
+                file,
+                written: state.serial,
+            });
+        }
+        let Some(open) = journal.as_mut() else {
+            return Err(fail(io::Error::other("the journal is not open")));
+        };
+        if open.written != state.serial {
+            return Err(StateError::Conflict {
+                path: self.describe(),
+                expected: state.serial,
+                found: open.written,
+            });
+        }
+        // One write of the whole line: a crash cuts it short at worst, which folding
+        // ignores.
+        open.file.write_all(line.as_bytes()).map_err(fail)?;
+        open.written = serial;
+        state.serial = serial;
+        Ok(serial)
+    }
+
+    fn sync(&self, serial: u64) -> Result<(), StateError> {
+        let mut synced = self.synced.lock().unwrap_or_else(PoisonError::into_inner);
+        if *synced >= serial {
+            return Ok(());
+        }
+        // Everything written so far goes to disk with this one sync.
+        let (file, written) = {
+            let journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+            match journal.as_ref() {
+                // A full write took the journal in since: durable already.
+                None => return Ok(()),
+                Some(open) => {
+                    let file = open
+                        .file
+                        .try_clone()
+                        .map_err(|e| Self::io_error(&self.journal_path(), e))?;
+                    (file, open.written)
+                }
+            }
+        };
+        file.sync_data()
+            .map_err(|e| Self::io_error(&self.journal_path(), e))?;
+        *synced = written;
+        Ok(())
     }
 
     fn lock(&self, command: &str) -> Result<LockInfo, StateError> {
@@ -429,6 +553,27 @@ fn write_private_temp(folder: &Path, bytes: &[u8]) -> io::Result<NamedTempFile> 
     temp.as_file().sync_all()?;
     make_private(temp.as_file())?;
     Ok(temp)
+}
+
+/// Opens `path` for appending, creating it mode 0600 when it does not exist. A last
+/// line a crash cut short is cut off first, so that the next line starts a line.
+fn open_private_append(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    make_private(&file)?;
+    let mut text = Vec::new();
+    file.read_to_end(&mut text)?;
+    if text.last().is_some_and(|&b| b != b'\n') {
+        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        file.set_len(whole as u64)?;
+    }
+    Ok(file)
 }
 
 /// Opens `path` for writing, creating it mode 0600 when it does not exist.

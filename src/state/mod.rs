@@ -2,6 +2,7 @@
 //! cloud ID. A JSON document with a fixed `lineage` and a `serial` that grows by one on
 //! every write, kept by a [`StateStore`].
 
+pub mod journal;
 pub mod local;
 pub mod memory;
 pub mod postgres;
@@ -308,30 +309,14 @@ impl State {
         let mut owners: BTreeMap<String, String> = BTreeMap::new();
         let mut resources = BTreeMap::new();
         for (key, entry) in raw.resources {
-            let address: Address = key
-                .parse()
-                .map_err(|e: crate::address::AddressError| corrupt(e.to_string()))?;
-            let attributes = Attributes::from_value(address.kind, entry.attributes)
-                .map_err(|e| corrupt(format!("{address}: {e}")))?;
-            if let Some(problem) = id_problem(&entry.id) {
-                return Err(corrupt(format!(
-                    "{address} has ID {}, which {problem}",
-                    shown_id(&entry.id)
-                )));
-            }
+            let (address, entry) = decode_entry(&key, entry).map_err(corrupt)?;
             if let Some(other) = owners.insert(entry.id.clone(), address.to_string()) {
                 return Err(corrupt(format!(
                     "{other} and {address} both have ID {}; one cloud object is one resource",
                     entry.id
                 )));
             }
-            resources.insert(
-                address,
-                Entry {
-                    id: entry.id,
-                    attributes,
-                },
-            );
+            resources.insert(address, entry);
         }
         for id in &raw.forgotten {
             if let Some(problem) = id_problem(id) {
@@ -343,20 +328,7 @@ impl State {
         }
         let mut intents = BTreeMap::new();
         for (key, intent) in raw.intents {
-            let address: Address = key
-                .parse()
-                .map_err(|e: crate::address::AddressError| corrupt(e.to_string()))?;
-            if !matches!(address.kind, Kind::Vpc | Kind::Subnet) {
-                return Err(corrupt(format!(
-                    "it records a create of {address} begun, which only VPCs and subnets record"
-                )));
-            }
-            if intent.cidr_block.parse::<ipnet::Ipv4Net>().is_err() {
-                return Err(corrupt(format!(
-                    "the create of {address} begun has block {:?}, which is not an IPv4 CIDR block",
-                    intent.cidr_block
-                )));
-            }
+            let address = decode_intent(&key, &intent).map_err(corrupt)?;
             intents.insert(address, intent);
         }
         Ok(State {
@@ -367,6 +339,47 @@ impl State {
             intents,
         })
     }
+}
+
+/// One entry of a state document (or of a journal record), checked.
+fn decode_entry(key: &str, entry: RawEntry) -> Result<(Address, Entry), String> {
+    let address: Address = key
+        .parse()
+        .map_err(|e: crate::address::AddressError| e.to_string())?;
+    let attributes = Attributes::from_value(address.kind, entry.attributes)
+        .map_err(|e| format!("{address}: {e}"))?;
+    if let Some(problem) = id_problem(&entry.id) {
+        return Err(format!(
+            "{address} has ID {}, which {problem}",
+            shown_id(&entry.id)
+        ));
+    }
+    Ok((
+        address,
+        Entry {
+            id: entry.id,
+            attributes,
+        },
+    ))
+}
+
+/// The address of a recorded create begun, checked with its intent.
+fn decode_intent(key: &str, intent: &Intent) -> Result<Address, String> {
+    let address: Address = key
+        .parse()
+        .map_err(|e: crate::address::AddressError| e.to_string())?;
+    if !matches!(address.kind, Kind::Vpc | Kind::Subnet) {
+        return Err(format!(
+            "it records a create of {address} begun, which only VPCs and subnets record"
+        ));
+    }
+    if intent.cidr_block.parse::<ipnet::Ipv4Net>().is_err() {
+        return Err(format!(
+            "the create of {address} begun has block {:?}, which is not an IPv4 CIDR block",
+            intent.cidr_block
+        ));
+    }
+    Ok(address)
 }
 
 /// What is wrong with a cloud ID as a state may hold it, whatever the backend.
@@ -439,6 +452,21 @@ pub trait StateStore: Send + Sync {
     /// Writes `state` with its serial increased by one, and records the new serial in
     /// `state`. Refuses when the stored serial is no longer `state.serial`.
     fn write(&self, state: &mut State) -> Result<(), StateError>;
+    /// Records one step's `changes` to `state` (already made to it) and raises its
+    /// serial by one; the serial written. The record may not be durable before
+    /// [`StateStore::sync`] of that serial returns. A store with a journal appends a
+    /// record to it; this default writes the whole state, durably.
+    fn append(&self, state: &mut State, changes: &[journal::Change]) -> Result<u64, StateError> {
+        let _ = changes;
+        self.write(state)?;
+        Ok(state.serial)
+    }
+    /// Makes every record up to `serial` durable (records written meanwhile by other
+    /// threads with it: one sync for many).
+    fn sync(&self, serial: u64) -> Result<(), StateError> {
+        let _ = serial;
+        Ok(())
+    }
     /// Takes the lock for `command`, or says who holds it.
     fn lock(&self, command: &str) -> Result<LockInfo, StateError>;
     /// Takes the lock for `command`, waiting up to `timeout` for a holder to release

@@ -20,6 +20,13 @@ impl Workdir {
     }
 
     /// Writes the desired-state file.
+    /// What the state records now, as text: the state file and the journal an apply
+    /// appends each step to (for waiting until a step is recorded).
+    pub fn recorded(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.path(name)).unwrap_or_default();
+        read("nicplan.state.json") + &read("nicplan.state.json.journal")
+    }
+
     pub fn write(&self, text: &str) {
         std::fs::write(self.path("nicplan.yaml"), text).expect("write file");
     }
