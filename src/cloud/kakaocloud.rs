@@ -113,6 +113,11 @@ pub const ENDPOINT_VAR: &str = "KAKAOCLOUD_ENDPOINT";
 pub const RETRIES_VAR: &str = "KAKAOCLOUD_MAX_RETRIES";
 /// The variable setting the first pause before a repeat, in milliseconds.
 pub const BACKOFF_VAR: &str = "KAKAOCLOUD_RETRY_BACKOFF_MS";
+/// `debug` logs every request and answer on standard error, credentials and tokens
+/// redacted.
+pub const LOG_VAR: &str = "NICPLAN_LOG";
+/// How much of a body a debug log line shows.
+const LOGGED_BODY: usize = 2000;
 /// The region when none is given.
 pub const DEFAULT_REGION: &str = "kr-central-2";
 /// The IAM service.
@@ -159,6 +164,8 @@ pub struct KakaoConfig {
     pub max_retries: u32,
     /// The first pause before a repeat; it doubles each time.
     pub backoff: Duration,
+    /// Whether every request and answer is logged on standard error (`NICPLAN_LOG=debug`).
+    pub debug: bool,
 }
 
 impl KakaoConfig {
@@ -174,6 +181,7 @@ impl KakaoConfig {
             timeout: Duration::from_secs(30),
             max_retries: 5,
             backoff: Duration::from_millis(500),
+            debug: false,
         }
     }
 
@@ -227,6 +235,18 @@ impl KakaoConfig {
         if let Some(ms) = number(BACKOFF_VAR, 60_000)? {
             config.backoff = Duration::from_millis(ms);
         }
+        config.debug = match var(LOG_VAR).map(|v| v.trim().to_ascii_lowercase()) {
+            None => false,
+            Some(level) => match level.as_str() {
+                "debug" | "trace" => true,
+                "" | "off" | "error" | "warn" | "info" => false,
+                _ => {
+                    return Err(CloudError::Unavailable(format!(
+                        "{LOG_VAR} must be debug (log every request and answer) or off, not {level:?}"
+                    )));
+                }
+            },
+        };
         config.check()?;
         Ok(config)
     }
@@ -324,6 +344,19 @@ impl fmt::Debug for KakaoConfig {
 }
 
 /// A URL for messages: any `user:password@` part is hidden.
+/// A body for the debug log: at most [`LOGGED_BODY`] characters.
+fn shorten(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(LOGGED_BODY) {
+        None => text.to_string(),
+        Some((cut, _)) => format!(
+            "{}... ({} more characters)",
+            &text[..cut],
+            text[cut..].chars().count()
+        ),
+    }
+}
+
 fn shown_url(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let authority_end = rest.find('/').unwrap_or(rest.len());
@@ -493,6 +526,8 @@ pub struct KakaoCloud {
     agent: ureq::Agent,
     token: Mutex<Option<Token>>,
     flavors: Mutex<Option<Flavors>>,
+    /// Numbers the exchanges in the debug log.
+    exchanges: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for KakaoCloud {
@@ -575,7 +610,19 @@ impl KakaoCloud {
             agent,
             token: Mutex::new(None),
             flavors: Mutex::new(None),
+            exchanges: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// One line of the debug log, with every credential and `token` redacted.
+    fn log(&self, line: &str, token: Option<&str>) {
+        let line = self.redact(line, token);
+        // Control characters from an answer would drive the terminal.
+        let line: String = line
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        eprintln!("debug: {line}");
     }
 
     /// The configuration.
@@ -609,8 +656,69 @@ impl KakaoCloud {
         self.config.backoff.saturating_mul(factor).min(MAX_BACKOFF)
     }
 
-    /// One HTTP exchange.
+    /// One HTTP exchange; logged with `NICPLAN_LOG=debug`.
     fn exchange(&self, req: &Req, url: &str, token: Option<&str>) -> Result<Raw, ureq::Error> {
+        if !self.config.debug {
+            return self.exchange_once(req, url, token);
+        }
+        let n = self
+            .exchanges
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let body = req
+            .body
+            .as_ref()
+            .map(|b| format!(" {}", shorten(&b.to_string())))
+            .unwrap_or_default();
+        let query: String = req
+            .query
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| format!("{}{k}={}", if i == 0 { '?' } else { '&' }, encode(v)))
+            .collect();
+        let auth = if token.is_some() {
+            " (X-Auth-Token: [redacted])"
+        } else {
+            ""
+        };
+        self.log(
+            &format!(
+                "kakaocloud #{n} > {} {}{query}{auth}{body}",
+                req.method.as_str(),
+                shown_url(url)
+            ),
+            token,
+        );
+        let started = std::time::Instant::now();
+        let result = self.exchange_once(req, url, token);
+        let ms = started.elapsed().as_millis();
+        match &result {
+            Ok(raw) => self.log(
+                &format!(
+                    "kakaocloud #{n} < {} after {ms} ms{}{}",
+                    raw.status,
+                    if raw.subject_token.is_some() {
+                        " (X-Subject-Token: [redacted])"
+                    } else {
+                        ""
+                    },
+                    if raw.text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", shorten(&raw.text))
+                    }
+                ),
+                raw.subject_token.as_deref().or(token),
+            ),
+            Err(e) => self.log(
+                &format!("kakaocloud #{n} < no answer after {ms} ms: {e}"),
+                token,
+            ),
+        }
+        result
+    }
+
+    fn exchange_once(&self, req: &Req, url: &str, token: Option<&str>) -> Result<Raw, ureq::Error> {
         let mut full = url.to_string();
         for (i, (k, v)) in req.query.iter().enumerate() {
             full.push(if i == 0 { '?' } else { '&' });
