@@ -1201,3 +1201,52 @@ fn a_saved_plan_refuses_a_state_edited_since_even_at_the_same_serial() {
         "state untouched"
     );
 }
+
+#[test]
+fn two_applies_at_once_with_a_lock_timeout_run_one_after_the_other() {
+    let w = Workdir::new();
+    w.write(&base());
+    let start = || {
+        w.command()
+            // Long enough that the second starts while the first holds the lock.
+            .env("NICPLAN_SIM_BUILD_MS", "30")
+            .args(["apply", "--auto-approve", "--lock-timeout", "2m"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (first, second) = (start(), start());
+    let outs = [first, second].map(|c| c.wait_with_output().expect("waits"));
+    for out in &outs {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let said: Vec<String> = outs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .collect();
+    // One made the network; the other waited, planned from what it made and found
+    // nothing to do.
+    assert_eq!(
+        said.iter().filter(|s| s.contains("Apply complete")).count(),
+        1,
+        "{said:?}"
+    );
+    assert_eq!(
+        said.iter()
+            .filter(|s| s.contains("No changes. The cloud matches the file."))
+            .count(),
+        1,
+        "{said:?}"
+    );
+    let sim = nicplan::cloud::sim::Sim::open(w.path(".nicplan/sim.json"), true).expect("sim");
+    let world = sim.world().expect("world");
+    assert_eq!(world.vpcs.len(), 1);
+    assert_eq!(world.instances.len(), 2);
+    assert_eq!(world.nics.len(), 7);
+}
