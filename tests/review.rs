@@ -552,3 +552,21 @@ fn the_example_workflow_runs_the_review_commands() {
         assert_eq!(out.status.code(), Some(0), "{format}: {}", err(&out));
     }
 }
+
+#[test]
+fn a_diff_input_without_end_is_read_no_further_than_the_size_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("new.yaml"), base()).expect("write");
+    for args in [
+        ["diff", "/dev/zero", "new.yaml"],
+        ["diff", "new.yaml", "/dev/zero"],
+    ] {
+        let out = nicplan(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", err(&out));
+        let all = text(&out) + &err(&out);
+        assert!(
+            all.contains("more than the 67108864 bytes a desired-state file may have"),
+            "{args:?}: {all}"
+        );
+    }
+}

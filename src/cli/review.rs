@@ -54,11 +54,9 @@ pub struct DiffArgs {
     backend: Option<Backend>,
 }
 
+/// A file's bytes, read no further than one byte past the size limit of a file.
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::Read {
-        path: path.display().to_string(),
-        source,
-    })
+    super::workspace::read_file(path).map(|(_, bytes)| bytes)
 }
 
 /// The file at a git revision, through `git show`; `None` when the revision exists but
@@ -89,11 +87,32 @@ fn git_show(rev: &str, path: &Path) -> Result<Option<Vec<u8>>, Error> {
     let prefix = String::from_utf8_lossy(&prefix.stdout).trim().to_string();
     let relative = path.to_string_lossy().trim_start_matches("./").to_string();
     let spec = format!("{rev}:{prefix}{relative}");
-    let shown = run(&["show", &spec])?;
-    if shown.status.success() {
-        Ok(Some(shown.stdout))
-    } else {
-        Ok(None)
+    // Read no further than one byte past the size limit: a huge blob at the revision
+    // is refused by the loader like a huge file, without being held whole.
+    let mut child = std::process::Command::new("git")
+        .args(["show", &spec])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Usage(format!("cannot run git: {e}")))?;
+    let mut bytes = Vec::new();
+    let read = child.stdout.take().map(|out| {
+        use std::io::Read;
+        out.take(crate::spec::MAX_FILE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+    });
+    if bytes.len() > crate::spec::MAX_FILE_BYTES {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Ok(Some(bytes));
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::Usage(format!("cannot run git: {e}")))?;
+    match read {
+        Some(Err(e)) => Err(Error::Usage(format!("cannot read `git show {spec}`: {e}"))),
+        _ if status.success() => Ok(Some(bytes)),
+        _ => Ok(None),
     }
 }
 

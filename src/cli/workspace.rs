@@ -121,7 +121,9 @@ impl FileArg {
     }
 }
 
-fn read_file(path: &PathBuf) -> Result<(String, Vec<u8>), Error> {
+/// A desired-state file (`-`: standard input) and the name to show it by, read no
+/// further than one byte past the size limit.
+pub(crate) fn read_file(path: &std::path::Path) -> Result<(String, Vec<u8>), Error> {
     let name = path.display().to_string();
     let read_error = |source| Error::Read {
         path: name.clone(),
