@@ -665,9 +665,25 @@ fn a_team_state_in_postgresql() {
     };
     let w = Workdir::new();
     w.write(&base());
-    let state = format!("{url}#e2e-{}", uuid::Uuid::new_v4());
+    let name = format!("e2e-{}", uuid::Uuid::new_v4());
+    let state = format!("{url}#{name}");
     let out = w.ok(&["apply", "--auto-approve", "--state", &state]);
     assert!(out.contains("Apply complete"), "{out}");
+    // Each step was a journal row; the final write took them all in.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).expect("connects");
+    let rows: i64 = db
+        .query_one(
+            "SELECT count(*) FROM nicplan_journal WHERE name = $1",
+            &[&name],
+        )
+        .expect("counts")
+        .get(0);
+    assert_eq!(rows, 0);
+    let serial: i64 = db
+        .query_one("SELECT serial FROM nicplan_state WHERE name = $1", &[&name])
+        .expect("a state row")
+        .get(0);
+    assert!(serial > 2, "one serial per step: {serial}");
     assert!(
         !w.path("nicplan.state.json").exists(),
         "the state went to PostgreSQL"

@@ -1,6 +1,6 @@
 //! The PostgreSQL state store against a real server: compare-and-set writes, refusal of
-//! documents it cannot read, and an advisory lock that holds across connections as it
-//! would across processes.
+//! documents it cannot read, a journal of rows that reads fold in and full writes take
+//! in, and an advisory lock that holds across connections as it would across processes.
 //!
 //! The server is named by `NICPLAN_TEST_POSTGRES` (`.ci/postgres.sh` starts one and sets
 //! it). Without it the tests pass with a note, except under CI, where they must run.
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use nicplan::address::{Address, Kind};
 use nicplan::resource::{Attributes, Vpc};
+use nicplan::state::journal::{self, Change};
 use nicplan::state::postgres::{PostgresStore, lock_key};
 use nicplan::state::{Entry, LockGuard, State, StateError, StateStore};
 use postgres::NoTls;
@@ -584,5 +585,242 @@ fn connection_failures_name_the_store_without_password() {
             .expect_err("no database");
         assert!(matches!(err, StateError::Io { .. }), "{err}");
         assert!(err.to_string().contains("no_such_database_here"), "{err}");
+    });
+}
+
+/// One step's change: the VPC `name` now holds ID `id`.
+fn vpc_change(name: &str, id: &str) -> Change {
+    Change {
+        address: Address::new(Kind::Vpc, name),
+        entry: Some(Entry {
+            id: id.to_string(),
+            attributes: Attributes::Vpc(Vpc {
+                cidr_block: "10.0.0.0/16".parse().expect("cidr"),
+            }),
+        }),
+        intent: None,
+    }
+}
+
+/// Makes `change` to `state` and appends it to `store`, as a step of an apply does.
+fn step(store: &PostgresStore, state: &mut State, change: Change) -> u64 {
+    state.apply_change(change.clone());
+    let serial = store.append(state, &[change]).expect("appends");
+    store.sync(serial).expect("syncs");
+    serial
+}
+
+/// The serials of the journal rows of `name`, in order.
+fn journal_serials(url: &str, name: &str) -> Vec<i64> {
+    raw(url)
+        .query(
+            "SELECT serial FROM nicplan_journal WHERE name = $1 ORDER BY serial",
+            &[&name],
+        )
+        .expect("select")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+fn insert_row(url: &str, name: &str, serial: i64, record: &str) {
+    raw(url)
+        .execute(
+            "INSERT INTO nicplan_journal (name, serial, record) VALUES ($1, $2, $3)",
+            &[&name, &serial, &record],
+        )
+        .expect("insert");
+}
+
+#[test]
+fn appends_are_rows_another_store_reads_and_a_full_write_takes_in() {
+    with_server(|url| {
+        let name = unique_name();
+        let store = connect(url, &name);
+        let mut state = state_with_vpc("lineage-a", "main");
+        store.write(&mut state).expect("creates");
+        let document = stored_document(url, &name);
+        for (serial, vpc) in [(2, "a"), (3, "b"), (4, "c")] {
+            assert_eq!(
+                step(&store, &mut state, vpc_change(vpc, &format!("vpc-{vpc}"))),
+                serial
+            );
+        }
+        state.resources.remove(&Address::new(Kind::Vpc, "a"));
+        let gone = Change {
+            address: Address::new(Kind::Vpc, "a"),
+            entry: None,
+            intent: None,
+        };
+        assert_eq!(store.append(&mut state, &[gone]).expect("appends"), 5);
+        assert_eq!(state.serial, 5);
+        // Rows only: the state's own row is as the full write left it.
+        assert_eq!(journal_serials(url, &name), [2, 3, 4, 5]);
+        assert_eq!(stored_document(url, &name), document);
+        let other = connect(url, &name);
+        assert_eq!(other.read().expect("reads"), Some(state.clone()));
+        assert_eq!(store.read().expect("reads"), Some(state.clone()));
+
+        store.write(&mut state).expect("writes");
+        assert_eq!(state.serial, 6);
+        assert!(journal_serials(url, &name).is_empty());
+        let document = stored_document(url, &name).expect("a row");
+        assert_eq!(State::from_json("row", &document).expect("parses"), state);
+        assert_eq!(other.read().expect("reads"), Some(state.clone()));
+        // The journal goes on from the written serial.
+        assert_eq!(step(&store, &mut state, vpc_change("d", "vpc-d")), 7);
+        assert_eq!(other.read().expect("reads"), Some(state));
+    });
+}
+
+#[test]
+fn rows_a_full_write_took_in_are_skipped() {
+    with_server(|url| {
+        let name = unique_name();
+        let store = connect(url, &name);
+        let mut state = state_with_vpc("lineage-a", "main");
+        store.write(&mut state).expect("creates");
+        step(&store, &mut state, vpc_change("a", "vpc-a"));
+        store.write(&mut state).expect("writes serial 3");
+        // As if the write had committed and its rows had stayed: records of serials the
+        // state has, saying otherwise.
+        for serial in [2u64, 3] {
+            let record = journal::encode("lineage-a", serial, &[vpc_change("a", "vpc-old")]);
+            insert_row(url, &name, serial as i64, &record);
+        }
+        assert_eq!(store.read().expect("reads"), Some(state.clone()));
+        assert_eq!(step(&store, &mut state, vpc_change("b", "vpc-b")), 4);
+        assert_eq!(
+            connect(url, &name).read().expect("reads"),
+            Some(state.clone())
+        );
+        store.write(&mut state).expect("writes");
+        assert!(journal_serials(url, &name).is_empty());
+    });
+}
+
+#[test]
+fn a_gap_or_a_damaged_row_is_refused_naming_the_store_and_the_row() {
+    with_server(|url| {
+        let name = unique_name();
+        let store = connect(url, &name);
+        let mut state = state_with_vpc("lineage-a", "main");
+        store.write(&mut state).expect("creates");
+        let record = journal::encode("lineage-a", 3, &[vpc_change("a", "vpc-a")]);
+        insert_row(url, &name, 3, &record);
+        let err = store.read().expect_err("a gap");
+        let message = err.to_string();
+        assert!(matches!(err, StateError::Corrupt { .. }), "{message}");
+        assert!(message.contains(&format!("#{name}")), "{message}");
+        assert!(
+            message.contains("the row of serial 3 makes serial 3, but the state is at 1"),
+            "{message}"
+        );
+        let mut stale = state.clone();
+        assert!(matches!(
+            store.write(&mut stale).expect_err("a gap"),
+            StateError::Corrupt { .. }
+        ));
+        assert_eq!(stale.serial, 1);
+        raw(url)
+            .execute("DELETE FROM nicplan_journal WHERE name = $1", &[&name])
+            .expect("delete");
+
+        step(&store, &mut state, vpc_change("a", "vpc-a"));
+        step(&store, &mut state, vpc_change("b", "vpc-b"));
+        raw(url)
+            .execute(
+                "UPDATE nicplan_journal SET record = left(record, 20) WHERE name = $1 AND serial = 3",
+                &[&name],
+            )
+            .expect("damage");
+        let before = stored_document(url, &name);
+        let message = store.read().expect_err("damaged").to_string();
+        assert!(message.contains(&format!("#{name}")), "{message}");
+        assert!(message.contains("nicplan_journal"), "{message}");
+        assert!(
+            message.contains("the row of serial 3 does not read as a record"),
+            "{message}"
+        );
+        let mut writer = state.clone();
+        writer.serial = 3;
+        assert!(matches!(
+            store.write(&mut writer).expect_err("damaged"),
+            StateError::Corrupt { .. }
+        ));
+        assert_eq!(stored_document(url, &name), before);
+        assert_eq!(journal_serials(url, &name), [2, 3]);
+    });
+}
+
+#[test]
+fn appends_of_a_stale_or_foreign_state_are_refused() {
+    with_server(|url| {
+        let name = unique_name();
+        let store = connect(url, &name);
+        // No state row yet: nothing to extend.
+        let mut state = state_with_vpc("lineage-a", "main");
+        let err = store
+            .append(&mut state, &[vpc_change("a", "vpc-a")])
+            .expect_err("no state");
+        assert!(
+            matches!(
+                err,
+                StateError::Conflict {
+                    expected: 0,
+                    found: 0,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(state.serial, 0);
+        store.write(&mut state).expect("creates");
+
+        let mut theirs = state_with_vpc("lineage-b", "main");
+        theirs.serial = 1;
+        let err = store
+            .append(&mut theirs, &[vpc_change("a", "vpc-a")])
+            .expect_err("another lineage");
+        assert!(matches!(err, StateError::Lineage { .. }), "{err}");
+        assert_eq!(theirs.serial, 1);
+
+        // Another store extends the state meanwhile: ours is stale, by row or journal.
+        let other = connect(url, &name);
+        let mut newer = other.read().expect("reads").expect("a state");
+        step(&other, &mut newer, vpc_change("b", "vpc-b"));
+        let mut stale = state.clone();
+        let err = store
+            .append(&mut stale, &[vpc_change("a", "vpc-a")])
+            .expect_err("stale");
+        assert!(
+            matches!(
+                err,
+                StateError::Conflict {
+                    expected: 1,
+                    found: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(stale.serial, 1);
+        other.write(&mut newer).expect("writes serial 3");
+        let err = store
+            .append(&mut stale, &[vpc_change("a", "vpc-a")])
+            .expect_err("stale");
+        assert!(
+            matches!(
+                err,
+                StateError::Conflict {
+                    expected: 1,
+                    found: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(journal_serials(url, &name).is_empty());
+        assert_eq!(store.read().expect("reads"), Some(newer));
     });
 }

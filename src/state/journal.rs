@@ -114,11 +114,49 @@ pub fn fold(state: &mut State, text: &str) -> Result<usize, String> {
             }
         }
     }
+    take_in(
+        state,
+        records
+            .into_iter()
+            .map(|(n, record)| (format!("line {n}"), record)),
+    )
+}
+
+/// Folds journal rows, each one record with the serial it makes, in the order given,
+/// into `state`; the number of records taken in. A row stands whole or not at all, so
+/// one that does not read as a record is damage wherever it is. `Err` says what is
+/// wrong, naming the row by its serial, for the caller to name the store.
+pub fn fold_rows<'a>(
+    state: &mut State,
+    rows: impl IntoIterator<Item = (u64, &'a str)>,
+) -> Result<usize, String> {
+    let mut records = Vec::new();
+    for (serial, text) in rows {
+        let label = format!("the row of serial {serial}");
+        let record: RawRecord = serde_json::from_str(text)
+            .map_err(|e| format!("{label} does not read as a record ({e}): it was damaged"))?;
+        if record.serial != serial {
+            return Err(format!(
+                "{label} holds a record of serial {}: it was damaged",
+                record.serial
+            ));
+        }
+        records.push((label, record));
+    }
+    take_in(state, records)
+}
+
+/// Takes `records`, each named for messages, into `state` in order, skipping those
+/// whose serial it has already.
+fn take_in(
+    state: &mut State,
+    records: impl IntoIterator<Item = (String, RawRecord)>,
+) -> Result<usize, String> {
     let mut taken = 0;
-    for (line, record) in records {
+    for (what, record) in records {
         if record.lineage != state.lineage {
             return Err(format!(
-                "line {line} belongs to the state of lineage {}, not {}",
+                "{what} belongs to the state of lineage {}, not {}",
                 record.lineage, state.lineage
             ));
         }
@@ -128,7 +166,7 @@ pub fn fold(state: &mut State, text: &str) -> Result<usize, String> {
         }
         if record.serial != state.serial + 1 {
             return Err(format!(
-                "line {line} makes serial {}, but the state is at {}: records are missing",
+                "{what} makes serial {}, but the state is at {}: records are missing",
                 record.serial, state.serial
             ));
         }
@@ -136,7 +174,7 @@ pub fn fold(state: &mut State, text: &str) -> Result<usize, String> {
             let entry = match change.entry {
                 Some(raw) => Some(
                     decode_entry(&change.address, raw)
-                        .map_err(|e| format!("line {line}: {e}"))?
+                        .map_err(|e| format!("{what}: {e}"))?
                         .1,
                 ),
                 None => None,
@@ -144,9 +182,9 @@ pub fn fold(state: &mut State, text: &str) -> Result<usize, String> {
             let address: Address = change
                 .address
                 .parse()
-                .map_err(|e: crate::address::AddressError| format!("line {line}: {e}"))?;
+                .map_err(|e: crate::address::AddressError| format!("{what}: {e}"))?;
             if let Some(intent) = &change.intent {
-                decode_intent(&change.address, intent).map_err(|e| format!("line {line}: {e}"))?;
+                decode_intent(&change.address, intent).map_err(|e| format!("{what}: {e}"))?;
             }
             state.apply_change(Change {
                 address,
@@ -262,6 +300,36 @@ mod tests {
             fold(&mut state, &twice)
                 .unwrap_err()
                 .contains("both have ID sg-1")
+        );
+    }
+
+    #[test]
+    fn rows_fold_by_serial_and_a_damaged_row_is_refused_wherever_it_is() {
+        let row = |serial: u64, changes: &[Change]| (serial, encode("l", serial, changes));
+        let rows = [row(5, &[put("a", "sg-1")]), row(6, &[put("b", "sg-2")])];
+        let mut state = State::new("l");
+        state.serial = 4;
+        let taken = fold_rows(&mut state, rows.iter().map(|(s, t)| (*s, t.trim_end())));
+        assert_eq!(taken, Ok(2));
+        assert_eq!(state.serial, 6);
+        assert_eq!(state.resources.len(), 2);
+
+        let mut state = State::new("l");
+        state.serial = 4;
+        let damaged = [(5, rows[0].1.as_str()), (6, "{not a record")];
+        let error = fold_rows(&mut state, damaged).unwrap_err();
+        assert!(
+            error.starts_with("the row of serial 6 does not read"),
+            "{error}"
+        );
+        let moved = [(5, rows[1].1.as_str())];
+        let error = fold_rows(&mut State::new("l"), moved).unwrap_err();
+        assert!(error.contains("holds a record of serial 6"), "{error}");
+        let gap = [(6, rows[1].1.as_str())];
+        let error = fold_rows(&mut state, gap).unwrap_err();
+        assert!(
+            error.contains("the row of serial 6 makes serial 6"),
+            "{error}"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The PostgreSQL state store, for teams: many named states in one database, one row
-//! each in `nicplan_state`, with a session-level advisory lock per state name and a row
-//! in `nicplan_lock` saying who holds it.
+//! each in `nicplan_state`, the journal of an apply as rows in `nicplan_journal`, with a
+//! session-level advisory lock per state name and a row in `nicplan_lock` saying who
+//! holds it.
 //!
 //! Invariants:
 //! - A write is a compare-and-set on `serial` inside one transaction that holds the
@@ -17,6 +18,17 @@
 //!   while its `pid` is the session that holds the advisory lock.
 //! - force-unlock ends only the server session that holds this state's advisory lock
 //!   and whose row names the given ID, never another one with a reused pid.
+//! - During an apply each recorded step is one row in `nicplan_journal`, keyed by state
+//!   name and the serial it makes, holding the record a journal line holds
+//!   ([`super::journal`]). It is inserted by one statement that commits it, so durably
+//!   (`sync` has nothing left to do), and only while the state's row has the record's
+//!   lineage and the serial follows the row's and the journal's last; the primary key
+//!   refuses a second record of one serial. Reads fold the rows after the state's serial
+//!   in, in one snapshot with the row; a full write folds them too, updates the row and
+//!   deletes the state's rows in one transaction. Rows of serials the state has are
+//!   skipped; a gap, another lineage or a row that does not read as a record is refused
+//!   naming the store and the row's serial. A row is committed whole or not at all, so
+//!   unlike a journal file's last line none is taken for one cut short.
 //! - The password is never part of a message: [`StateStore::describe`] and every error
 //!   name the store by its URL without password or query parameters.
 //!
@@ -29,9 +41,11 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use postgres::config::Host;
-use postgres::{Client, Config, NoTls};
+use postgres::error::SqlState;
+use postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
 use sha2::{Digest, Sha256};
 
+use super::journal::{self, Change};
 use super::{LockInfo, State, StateError, StateStore, rfc3339, who};
 
 /// How long connecting may take when the URL does not say.
@@ -72,6 +86,36 @@ const SCHEMA: &str = "
         command text NOT NULL,
         pid integer NOT NULL
     );
+    CREATE TABLE IF NOT EXISTS nicplan_journal (
+        name text NOT NULL,
+        serial bigint NOT NULL,
+        record text NOT NULL,
+        written_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (name, serial)
+    );
+";
+
+/// Appends one journal record in one statement, so in one transaction: only when the
+/// state's row is there with the record's lineage, and the record's serial follows the
+/// row's and its journal's last. The row is held `FOR SHARE` meanwhile, so a full write
+/// in progress is waited for and then refuses the record (its serial is taken). Two
+/// records of one serial cannot both be inserted.
+const APPEND: &str = "
+    WITH stored AS (
+        SELECT lineage, serial FROM nicplan_state WHERE name = $1 FOR SHARE
+    ), last AS (
+        SELECT max(serial) AS serial FROM nicplan_journal WHERE name = $1
+    )
+    INSERT INTO nicplan_journal (name, serial, record)
+    SELECT $1::text, $2::bigint, $3::text FROM stored, last
+    WHERE stored.lineage = $4::text AND GREATEST(stored.serial, last.serial) = $2::bigint - 1
+";
+
+/// The lineage and the serial a state's row and its journal make together.
+const LAST_SERIAL: &str = "
+    SELECT lineage,
+           GREATEST(serial, (SELECT max(serial) FROM nicplan_journal WHERE name = $1))
+    FROM nicplan_state WHERE name = $1
 ";
 
 /// The server session holding a state's advisory lock, if any.
@@ -328,15 +372,29 @@ impl StateStore for PostgresStore {
     }
 
     fn read(&self) -> Result<Option<State>, StateError> {
+        let fail = |e: postgres::Error| self.db_error("could not read the state", &e);
         let mut client = self.client()?;
-        let row = client
+        // One snapshot for the row and its journal: a full write between the two
+        // would otherwise leave the journal's records out.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        let row = tx
             .query_opt(
                 "SELECT document FROM nicplan_state WHERE name = $1",
                 &[&self.name],
             )
-            .map_err(|e| self.db_error("could not read the state", &e))?;
-        row.map(|row| State::from_json(&self.described, row.get(0)))
-            .transpose()
+            .map_err(fail)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut state = State::from_json(&self.described, row.get(0))?;
+        self.fold_journal(&mut tx, &mut state)?;
+        tx.commit().map_err(fail)?;
+        Ok(Some(state))
     }
 
     fn write(&self, state: &mut State) -> Result<(), StateError> {
@@ -346,6 +404,36 @@ impl StateStore for PostgresStore {
             state.serial = read_serial;
         }
         result
+    }
+
+    fn append(&self, state: &mut State, changes: &[Change]) -> Result<u64, StateError> {
+        let serial = state
+            .serial
+            .checked_add(1)
+            .and_then(|s| i64::try_from(s).ok())
+            .ok_or_else(|| self.corrupt(format!("serial {} cannot grow", state.serial)))?;
+        let record = journal::encode(&state.lineage, serial as u64, changes);
+        let mut client = self.client()?;
+        match client.execute(
+            APPEND,
+            &[&self.name, &serial, &record.trim_end(), &state.lineage],
+        ) {
+            Ok(1) => {
+                state.serial = serial as u64;
+                Ok(state.serial)
+            }
+            Ok(_) => Err(self.refused_append(&mut client, state)),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                Err(self.refused_append(&mut client, state))
+            }
+            Err(e) => Err(self.db_error("could not record the step", &e)),
+        }
+    }
+
+    /// Nothing to do: every record was committed, durably, by its append.
+    fn sync(&self, serial: u64) -> Result<(), StateError> {
+        let _ = serial;
+        Ok(())
     }
 
     fn lock(&self, command: &str) -> Result<LockInfo, StateError> {
@@ -474,7 +562,8 @@ impl PostgresStore {
             .query_opt(select, &[&self.name])
             .map_err(|e| self.db_error("could not read the state", &e))?;
         let exists = row.is_some();
-        self.check(state, row)?;
+        let stored = self.stored(&mut tx, row)?;
+        self.check(state, stored)?;
         let new_serial = read_serial
             .checked_add(1)
             .and_then(|s| i64::try_from(s).ok())
@@ -502,20 +591,100 @@ impl PostgresStore {
                 .query_opt(select, &[&self.name])
                 .map_err(|e| self.db_error("could not read the state", &e))?;
             state.serial = read_serial;
-            self.check(state, row)?;
+            let stored = self.stored(&mut tx, row)?;
+            self.check(state, stored)?;
             return Err(StateError::Conflict {
                 path: self.describe(),
                 expected: read_serial,
                 found: 0,
             });
         }
+        // The document holds every record of the journal now. Rows without a state
+        // row (deleted by hand) belong to no state and go too.
+        tx.execute("DELETE FROM nicplan_journal WHERE name = $1", &[&self.name])
+            .map_err(|e| self.db_error("could not remove the journal", &e))?;
         tx.commit()
             .map_err(|e| self.db_error("could not write the state", &e))
     }
 
-    /// Refuses a write of `state` over the stored `row` (lineage, serial, document).
-    fn check(&self, state: &State, row: Option<postgres::Row>) -> Result<(), StateError> {
+    /// The stored state of `row` (lineage, serial, document) with its journal folded
+    /// in, `None` without a row; refuses a row that disagrees with its document.
+    fn stored(
+        &self,
+        tx: &mut Transaction<'_>,
+        row: Option<postgres::Row>,
+    ) -> Result<Option<State>, StateError> {
         let Some(row) = row else {
+            return Ok(None);
+        };
+        let lineage: String = row.get(0);
+        let serial: i64 = row.get(1);
+        let mut stored = State::from_json(&self.described, row.get(2))?;
+        if stored.lineage != lineage || i64::try_from(stored.serial).ok() != Some(serial) {
+            return Err(self.corrupt(format!(
+                "its row says lineage {lineage} serial {serial}, its document lineage {} serial {}",
+                stored.lineage, stored.serial
+            )));
+        }
+        self.fold_journal(tx, &mut stored)?;
+        Ok(Some(stored))
+    }
+
+    /// Folds into `state` the journal rows that follow its serial, in order.
+    fn fold_journal(&self, tx: &mut Transaction<'_>, state: &mut State) -> Result<(), StateError> {
+        // A serial past what a row can hold has no record after it.
+        let Ok(from) = i64::try_from(state.serial) else {
+            return Ok(());
+        };
+        let rows = tx
+            .query(
+                "SELECT serial, record FROM nicplan_journal
+                 WHERE name = $1 AND serial > $2 ORDER BY serial",
+                &[&self.name, &from],
+            )
+            .map_err(|e| self.db_error("could not read the journal", &e))?;
+        let records = rows
+            .iter()
+            .map(|row| (row.get::<_, i64>(0).unsigned_abs(), row.get::<_, &str>(1)));
+        journal::fold_rows(state, records).map_err(|reason| {
+            self.corrupt(format!("in its journal (nicplan_journal), {reason}"))
+        })?;
+        Ok(())
+    }
+
+    /// Why an append inserted nothing: the state's row is gone, of another lineage, or
+    /// at another serial than the caller's.
+    fn refused_append(&self, client: &mut Client, state: &State) -> StateError {
+        let row = match client.query_opt(LAST_SERIAL, &[&self.name]) {
+            Ok(row) => row,
+            Err(e) => return self.db_error("could not record the step", &e),
+        };
+        let Some(row) = row else {
+            return StateError::Conflict {
+                path: self.describe(),
+                expected: state.serial,
+                found: 0,
+            };
+        };
+        let lineage: String = row.get(0);
+        if lineage != state.lineage {
+            return StateError::Lineage {
+                path: self.describe(),
+                expected: state.lineage.clone(),
+                found: lineage,
+            };
+        }
+        let found: i64 = row.get(1);
+        StateError::Conflict {
+            path: self.describe(),
+            expected: state.serial,
+            found: found.unsigned_abs(),
+        }
+    }
+
+    /// Refuses a write of `state` over the `stored` state.
+    fn check(&self, state: &State, stored: Option<State>) -> Result<(), StateError> {
+        let Some(stored) = stored else {
             return match state.serial {
                 0 => Ok(()),
                 expected => Err(StateError::Conflict {
@@ -525,15 +694,6 @@ impl PostgresStore {
                 }),
             };
         };
-        let lineage: String = row.get(0);
-        let serial: i64 = row.get(1);
-        let stored = State::from_json(&self.described, row.get(2))?;
-        if stored.lineage != lineage || i64::try_from(stored.serial).ok() != Some(serial) {
-            return Err(self.corrupt(format!(
-                "its row says lineage {lineage} serial {serial}, its document lineage {} serial {}",
-                stored.lineage, stored.serial
-            )));
-        }
         if stored.lineage != state.lineage {
             return Err(StateError::Lineage {
                 path: self.describe(),
@@ -640,7 +800,8 @@ fn ensure_schema(client: &mut Client, described: &str) -> Result<(), StateError>
     let fail = |e: postgres::Error| db_error(described, "could not create the state tables", &e);
     let present: bool = client
         .query_one(
-            "SELECT to_regclass('nicplan_state') IS NOT NULL AND to_regclass('nicplan_lock') IS NOT NULL",
+            "SELECT to_regclass('nicplan_state') IS NOT NULL AND to_regclass('nicplan_lock') IS NOT NULL
+                 AND to_regclass('nicplan_journal') IS NOT NULL",
             &[],
         )
         .map_err(fail)?
