@@ -1,6 +1,9 @@
 //! The binary as a user runs it: exit codes, where output goes, JSON shape.
 
+mod common;
+
 use assert_cmd::Command;
+use common::tree;
 
 fn nicplan() -> Command {
     let mut cmd = Command::cargo_bin("nicplan").expect("binary built");
@@ -301,30 +304,6 @@ fn a_plan_file_that_is_a_device_a_folder_or_too_large_is_refused_unread() {
         }
     }
     assert!(!dir.path().join("nicplan.state.json").exists());
-}
-
-/// Every file and folder under `dir`, with the bytes of each file.
-fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).expect("read_dir") {
-            let path = entry.expect("entry").path();
-            let name = path
-                .strip_prefix(dir)
-                .expect("inside")
-                .display()
-                .to_string();
-            if path.is_dir() {
-                out.push((format!("{name}/"), Vec::new()));
-                todo.push(path);
-            } else {
-                out.push((name, std::fs::read(&path).expect("read")));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 const NESTED_SETTINGS: &str = "\

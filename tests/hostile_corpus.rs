@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+mod common;
+
+use common::tree;
 
 /// The fewest files the corpus may hold.
 const MIN_CORPUS: usize = 40;
@@ -137,33 +139,6 @@ fn workspace() -> tempfile::TempDir {
     dir
 }
 
-/// Every file and folder under `dir`, with the bytes of the files.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(folder) = todo.pop() {
-        for entry in std::fs::read_dir(&folder).expect("read_dir") {
-            let entry = entry.expect("entry");
-            let path = entry.path();
-            let relative = path.strip_prefix(dir).expect("inside").to_path_buf();
-            if entry.file_type().expect("type").is_dir() {
-                todo.push(path);
-                out.insert(relative, None);
-            } else {
-                out.insert(relative, Some(std::fs::read(&path).expect("read")));
-            }
-        }
-    }
-    out
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// A plan file's bytes for a working folder: a plan whose checksum holds and that holds
 /// `@WORKDIR@` gets the folder in its place and a new checksum; any other file is
 /// given as it is.
@@ -173,14 +148,18 @@ fn plan_for(bytes: &[u8], workdir: &Path) -> Vec<u8> {
         return bytes.to_vec();
     };
     let (header, body) = (&bytes[..newline], &bytes[newline + 1..]);
-    let sealed = format!("nicplan-plan 1 sha256:{}", sha256_hex(body));
+    let sealed = format!("nicplan-plan 1 sha256:{}", nicplan::saved::sha256_hex(body));
     if header != sealed.as_bytes() || !body.windows(PLACEHOLDER.len()).any(|w| w == PLACEHOLDER) {
         return bytes.to_vec();
     }
     let body = String::from_utf8(body.to_vec())
         .expect("a sealed plan is UTF-8")
         .replace("@WORKDIR@", &workdir.display().to_string());
-    let mut out = format!("nicplan-plan 1 sha256:{}\n", sha256_hex(body.as_bytes())).into_bytes();
+    let mut out = format!(
+        "nicplan-plan 1 sha256:{}\n",
+        nicplan::saved::sha256_hex(body.as_bytes())
+    )
+    .into_bytes();
     out.extend_from_slice(body.as_bytes());
     out
 }
@@ -279,10 +258,10 @@ fn check_case(case: &str, expectations: &Expectations) -> Vec<String> {
     };
     let mut problems = Vec::new();
     for (command, args) in commands {
-        let before = snapshot(dir.path());
+        let before = tree(dir.path());
         let run = nicplan(dir.path(), &args);
         problems.extend(judge(case, command, &run, &expectations.get(case, command)));
-        let after = snapshot(dir.path());
+        let after = tree(dir.path());
         if before != after {
             let changed: Vec<_> = before
                 .keys()
@@ -389,7 +368,7 @@ fn oversized_inputs_are_refused_before_they_are_read() {
     big.resize(nicplan::spec::MAX_FILE_BYTES + 1, b'#');
     std::fs::write(dir.path().join("big.yaml"), &big).expect("write");
     drop(big);
-    let before = snapshot(dir.path());
+    let before = tree(dir.path());
     for args in [["validate", "-f", "big.yaml"], ["plan", "-f", "big.yaml"]] {
         let run = nicplan(dir.path(), &args);
         let expect = Expect {
@@ -399,10 +378,7 @@ fn oversized_inputs_are_refused_before_they_are_read() {
         let problems = judge("big.yaml", args[0], &run, &expect);
         assert!(problems.is_empty(), "{problems:?}");
     }
-    assert!(
-        before == snapshot(dir.path()),
-        "big.yaml: the folder changed"
-    );
+    assert!(before == tree(dir.path()), "big.yaml: the folder changed");
 
     // A name of 100,000 characters.
     let dir = workspace();

@@ -24,27 +24,6 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// Every file under `dir` with its text.
-fn files(dir: &std::path::Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap_or_default();
-                out.push((
-                    path.display().to_string(),
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                ));
-            }
-        }
-    }
-    out
-}
-
 fn assert_hidden(what: &str, text: &str, markers: &[&str]) {
     for marker in markers {
         assert!(!text.contains(marker), "{what} shows {marker:?}:\n{text}");
@@ -122,8 +101,9 @@ fn the_credential_and_tokens_never_show_through_the_kakaocloud_backend() {
         "{}",
         text(&out)
     );
-    for (path, content) in files(w.dir.path()) {
-        assert_hidden(&path, &content, &markers);
+    for (path, content) in common::tree(w.dir.path()) {
+        let content = String::from_utf8_lossy(content.as_deref().unwrap_or_default());
+        assert_hidden(&path.display().to_string(), &content, &markers);
     }
 }
 
@@ -188,7 +168,8 @@ fn a_postgresql_password_never_shows() {
         assert!(all.contains("error:"), "{all}");
         assert_hidden(&state, &all, &markers);
     }
-    for (path, content) in files(w.dir.path()) {
-        assert_hidden(&path, &content, &markers);
+    for (path, content) in common::tree(w.dir.path()) {
+        let content = String::from_utf8_lossy(content.as_deref().unwrap_or_default());
+        assert_hidden(&path.display().to_string(), &content, &markers);
     }
 }

@@ -1,11 +1,34 @@
-//! What the tests share: the platform's fixtures and how their shapes compare, and
-//! running the binary (`nicplan`).
+//! What the tests share: the platform's fixtures and how their shapes compare, a
+//! folder's contents, and running the binary (`nicplan`).
 
 #![allow(dead_code)]
 
 pub mod nicplan;
 
 use serde_json::Value;
+
+/// Every file and folder under `dir`, by path relative to it, with the bytes of each
+/// file (`None` for a folder): what a command that must touch nothing leaves as it was.
+pub fn tree(
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<std::path::PathBuf, Option<Vec<u8>>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(folder) = todo.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read_dir") {
+            let entry = entry.expect("entry");
+            let path = entry.path();
+            let relative = path.strip_prefix(dir).expect("inside").to_path_buf();
+            if entry.file_type().expect("type").is_dir() {
+                todo.push(path);
+                out.insert(relative, None);
+            } else {
+                out.insert(relative, Some(std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    out
+}
 
 /// The fixture `tests/fixtures/kakaocloud/{name}.json`.
 pub fn fixture(name: &str) -> Value {
