@@ -264,10 +264,21 @@ pub const DEFAULT_ROOT_VOLUME_GB: u32 = 50;
 /// The desired resources of a model, by address, in address order. Only call on a model
 /// without errors: references are taken as they are.
 pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes> {
+    desired_with(model, |a| a)
+}
+
+/// [`desired`], each value wrapped by `wrap` as it is made (the planner shares them).
+pub fn desired_with<T>(
+    model: &Model,
+    wrap: impl Fn(Attributes) -> T,
+) -> std::collections::BTreeMap<Address, T> {
     let mut out = std::collections::BTreeMap::new();
+    let mut put = |address: Address, attributes: Attributes| {
+        out.insert(address, wrap(attributes));
+    };
     for vpc in model.vpcs.values() {
         if let Some(cidr) = &vpc.cidr_block {
-            out.insert(
+            put(
                 Address::new(Kind::Vpc, &vpc.name.value),
                 Attributes::Vpc(Vpc {
                     cidr_block: cidr.value,
@@ -277,7 +288,7 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
     }
     for subnet in model.subnets.values() {
         if let Some(cidr) = &subnet.cidr_block {
-            out.insert(
+            put(
                 Address::new(Kind::Subnet, &subnet.name.value),
                 Attributes::Subnet(Subnet {
                     vpc: subnet.vpc.value.clone(),
@@ -288,7 +299,7 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
         }
     }
     for group in model.security_groups.values() {
-        out.insert(
+        put(
             Address::new(Kind::SecurityGroup, &group.name.value),
             Attributes::SecurityGroup(SecurityGroup {
                 description: group
@@ -300,7 +311,7 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
         );
     }
     for instance in model.instances.values() {
-        out.insert(
+        put(
             Address::new(Kind::Instance, &instance.name.value),
             Attributes::Instance(Instance {
                 instance_type: instance.type_name.value.clone(),
@@ -331,7 +342,7 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
             .collect();
         groups.sort();
         groups.dedup();
-        out.insert(
+        put(
             Address::new(Kind::NetworkInterface, &nic.name.value),
             Attributes::NetworkInterface(NetworkInterface {
                 subnet: nic.subnet.value.clone(),
@@ -354,7 +365,7 @@ pub fn desired(model: &Model) -> std::collections::BTreeMap<Address, Attributes>
         );
     }
     for public_ip in model.public_ips.values() {
-        out.insert(
+        put(
             Address::new(Kind::PublicIp, &public_ip.name.value),
             Attributes::PublicIp(PublicIp {
                 network_interface: public_ip

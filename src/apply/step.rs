@@ -244,7 +244,7 @@ impl Run<'_> {
 
     /// Runs one step.
     pub(super) fn step(&self, step: &Step) -> Result<String, StepError> {
-        match (step.action, &step.after) {
+        match (step.action, step.after.as_deref()) {
             (Action::Create, Some(after)) => self.create(step, after),
             (Action::Delete, _) => self.delete(step),
             (Action::Update, Some(after)) => self.update(step, after),
@@ -617,7 +617,7 @@ impl Run<'_> {
         let nic = step.network_interface.clone().unwrap_or_default();
         let id = self.id_of(Kind::PublicIp, &step.address.name)?;
         let nic_id = self.id_of(Kind::NetworkInterface, &nic)?;
-        let ip = match &step.after {
+        let ip = match step.after.as_deref() {
             Some(Attributes::PublicIp(p)) => p.private_ip,
             _ => None,
         };

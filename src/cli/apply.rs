@@ -99,7 +99,7 @@ fn refuse_invalid(validation: &Validation, format: PlanFormat) -> Result<bool, E
                 capacity: Vec::new(),
                 outside_checked: false,
             };
-            print(&render_plan(format, &refused, &[], &validation.source))?;
+            print_rendered(format, &refused, &[], &validation.source)?;
         }
     }
     Ok(true)
@@ -132,18 +132,35 @@ fn warn_targets(targets: &[Address]) {
 }
 
 fn print_plan(planned: &Planned, ws: &Workspace) -> Result<(), Error> {
-    let source = ws
-        .validation
-        .as_ref()
-        .map(|v| v.source.clone())
-        .unwrap_or_else(|| crate::source::Source::new("(no file)", ""));
-    let mut out = render::plan_text::drift(&planned.drift);
-    out.push_str(&render::plan_text::plan(
+    print_rendered(
+        PlanFormat::Text,
         &planned.plan,
-        &source,
-        stdout_style(),
-    ));
-    print(&out)
+        &planned.drift,
+        &ws.source(),
+    )
+}
+
+/// Prints a plan in `format`, writing it out as it is rendered.
+pub fn print_rendered(
+    format: PlanFormat,
+    plan: &plan::Plan,
+    drift: &[crate::refresh::Drift],
+    source: &crate::source::Source,
+) -> Result<(), Error> {
+    match format {
+        PlanFormat::Text => super::print_streamed(|out| {
+            use std::fmt::Write as _;
+            let _ = out.write_str(&render::plan_text::drift(drift));
+            render::plan_text::write(out, plan, source, stdout_style());
+        }),
+        PlanFormat::Json => {
+            let mut buffered = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            render::plan_json::write(&mut buffered, plan, drift, source)?;
+            std::io::Write::flush(&mut buffered)?;
+            Ok(())
+        }
+        PlanFormat::Markdown => print(&render::plan_markdown::markdown(plan, drift, source)),
+    }
 }
 
 pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
@@ -161,12 +178,12 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
         destroy: false,
     };
     let planned = ops::plan(&ws.model(), &*ws.store, &*ws.cloud, args.refresh, &options)?;
-    print(&render_plan(
+    print_rendered(
         args.format,
         &planned.plan,
         &planned.drift,
         &validation.source,
-    ))?;
+    )?;
     if planned.plan.has_errors() {
         return Ok(1);
     }
@@ -352,17 +369,12 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
             "{name} no longer holds: {why}; nothing was applied. Make a new plan"
         )));
     }
-    let source = ws
-        .validation
-        .as_ref()
-        .map(|v| v.source.clone())
-        .unwrap_or_else(|| crate::source::Source::new("(no file)", ""));
-    print(&render_plan(
+    print_rendered(
         PlanFormat::Text,
         &planned.plan,
         &planned.drift,
-        &source,
-    ))?;
+        &ws.source(),
+    )?;
     if planned.plan.has_errors() {
         return Ok(1);
     }
@@ -384,8 +396,12 @@ fn differs(saved: &Planned, now: &Planned) -> Option<String> {
         let mut steps = p.plan.steps.clone();
         for step in &mut steps {
             for attributes in [&mut step.before, &mut step.after].into_iter().flatten() {
-                if let crate::resource::Attributes::Instance(i) = attributes {
+                if let crate::resource::Attributes::Instance(i) = attributes.as_ref()
+                    && i.status.is_some()
+                {
+                    let mut i = i.clone();
                     i.status = None;
+                    *attributes = std::sync::Arc::new(crate::resource::Attributes::Instance(i));
                 }
             }
         }

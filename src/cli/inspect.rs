@@ -295,12 +295,12 @@ pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
             ))?;
         }
         let planned = &rederived.planned;
-        print(&super::apply::render_plan(
+        super::apply::print_rendered(
             format,
             &planned.plan,
             &planned.drift,
             &rederived.validation.source,
-        ))?;
+        )?;
         return Ok(0);
     }
     if args.format == ShowFormat::Markdown {

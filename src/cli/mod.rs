@@ -252,6 +252,40 @@ fn print(text: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Text written to stdout through a buffer as it is made, so that a large plan is
+/// never held whole in memory. The first error is kept and ends the writing.
+struct Streamed<W: Write> {
+    inner: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> std::fmt::Write for Streamed<W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.error.is_some() {
+            return Err(std::fmt::Error);
+        }
+        self.inner.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
+}
+
+/// Prints what `write` produces, as it produces it.
+fn print_streamed(write: impl FnOnce(&mut Streamed<&mut dyn Write>)) -> Result<(), Error> {
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut out = Streamed {
+        inner: &mut buffered as &mut dyn Write,
+        error: None,
+    };
+    write(&mut out);
+    if let Some(e) = out.error {
+        return Err(e.into());
+    }
+    buffered.flush()?;
+    Ok(())
+}
+
 /// The text style for output on stdout.
 fn stdout_style() -> render::text::Style {
     render::text::Style {

@@ -195,12 +195,20 @@ impl Workspace {
         Ok(guard)
     }
 
+    /// The file's source (an empty one without a file).
+    pub fn source(&self) -> std::borrow::Cow<'_, crate::source::Source> {
+        match self.validation.as_ref() {
+            Some(v) => std::borrow::Cow::Borrowed(&v.source),
+            None => std::borrow::Cow::Owned(crate::source::Source::new("(no file)", "")),
+        }
+    }
+
     /// The file's model (an empty one without a file).
-    pub fn model(&self) -> Model {
-        self.validation
-            .as_ref()
-            .and_then(|v| v.model.clone())
-            .unwrap_or_default()
+    pub fn model(&self) -> std::borrow::Cow<'_, Model> {
+        match self.validation.as_ref().and_then(|v| v.model.as_ref()) {
+            Some(model) => std::borrow::Cow::Borrowed(model),
+            None => std::borrow::Cow::Owned(Model::default()),
+        }
     }
 }
 

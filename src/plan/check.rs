@@ -638,7 +638,9 @@ impl Checker<'_> {
     }
 
     fn create(&mut self, position: usize, step: &Step, name: &str, span: Option<Span>) {
-        let Some(after) = &step.after else { return };
+        let Some(after) = step.after.as_deref() else {
+            return;
+        };
         let kind = step.address.kind;
         let w = &self.world;
         let missing: Option<String> = match after {
@@ -884,7 +886,7 @@ impl Checker<'_> {
     }
 
     fn update(&mut self, step: &Step, name: &str, span: Option<Span>) {
-        let Some(Attributes::NetworkInterface(n)) = &step.after else {
+        let Some(Attributes::NetworkInterface(n)) = step.after.as_deref() else {
             return;
         };
         if let Some(g) = n
@@ -990,7 +992,7 @@ impl Checker<'_> {
     }
 
     fn resize(&mut self, step: &Step, name: &str, span: Option<Span>) {
-        let Some(Attributes::Instance(after)) = &step.after else {
+        let Some(Attributes::Instance(after)) = step.after.as_deref() else {
             return;
         };
         let count = self.world.count(name);
@@ -1047,7 +1049,7 @@ impl Checker<'_> {
         let Some(nic_name) = step.network_interface.clone() else {
             return;
         };
-        let ip = match &step.after {
+        let ip = match step.after.as_deref() {
             Some(Attributes::PublicIp(p)) => p.private_ip,
             _ => None,
         };
@@ -1359,7 +1361,7 @@ impl Checker<'_> {
 fn pins(steps: &[Step]) -> Pins {
     let mut pins = Pins::new();
     for (position, step) in steps.iter().enumerate() {
-        let Some(Attributes::NetworkInterface(n)) = &step.after else {
+        let Some(Attributes::NetworkInterface(n)) = step.after.as_deref() else {
             continue;
         };
         let ips: Vec<Ipv4Addr> = match step.action {
@@ -1370,7 +1372,7 @@ fn pins(steps: &[Step]) -> Pins {
                 .copied()
                 .collect(),
             Action::Update => {
-                let held = match &step.before {
+                let held = match step.before.as_deref() {
                     Some(Attributes::NetworkInterface(b)) => b.secondary_private_ips.as_slice(),
                     _ => &[],
                 };

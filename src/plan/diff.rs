@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use super::index::StateIndex;
 use super::{Action, Change, ChangeKind, Step};
@@ -237,7 +238,7 @@ fn step(action: Action, address: Address) -> Step {
 
 /// Diffs desired attributes against state.
 pub(super) fn diff(
-    desired: &BTreeMap<Address, Attributes>,
+    desired: &BTreeMap<Address, Arc<Attributes>>,
     state: &State,
     index: &StateIndex,
     allow_stop: &BTreeSet<String>,
@@ -265,7 +266,7 @@ pub(super) fn diff(
             if replaced.contains_key(address) || !current.contains_key(address) {
                 continue;
             }
-            let reason = match want {
+            let reason = match &**want {
                 Attributes::Subnet(s) => {
                     let vpc = Address::new(Kind::Vpc, &s.vpc);
                     replaced
@@ -310,9 +311,11 @@ pub(super) fn diff(
     let mut changes = Vec::new();
     let addresses: BTreeSet<&Address> = desired.keys().chain(current.keys()).collect();
     for address in addresses {
-        let before = have(address).cloned();
+        let stored = have(address);
+        // Copied out of the state only for a resource that changes.
+        let before = || stored.map(|h| Arc::new(h.clone()));
         let want = desired.get(address);
-        let change = match (want, &before) {
+        let change = match (want, stored) {
             (Some(w), None) => Some(Change {
                 address: address.clone(),
                 kind: ChangeKind::Create,
@@ -324,7 +327,7 @@ pub(super) fn diff(
             (None, Some(_)) => Some(Change {
                 address: address.clone(),
                 kind: ChangeKind::Delete,
-                before: before.clone(),
+                before: before(),
                 after: None,
                 changed: Vec::new(),
                 reason: None,
@@ -334,7 +337,7 @@ pub(super) fn diff(
                     Some(Change {
                         address: address.clone(),
                         kind: ChangeKind::Replace,
-                        before: before.clone(),
+                        before: before(),
                         after: Some(w.clone()),
                         changed: Vec::new(),
                         reason: Some(format!("{address} is replaced because {reason}")),
@@ -344,8 +347,8 @@ pub(super) fn diff(
                     (!changed.is_empty()).then(|| Change {
                         address: address.clone(),
                         kind: ChangeKind::Update,
-                        before: before.clone(),
-                        after: Some(merged_after(w, Some(h))),
+                        before: before(),
+                        after: Some(Arc::new(merged_after(w, Some(h)))),
                         changed,
                         reason: None,
                     })
@@ -401,7 +404,7 @@ pub(super) fn diff(
                     // refuses it (`stop_required`).
                     let running = change
                         .before
-                        .as_ref()
+                        .as_deref()
                         .and_then(instance_of)
                         .is_none_or(|i| needs_stop(i.status));
                     let wrap = running && allow_stop.contains(&address.name);
@@ -444,6 +447,7 @@ pub(super) fn diff(
             .and_then(|n| n.attach_to.clone());
         let new = desired
             .get(&address)
+            .map(|a| &**a)
             .and_then(nic_of)
             .and_then(|n| n.attach_to.clone());
         let nic_goes = gone(&address, &replaced);
@@ -457,7 +461,7 @@ pub(super) fn diff(
                 if !(instance_goes && nic_deleted) {
                     let mut s = step(Action::Detach, address.clone());
                     s.instance = Some(a.clone());
-                    s.before = have(&address).cloned();
+                    s.before = have(&address).map(|h| Arc::new(h.clone()));
                     steps.push(s);
                 }
                 detached = true;
@@ -485,7 +489,7 @@ pub(super) fn diff(
     for name in pip_names {
         let address = Address::new(Kind::PublicIp, name);
         let old = have(&address).and_then(public_ip_of);
-        let new = desired.get(&address).and_then(public_ip_of);
+        let new = desired.get(&address).map(|a| &**a).and_then(public_ip_of);
         let new_target = new.and_then(|p| {
             let nic_name = p.network_interface.clone()?;
             let nic = Address::new(Kind::NetworkInterface, &nic_name);
@@ -494,6 +498,7 @@ pub(super) fn diff(
                 .or_else(|| {
                     desired
                         .get(&nic)
+                        .map(|a| &**a)
                         .and_then(nic_of)
                         .and_then(|n| n.private_ip)
                 })
@@ -514,7 +519,7 @@ pub(super) fn diff(
             if !same || nic_goes {
                 let mut s = step(Action::Disassociate, address.clone());
                 s.network_interface = Some(old_nic);
-                s.before = old.cloned().map(Attributes::PublicIp);
+                s.before = old.cloned().map(|p| Arc::new(Attributes::PublicIp(p)));
                 steps.push(s);
                 disassociated = true;
             }
@@ -530,7 +535,7 @@ pub(super) fn diff(
                     address: None,
                 });
                 after.private_ip = after.private_ip.or(ip);
-                s.after = Some(Attributes::PublicIp(after));
+                s.after = Some(Arc::new(Attributes::PublicIp(after)));
                 steps.push(s);
             }
         }
@@ -556,7 +561,7 @@ impl Diffed {
     pub(super) fn retain_targets(
         &mut self,
         targets: &[Address],
-        desired: &BTreeMap<Address, Attributes>,
+        desired: &BTreeMap<Address, Arc<Attributes>>,
     ) {
         let mut keep: BTreeSet<Address> = BTreeSet::new();
         let mut queue: Vec<Address> = targets.to_vec();
@@ -564,7 +569,7 @@ impl Diffed {
             if !keep.insert(address.clone()) {
                 continue;
             }
-            let needs: Vec<Address> = match desired.get(&address) {
+            let needs: Vec<Address> = match desired.get(&address).map(|a| &**a) {
                 Some(Attributes::Subnet(s)) => vec![Address::new(Kind::Vpc, &s.vpc)],
                 Some(Attributes::NetworkInterface(n)) => {
                     let mut v = vec![Address::new(Kind::Subnet, &n.subnet)];

@@ -21,6 +21,8 @@ pub(super) struct StateIndex {
     pub referrers: BTreeMap<Address, Vec<Address>>,
     /// (subnet, IP) -> the NIC holding it.
     pub ip_holder: BTreeMap<(String, Ipv4Addr), Address>,
+    /// VPC name -> its subnets.
+    pub subnets_in: BTreeMap<String, Vec<Address>>,
 }
 
 /// What a resource's attributes refer to and need to exist.
@@ -51,6 +53,12 @@ impl StateIndex {
                     .push(address.clone());
             }
             match &entry.attributes {
+                Attributes::Subnet(s) => {
+                    ix.subnets_in
+                        .entry(s.vpc.clone())
+                        .or_default()
+                        .push(address.clone());
+                }
                 Attributes::Instance(i) => {
                     ix.primary_owner
                         .insert(i.primary_interface.clone(), address.name.clone());

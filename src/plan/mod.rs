@@ -15,6 +15,7 @@ pub mod outside;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -62,9 +63,9 @@ pub struct Change {
     /// What happens to it.
     pub kind: ChangeKind,
     /// Its attributes in state (none when created).
-    pub before: Option<Attributes>,
+    pub before: Option<Arc<Attributes>>,
     /// Its desired attributes (none when deleted).
-    pub after: Option<Attributes>,
+    pub after: Option<Arc<Attributes>>,
     /// The attributes that differ, by name.
     pub changed: Vec<String>,
     /// Why it is replaced, in words, when it is.
@@ -146,10 +147,11 @@ pub struct Step {
     pub instance: Option<String>,
     /// The NIC of an associate or disassociate.
     pub network_interface: Option<String>,
-    /// The resource's attributes before the step, when it existed.
-    pub before: Option<Attributes>,
+    /// The resource's attributes before the step, when it existed (shared with the
+    /// change and the other steps of the resource).
+    pub before: Option<Arc<Attributes>>,
     /// The resource's attributes after the step, when it still exists.
-    pub after: Option<Attributes>,
+    pub after: Option<Arc<Attributes>>,
     /// Part of a replacement.
     pub replace: bool,
     /// A delete that happens with the deletion of the instance the NIC is primary of:
@@ -166,7 +168,7 @@ impl Step {
             (Action::Attach, Some(i), _) => format!("attach {} to instance.{i}", self.address),
             (Action::Detach, Some(i), _) => format!("detach {} from instance.{i}", self.address),
             (Action::Resize, _, _) => {
-                let to = match &self.after {
+                let to = match self.after.as_deref() {
                     Some(Attributes::Instance(i)) => i.instance_type.as_str(),
                     _ => "?",
                 };
@@ -415,10 +417,10 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
             _ => true,
         })
         .collect();
-    let desired: BTreeMap<Address, Attributes> = if options.destroy {
+    let desired: BTreeMap<Address, Arc<Attributes>> = if options.destroy {
         BTreeMap::new()
     } else {
-        resource::desired(model)
+        resource::desired_with(model, Arc::new)
     };
     let allow_stop: std::collections::BTreeSet<String> = model
         .instances
@@ -481,7 +483,7 @@ fn capacity(
     model: &Model,
     state: &State,
     outside: &Outside,
-    desired: &BTreeMap<Address, Attributes>,
+    desired: &BTreeMap<Address, Arc<Attributes>>,
     index: &index::StateIndex,
     steps: &[Step],
 ) -> Vec<Capacity> {
@@ -509,7 +511,7 @@ fn capacity(
             let extra = outside_on.get(name).copied().unwrap_or(0);
             let address = Address::new(crate::address::Kind::Instance, name);
             let type_before = type_of(state.resources.get(&address).map(|e| &e.attributes));
-            let type_after = type_of(desired.get(&address));
+            let type_after = type_of(desired.get(&address).map(|a| &**a));
             let nics_after = if type_after.is_some() {
                 model
                     .instances

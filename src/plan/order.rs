@@ -9,6 +9,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -100,7 +101,7 @@ pub(super) fn order(
     steps: Vec<Step>,
     state: &State,
     outside: &Outside,
-    desired: &BTreeMap<Address, Attributes>,
+    desired: &BTreeMap<Address, Arc<Attributes>>,
     ix: &StateIndex,
     quotas: &Quotas,
 ) -> (Vec<Step>, Vec<Diagnostic>) {
@@ -117,7 +118,7 @@ pub(super) fn order(
     // NIC name -> the desired instance it is the primary interface of.
     let desired_primary_owner: BTreeMap<&str, &Address> = desired
         .iter()
-        .filter_map(|(a, want)| match want {
+        .filter_map(|(a, want)| match &**want {
             Attributes::Instance(i) => Some((i.primary_interface.as_str(), a)),
             _ => None,
         })
@@ -131,10 +132,10 @@ pub(super) fn order(
                 e.add(index.one(Action::Delete, &step.address), me, |_| {
                     format!("{} is replaced: the old one goes first", step.address)
                 });
-                for r in refs(step.after.as_ref()) {
+                for r in refs(step.after.as_deref()) {
                     e.add(index.one(Action::Create, &r), me, |_| format!("needs {r}"));
                 }
-                if let Some(Attributes::NetworkInterface(n)) = &step.after {
+                if let Some(Attributes::NetworkInterface(n)) = step.after.as_deref() {
                     free_ips_first(
                         &mut e,
                         &index,
@@ -144,8 +145,9 @@ pub(super) fn order(
                         n.private_ip.iter().chain(&n.secondary_private_ips),
                     );
                 }
-                if let Some(Attributes::Subnet(s)) = &step.after {
-                    for (a, entry) in current {
+                if let Some(Attributes::Subnet(s)) = step.after.as_deref() {
+                    let same_vpc = ix.subnets_in.get(&s.vpc).into_iter().flatten();
+                    for (a, entry) in same_vpc.filter_map(|a| current.get_key_value(a)) {
                         if let Attributes::Subnet(old) = &entry.attributes
                             && old.vpc == s.vpc
                             && *a != step.address
@@ -160,10 +162,10 @@ pub(super) fn order(
                 }
             }
             Action::Update => {
-                for r in refs(step.after.as_ref()) {
+                for r in refs(step.after.as_deref()) {
                     e.add(index.one(Action::Create, &r), me, |_| format!("needs {r}"));
                 }
-                if let Some(Attributes::NetworkInterface(n)) = &step.after {
+                if let Some(Attributes::NetworkInterface(n)) = step.after.as_deref() {
                     free_ips_first(
                         &mut e,
                         &index,
@@ -194,7 +196,7 @@ pub(super) fn order(
                     Kind::NetworkInterface => {
                         let detaches = index.all(Action::Detach, &step.address);
                         if detaches.is_empty()
-                            && let Some(Attributes::NetworkInterface(n)) = &step.before
+                            && let Some(Attributes::NetworkInterface(n)) = step.before.as_deref()
                             && let Some(owner) = &n.attach_to
                         {
                             // No detach: the deletion of its instance frees it.
@@ -227,18 +229,11 @@ pub(super) fn order(
                                 "its secondary interfaces are detached first".to_string()
                             });
                         }
-                        if let Some(Attributes::Instance(old)) = &step.before {
+                        if let Some(Attributes::Instance(old)) = step.before.as_deref() {
                             // Public IPs on any of its NICs, primary or secondary.
+                            let secondaries = ix.secondaries.get(&step.address.name);
                             let nics: Vec<&str> = std::iter::once(old.primary_interface.as_str())
-                                .chain(current.iter().filter_map(|(a, e)| match &e.attributes {
-                                    Attributes::NetworkInterface(n)
-                                        if n.attach_to.as_deref()
-                                            == Some(step.address.name.as_str()) =>
-                                    {
-                                        Some(a.name.as_str())
-                                    }
-                                    _ => None,
-                                }))
+                                .chain(secondaries.into_iter().flatten().map(String::as_str))
                                 .collect();
                             for nic in nics {
                                 for j in disassociates_on(&index, ix, nic) {
@@ -376,7 +371,7 @@ pub(super) fn order(
 /// What a step does to a subnet's addresses: takes pinned ones, has one assigned by
 /// the cloud, or both (an assigned primary with pinned secondaries).
 fn address_use(step: &Step) -> Option<(&str, bool, bool)> {
-    let Some(Attributes::NetworkInterface(n)) = &step.after else {
+    let Some(Attributes::NetworkInterface(n)) = step.after.as_deref() else {
         return None;
     };
     match step.action {
@@ -386,7 +381,7 @@ fn address_use(step: &Step) -> Option<(&str, bool, bool)> {
             n.private_ip.is_none(),
         )),
         Action::Update => {
-            let held = match &step.before {
+            let held = match step.before.as_deref() {
                 Some(Attributes::NetworkInterface(b)) => b.secondary_private_ips.as_slice(),
                 _ => &[],
             };

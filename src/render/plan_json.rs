@@ -12,15 +12,15 @@ use crate::source::Source;
 
 /// One resource's change.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct JsonChange {
+pub struct JsonChange<'a> {
     /// `KIND.NAME`.
     pub address: String,
     /// create, update, replace or delete.
     pub action: ChangeKind,
     /// Attributes in state.
-    pub before: Option<Attributes>,
+    pub before: Option<&'a Attributes>,
     /// Attributes after the plan.
-    pub after: Option<Attributes>,
+    pub after: Option<&'a Attributes>,
     /// Names of the attributes that change in place.
     pub changed: Vec<String>,
     /// Why it is replaced, in words.
@@ -38,7 +38,7 @@ pub struct JsonDependency {
 
 /// One step.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct JsonStep {
+pub struct JsonStep<'a> {
     /// Position, from 1.
     pub index: usize,
     /// The call.
@@ -50,9 +50,9 @@ pub struct JsonStep {
     /// The NIC of an associate or disassociate.
     pub network_interface: Option<String>,
     /// Attributes before the step.
-    pub before: Option<Attributes>,
+    pub before: Option<&'a Attributes>,
     /// Attributes after the step.
-    pub after: Option<Attributes>,
+    pub after: Option<&'a Attributes>,
     /// The steps that come first, with the reason of each constraint.
     pub depends_on: Vec<JsonDependency>,
     /// Why the step is there, when it is not plain: part of a replacement, a deletion
@@ -88,9 +88,9 @@ pub struct PlanDocument<'a> {
     /// The summary line, as text output prints it.
     pub summary_line: String,
     /// Resource changes, in address order.
-    pub changes: Vec<JsonChange>,
+    pub changes: Vec<JsonChange<'a>>,
     /// Steps, in the order they run.
-    pub steps: Vec<JsonStep>,
+    pub steps: Vec<JsonStep<'a>>,
     /// Instances the plan touches: NICs before and after, and what their type allows.
     pub capacity: &'a [Capacity],
     /// Whether the cloud's objects outside the state took part in the checks; false
@@ -151,6 +151,12 @@ pub fn drift_from_json(items: &[JsonDrift]) -> Vec<Drift> {
 
 /// The document of a plan.
 pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> PlanDocument<'a> {
+    // Why each replaced resource is replaced, looked up once per step.
+    let replaced: std::collections::HashMap<&crate::address::Address, &String> = plan
+        .changes
+        .iter()
+        .filter_map(|c| c.reason.as_ref().map(|r| (&c.address, r)))
+        .collect();
     PlanDocument {
         format_version: FORMAT_VERSION,
         applicable: !plan.has_errors(),
@@ -162,8 +168,8 @@ pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> Plan
             .map(|c| JsonChange {
                 address: c.address.to_string(),
                 action: c.kind,
-                before: c.before.clone(),
-                after: c.after.clone(),
+                before: c.before.as_deref(),
+                after: c.after.as_deref(),
                 changed: c.changed.clone(),
                 reason: c.reason.clone(),
             })
@@ -177,8 +183,8 @@ pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> Plan
                 address: s.address.to_string(),
                 instance: s.instance.clone(),
                 network_interface: s.network_interface.clone(),
-                before: s.before.clone(),
-                after: s.after.clone(),
+                before: s.before.as_deref(),
+                after: s.after.as_deref(),
                 depends_on: s
                     .depends_on
                     .iter()
@@ -189,11 +195,7 @@ pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> Plan
                     .collect(),
                 reason: match (&s.with_instance, s.replace) {
                     (Some(owner), _) => Some(format!("deleted with instance.{owner}")),
-                    (None, true) => plan
-                        .changes
-                        .iter()
-                        .find(|c| c.address == s.address)
-                        .and_then(|c| c.reason.clone()),
+                    (None, true) => replaced.get(&s.address).map(|r| (*r).clone()),
                     _ => None,
                 },
             })
@@ -215,6 +217,18 @@ pub fn plan(plan: &Plan, drift: &[Drift], source: &Source) -> String {
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');
     out
+}
+
+/// [`plan`], written into `out` as it is serialised (a large plan is never held whole
+/// as text).
+pub fn write(
+    out: &mut impl std::io::Write,
+    plan: &Plan,
+    drift: &[Drift],
+    source: &Source,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(plan, drift, source))?;
+    out.write_all(b"\n")
 }
 
 /// The JSON Schema of the plan document.

@@ -453,8 +453,8 @@ fn details_part(plan: &Plan) -> Part {
 
 fn change_details(change: &Change) -> String {
     let kind = change.address.kind;
-    let before = shown(kind, change.before.as_ref());
-    let mut after = shown(kind, change.after.as_ref());
+    let before = shown(kind, change.before.as_deref());
+    let mut after = shown(kind, change.after.as_deref());
     let (sign, words) = match change.kind {
         ChangeKind::Create => ("+", "will be created"),
         ChangeKind::Update => ("~", "will be updated in place"),

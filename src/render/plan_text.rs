@@ -138,14 +138,29 @@ fn moves(plan: &Plan, p: &Paint) -> String {
 
 /// Renders a plan, with its diagnostics pointing into `source`.
 pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
-    let p = Paint { on: style.color };
     let mut out = String::new();
+    write(&mut out, plan, source, style);
+    out
+}
+
+/// [`plan`], written into `out` as it is made: a large plan goes to the terminal
+/// without being held whole in memory. Errors of `out` are left to it (a writer that
+/// fails keeps its first error and takes nothing more).
+pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
+    let p = Paint { on: style.color };
+    // Instances resized by a stop and a start, looked up once per change.
+    let stopped: std::collections::HashSet<&crate::address::Address> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action == crate::plan::Action::Stop)
+        .map(|s| &s.address)
+        .collect();
     if !plan.changes.is_empty() || !plan.steps.is_empty() {
-        out.push_str("nicplan will perform the following actions:\n\n");
+        let _ = out.write_str("nicplan will perform the following actions:\n\n");
     }
     for change in &plan.changes {
-        let before = fields(change.before.as_ref());
-        let after = fields(change.after.as_ref());
+        let before = fields(change.before.as_deref());
+        let after = fields(change.after.as_deref());
         let (sign, words) = match change.kind {
             ChangeKind::Create => (p.green("  +"), "will be created"),
             ChangeKind::Update => (p.yellow("  ~"), "will be updated in place"),
@@ -156,11 +171,7 @@ pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
         if let Some(reason) = &change.reason {
             let _ = writeln!(out, "  # ({reason})");
         }
-        let stopped = plan
-            .steps
-            .iter()
-            .any(|s| s.action == crate::plan::Action::Stop && s.address == change.address);
-        if stopped {
+        if stopped.contains(&change.address) {
             let _ = writeln!(
                 out,
                 "  # (it runs: it is stopped, resized and started again, as the platform resizes only stopped instances)"
@@ -199,11 +210,11 @@ pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
             }
             ChangeKind::Delete => {}
         }
-        out.push('\n');
+        let _ = out.write_char('\n');
     }
-    out.push_str(&moves(plan, &p));
+    let _ = out.write_str(&moves(plan, &p));
     if !plan.steps.is_empty() {
-        out.push_str("Steps, in order:\n");
+        let _ = out.write_str("Steps, in order:\n");
         let width = plan.steps.len().to_string().len();
         for step in &plan.steps {
             let _ = writeln!(out, "  {:>width$}. {}", step.index, step.describe());
@@ -215,7 +226,7 @@ pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
                 );
             }
         }
-        out.push('\n');
+        let _ = out.write_char('\n');
     }
     if !plan.diagnostics.is_empty() {
         let rendered = text::diagnostics(source, &plan.diagnostics, style);
@@ -224,8 +235,8 @@ pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
             .trim_end()
             .rsplit_once('\n')
             .map_or("", |(body, _)| body);
-        out.push_str(body.trim_end());
-        out.push_str("\n\n");
+        let _ = out.write_str(body.trim_end());
+        let _ = out.write_str("\n\n");
     }
     if !plan.outside_checked && !plan.steps.is_empty() {
         let _ = writeln!(out, "Note: {NOT_READ}\n");
@@ -237,9 +248,8 @@ pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
             p.red("Error:")
         );
     } else if plan.summary().is_empty() {
-        out.push_str(NO_CHANGES);
+        let _ = out.write_str(NO_CHANGES);
     } else {
         let _ = writeln!(out, "{}", p.bold(&plan.summary().to_string()));
     }
-    out
 }
