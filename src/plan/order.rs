@@ -48,46 +48,57 @@ impl Edges<'_> {
     }
 }
 
-/// Finds steps by what they do.
-struct Index {
-    by: BTreeMap<(Action, Address), Vec<usize>>,
-    on_instance: BTreeMap<(Action, String), Vec<usize>>,
+/// Finds steps by what they do: sorted (action, key, step) triples, searched by
+/// bisection, borrowing the steps' own names.
+struct Index<'s> {
+    by: Vec<(Action, &'s Address, usize)>,
+    on_instance: Vec<(Action, &'s str, usize)>,
 }
 
-impl Index {
-    fn new(steps: &[Step]) -> Index {
-        let mut by: BTreeMap<(Action, Address), Vec<usize>> = BTreeMap::new();
-        let mut on_instance: BTreeMap<(Action, String), Vec<usize>> = BTreeMap::new();
-        for (i, s) in steps.iter().enumerate() {
-            by.entry((s.action, s.address.clone())).or_default().push(i);
-            if let Some(instance) = &s.instance {
-                on_instance
-                    .entry((s.action, instance.clone()))
-                    .or_default()
-                    .push(i);
-            }
-        }
+/// The steps of `key` under `action`, in step order.
+fn matching<K: Ord + Copy>(
+    entries: &[(Action, K, usize)],
+    action: Action,
+    key: K,
+) -> &[(Action, K, usize)] {
+    let start = entries.partition_point(|&(a, k, _)| (a, k) < (action, key));
+    let len = entries[start..].partition_point(|&(a, k, _)| (a, k) == (action, key));
+    &entries[start..start + len]
+}
+
+impl<'s> Index<'s> {
+    fn new(steps: &'s [Step]) -> Index<'s> {
+        let mut by: Vec<(Action, &Address, usize)> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.action, &s.address, i))
+            .collect();
+        by.sort_unstable();
+        let mut on_instance: Vec<(Action, &str, usize)> = steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.instance.as_deref().map(|n| (s.action, n, i)))
+            .collect();
+        on_instance.sort_unstable();
         Index { by, on_instance }
     }
 
     fn one(&self, action: Action, address: &Address) -> Option<usize> {
-        self.by
-            .get(&(action, address.clone()))
-            .and_then(|v| v.first().copied())
+        matching(&self.by, action, address).first().map(|e| e.2)
     }
 
     fn all(&self, action: Action, address: &Address) -> Vec<usize> {
-        self.by
-            .get(&(action, address.clone()))
-            .cloned()
-            .unwrap_or_default()
+        matching(&self.by, action, address)
+            .iter()
+            .map(|e| e.2)
+            .collect()
     }
 
     fn on(&self, action: Action, instance: &str) -> Vec<usize> {
-        self.on_instance
-            .get(&(action, instance.to_string()))
-            .cloned()
-            .unwrap_or_default()
+        matching(&self.on_instance, action, instance)
+            .iter()
+            .map(|e| e.2)
+            .collect()
     }
 }
 
@@ -552,12 +563,12 @@ fn refs(attributes: Option<&Attributes>) -> Vec<Address> {
     attributes.map(super::index::refs).unwrap_or_default()
 }
 
-fn rank(step: &Step) -> (Action, Address, Option<String>, Option<String>) {
+fn rank(step: &Step) -> (Action, &Address, Option<&str>, Option<&str>) {
     (
         step.action,
-        step.address.clone(),
-        step.instance.clone(),
-        step.network_interface.clone(),
+        &step.address,
+        step.instance.as_deref(),
+        step.network_interface.as_deref(),
     )
 }
 
@@ -609,22 +620,31 @@ fn toposort(
     for (pos, &i) in order.iter().enumerate() {
         position[i] = pos + 1;
     }
+    drop(ready);
+    // The reasons move from the graph into the steps.
+    let (graph_nodes, edges) = graph.into_nodes_edges();
+    for edge in edges {
+        let (from, to) = (
+            graph_nodes[edge.source().index()].weight,
+            graph_nodes[edge.target().index()].weight,
+        );
+        steps[to].depends_on.push(Dependency {
+            step: position[from],
+            reason: edge.weight,
+        });
+    }
     for (i, step) in steps.iter_mut().enumerate() {
         step.index = position[i];
-        let mut deps: Vec<Dependency> = graph
-            .edges_directed(nodes[i], petgraph::Direction::Incoming)
-            .map(|edge| {
-                use petgraph::visit::EdgeRef;
-                Dependency {
-                    step: position[graph[edge.source()]],
-                    reason: edge.weight().clone(),
-                }
-            })
-            .collect();
-        deps.sort_by(|a, b| a.step.cmp(&b.step).then_with(|| a.reason.cmp(&b.reason)));
-        step.depends_on = deps;
+        step.depends_on
+            .sort_by(|a, b| a.step.cmp(&b.step).then_with(|| a.reason.cmp(&b.reason)));
     }
-    steps.sort_by_key(|s| s.index);
+    // Into plan order in place: each swap puts one step where it belongs.
+    for i in 0..n {
+        while steps[i].index != i + 1 {
+            let j = steps[i].index - 1;
+            steps.swap(i, j);
+        }
+    }
     chain_same_resource(&mut steps);
     (steps, Vec::new())
 }

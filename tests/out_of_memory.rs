@@ -1,0 +1,101 @@
+//! Memory that runs out is a message and exit code 1, never an abort: the binary is
+//! run under an address-space limit (`ulimit -v`) that a small file fits in and a file
+//! of a few thousand instances does not.
+
+mod common;
+
+use common::nicplan::Workdir;
+
+/// The address space the runs below may take, in KiB.
+const LIMIT_KIB: u64 = 45_000;
+
+/// A file of `instances` instances, each with a primary NIC and two secondaries, over
+/// four subnets and a hundred security groups.
+fn file(instances: usize) -> String {
+    let mut out = format!(
+        "version: 1\nsettings:\n  quotas: {{ vpcs: 1, subnets: 4, instances: {instances} }}\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\nsubnets:\n"
+    );
+    for s in 0..4 {
+        out.push_str(&format!(
+            "  s{s}:\n    vpc: main\n    cidr_block: 10.0.{}.0/18\n    availability_zone: kr-central-2-a\n",
+            s * 64
+        ));
+    }
+    out.push_str("security_groups:\n");
+    for g in 0..100 {
+        out.push_str(&format!("  sg-{g}: {{}}\n"));
+    }
+    out.push_str("instances:\n");
+    for i in 0..instances {
+        out.push_str(&format!(
+            "  vm-{i}:\n    type: m2a.large\n    image: ubuntu-22.04\n    primary_interface: vm-{i}-eth0\n"
+        ));
+    }
+    out.push_str("network_interfaces:\n");
+    for i in 0..instances {
+        out.push_str(&format!(
+            "  vm-{i}-eth0:\n    subnet: s0\n    security_groups: [sg-{}]\n",
+            i % 100
+        ));
+        for n in 1..3 {
+            out.push_str(&format!(
+                "  vm-{i}-eth{n}:\n    subnet: s{n}\n    security_groups: [sg-{}]\n    attach_to: vm-{i}\n",
+                (i + n) % 100
+            ));
+        }
+    }
+    out
+}
+
+/// `nicplan plan` in `w` under the limit.
+fn plan_limited(w: &Workdir) -> std::process::Output {
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -v {LIMIT_KIB} && exec \"$0\" \"$@\""))
+        .arg(assert_cmd::cargo::cargo_bin("nicplan"))
+        .arg("plan")
+        .current_dir(w.dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("NICPLAN_STATE")
+        .env_remove("NICPLAN_BACKEND");
+    command.output().expect("runs")
+}
+
+#[test]
+fn memory_that_runs_out_is_a_message_and_exit_1_and_nothing_is_written() {
+    // Within the limit, a small file plans: the limit leaves room to work.
+    let small = Workdir::new();
+    small.write(&file(10));
+    let out = plan_limited(&small);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a small file plans under the limit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let large = Workdir::new();
+    large.write(&file(4_000));
+    let out = plan_limited(&large);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit 1, not a signal: {stderr}");
+    assert!(
+        stderr.contains("error: nicplan ran out of memory"),
+        "the message says what happened: {stderr}"
+    );
+    assert!(
+        stderr.contains("help: allow nicplan more memory"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("memory allocation of"),
+        "not the runtime's abort message: {stderr}"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(large.dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["nicplan.yaml"], "a plan that ran out wrote nothing");
+}
