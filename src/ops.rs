@@ -28,6 +28,22 @@ pub enum OpError {
         /// Why not.
         why: String,
     },
+    /// An entry's object carries another state's marker: two states would manage it.
+    #[error(
+        "the state holds {address} as {id}, but that object carries the marker of another state (lineage {lineage_prefix}..., where it is {as_address}): two states would manage one object{more}. Nothing was changed. If this state is a copy of the other, use the other; if the object moved to this state on purpose, run `nicplan state rm {address}`, then `nicplan import --take-over {address} {id}`"
+    )]
+    Claimed {
+        /// The entry.
+        address: String,
+        /// Its object.
+        id: String,
+        /// The other state's lineage, as far as the marker holds it.
+        lineage_prefix: String,
+        /// The address the other state gives it.
+        as_address: String,
+        /// How many more entries are so claimed, in words (empty when none).
+        more: String,
+    },
     /// The cloud could not be read.
     #[error("cannot read the {backend} backend: {source}")]
     Cloud {
@@ -72,6 +88,21 @@ pub fn refresh_all(
         backend: cloud.name(),
         source,
     })?;
+    let claimed = refresh::claimed_by_others(state, &inventory);
+    if let Some(first) = claimed.first() {
+        let more = match claimed.len() - 1 {
+            0 => String::new(),
+            1 => " (and 1 more entry of this state is so marked)".to_string(),
+            n => format!(" (and {n} more entries of this state are so marked)"),
+        };
+        return Err(OpError::Claimed {
+            address: first.address.to_string(),
+            id: first.id.clone(),
+            lineage_prefix: first.lineage_prefix.clone(),
+            as_address: first.as_address.to_string(),
+            more,
+        });
+    }
     let (state, drift) = refresh::refresh(state, &inventory);
     let outside = refresh::outside(&state, &inventory);
     Ok((state, drift, outside))

@@ -140,9 +140,60 @@ pub fn observe(
     })
 }
 
+/// The first characters of a lineage, as markers carry it.
+fn marker_prefix(lineage: &str) -> String {
+    lineage.chars().take(8).collect()
+}
+
+/// An entry of the state whose object carries the marker of another state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claimed {
+    /// The entry.
+    pub address: Address,
+    /// Its object.
+    pub id: String,
+    /// The other state's lineage, as far as the marker holds it.
+    pub lineage_prefix: String,
+    /// The address the other state gives the object.
+    pub as_address: Address,
+}
+
+/// The entries of `state` whose objects carry another lineage's marker: another state
+/// made them and may manage them still. Objects imported with `--take-over` are not.
+pub fn claimed_by_others(state: &State, inventory: &Inventory) -> Vec<Claimed> {
+    let own = marker_prefix(&state.lineage);
+    let mut out = Vec::new();
+    for (address, entry) in &state.resources {
+        if state.taken_over.contains(&entry.id) {
+            continue;
+        }
+        let id = entry.id.as_str();
+        let description = match address.kind {
+            Kind::Vpc => inventory.vpcs.get(id).map(|v| &v.description),
+            Kind::SecurityGroup => inventory.security_groups.get(id).map(|g| &g.description),
+            Kind::Instance => inventory.instances.get(id).map(|i| &i.description),
+            Kind::NetworkInterface => inventory.nics.get(id).map(|n| &n.description),
+            Kind::PublicIp => inventory.public_ips.get(id).map(|p| &p.description),
+            Kind::Subnet => None,
+        };
+        if let Some(description) = description
+            && let (_, Some((prefix, as_address))) = cloud::untag_description(description)
+            && prefix != own
+        {
+            out.push(Claimed {
+                address: address.clone(),
+                id: entry.id.clone(),
+                lineage_prefix: prefix,
+                as_address,
+            });
+        }
+    }
+    out
+}
+
 /// Every object in the inventory with the marker of this lineage: ID -> address.
 fn tagged(inventory: &Inventory, lineage: &str) -> Vec<(Kind, String, Address)> {
-    let short: String = lineage.chars().take(8).collect();
+    let short = marker_prefix(lineage);
     let mut out = Vec::new();
     let mut take = |kind: Kind, id: &str, description: &str| {
         if let (_, Some((prefix, address))) = cloud::untag_description(description)
@@ -241,6 +292,7 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
         serial: state.serial,
         resources: BTreeMap::new(),
         forgotten: state.forgotten.clone(),
+        taken_over: state.taken_over.clone(),
         // Resolved here: adopted below, or still to do.
         intents: BTreeMap::new(),
     };

@@ -623,3 +623,82 @@ fn a_group_used_outside_nicplan_is_not_deleted_from_under_it() {
         "{plan}"
     );
 }
+
+#[test]
+fn a_state_never_takes_objects_another_state_marked_unless_told_to() {
+    let w = applied(NETWORK);
+    let text = std::fs::read_to_string(w.path("nicplan.state.json")).expect("state");
+    let state: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let lineage = state["lineage"].as_str().expect("lineage").to_string();
+    let nic_id = state["resources"]["network_interface.web-1-eth1"]["id"]
+        .as_str()
+        .expect("the NIC's ID")
+        .to_string();
+
+    // A copy of the state under another lineage: every object it holds carries the
+    // first state's marker, so two states would manage them.
+    let copy = text.replace(&lineage, "0badc0de-0000-4000-8000-000000000000");
+    w.write_file("copy.state.json", &copy);
+    let cloud = w.sim();
+    for args in [
+        vec!["plan", "--state", "copy.state.json"],
+        vec!["apply", "--auto-approve", "--state", "copy.state.json"],
+        vec!["refresh", "--state", "copy.state.json"],
+    ] {
+        let out = w.run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "carries the marker of another state (lineage {}...",
+                &lineage[..8]
+            )),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("more entries of this state are so marked"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("nicplan import --take-over"), "{stderr}");
+    }
+    assert_eq!(w.sim(), cloud, "nothing was changed in the cloud");
+    assert_eq!(
+        std::fs::read_to_string(w.path("copy.state.json")).expect("copy"),
+        copy,
+        "nor in the copy"
+    );
+    // The state that made them is not disturbed.
+    w.converged(&[]);
+
+    // Importing one of them into another state is refused, unless it is taken over.
+    let out = w.run(&[
+        "import",
+        "--state",
+        "other.state.json",
+        "network_interface.web-1-eth1",
+        &nic_id,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("carries the marker of another state"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!w.path("other.state.json").exists(), "nothing was written");
+    w.ok(&[
+        "import",
+        "--take-over",
+        "--state",
+        "other.state.json",
+        "network_interface.web-1-eth1",
+        &nic_id,
+    ]);
+    let plan = w.run(&["plan", "--state", "other.state.json"]);
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    assert!(!stderr.contains("carries the marker"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("network_interface.web-1-eth1"),
+        "the NIC taken over is planned as this state's: {}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+}

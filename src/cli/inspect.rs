@@ -14,6 +14,7 @@ use crate::refresh;
 use crate::render;
 use crate::resource::{Attributes, Status};
 use crate::state::Entry;
+use crate::state::State;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ShowFormat {
@@ -50,6 +51,10 @@ pub struct ImportArgs {
     address: Address,
     /// The object's cloud ID.
     id: String,
+    /// Import an object that carries another state's marker: this state takes it over
+    /// (the other must forget it, `nicplan state rm`, or it too still manages it).
+    #[arg(long)]
+    take_over: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -405,6 +410,28 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
             args.id
         )));
     };
+    let probe = State {
+        taken_over: std::collections::BTreeSet::new(),
+        resources: std::iter::once((
+            args.address.clone(),
+            Entry {
+                id: args.id.clone(),
+                attributes: attributes.clone(),
+            },
+        ))
+        .collect(),
+        ..State::new(state.lineage.clone())
+    };
+    let claimed = refresh::claimed_by_others(&probe, &inventory);
+    if let Some(c) = claimed.first() {
+        if !args.take_over {
+            return Err(Error::Usage(format!(
+                "{} carries the marker of another state (lineage {}..., where it is {}): that state may manage it still. If it really moves here, forget it there (`nicplan state rm {}` with that state) and import it with `--take-over`",
+                args.id, c.lineage_prefix, c.as_address, c.as_address
+            )));
+        }
+        state.taken_over.insert(args.id.clone());
+    }
     let unmanaged = unmanaged_refs(&attributes);
     state.forgotten.remove(&args.id);
     state.resources.insert(
@@ -516,6 +543,7 @@ pub fn exec_state(command: StateCommand) -> Result<u8, Error> {
             for address in &addresses {
                 if let Some(entry) = state.resources.remove(address) {
                     // Never adopt it again by its marker.
+                    state.taken_over.remove(&entry.id);
                     state.forgotten.insert(entry.id);
                 }
             }

@@ -40,6 +40,9 @@ pub struct State {
     /// Cloud IDs removed with `state rm`: objects nicplan created but was told to
     /// forget, which a refresh must not adopt again by their marker.
     pub forgotten: std::collections::BTreeSet<String>,
+    /// Cloud IDs of objects that carry another state's marker and were imported into
+    /// this one on purpose (`import --take-over`): not refused as another state's.
+    pub taken_over: std::collections::BTreeSet<String>,
     /// VPC and subnet creates begun and not recorded yet: written before the call, so
     /// that the object a call made is found again after a crash although VPCs and
     /// subnets carry no marker. A refresh resolves them.
@@ -158,6 +161,8 @@ struct RawState {
     resources: BTreeMap<String, RawEntry>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     forgotten: std::collections::BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    taken_over: std::collections::BTreeSet<String>,
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
@@ -227,6 +232,7 @@ impl State {
             serial: 0,
             resources: BTreeMap::new(),
             forgotten: std::collections::BTreeSet::new(),
+            taken_over: std::collections::BTreeSet::new(),
             intents: BTreeMap::new(),
         }
     }
@@ -251,6 +257,7 @@ impl State {
                 })
                 .collect(),
             forgotten: self.forgotten.clone(),
+            taken_over: self.taken_over.clone(),
             intents: self
                 .intents
                 .iter()
@@ -318,12 +325,17 @@ impl State {
             }
             resources.insert(address, entry);
         }
-        for id in &raw.forgotten {
-            if let Some(problem) = id_problem(id) {
-                return Err(corrupt(format!(
-                    "`forgotten` holds the ID {}, which {problem}",
-                    shown_id(id)
-                )));
+        for (field, ids) in [
+            ("forgotten", &raw.forgotten),
+            ("taken_over", &raw.taken_over),
+        ] {
+            for id in ids {
+                if let Some(problem) = id_problem(id) {
+                    return Err(corrupt(format!(
+                        "`{field}` holds the ID {}, which {problem}",
+                        shown_id(id)
+                    )));
+                }
             }
         }
         let mut intents = BTreeMap::new();
@@ -336,6 +348,7 @@ impl State {
             serial: raw.serial,
             resources,
             forgotten: raw.forgotten,
+            taken_over: raw.taken_over,
             intents,
         })
     }
