@@ -368,6 +368,7 @@ pub fn outside(state: &State, inventory: &Inventory) -> Outside {
         .collect();
     let managed = |id: &str| names.contains_key(id);
     let mut out = Outside::empty();
+    out.quotas = inventory.quotas;
     for v in inventory.vpcs.values().filter(|v| !managed(&v.id)) {
         out.vpcs.push(OutsideVpc {
             id: v.id.clone(),

@@ -702,3 +702,57 @@ fn a_state_never_takes_objects_another_state_marked_unless_told_to() {
         String::from_utf8_lossy(&plan.stdout)
     );
 }
+
+#[test]
+fn the_backends_own_quota_holds_whatever_the_file_says() {
+    let w = Workdir::new();
+    let mut text = String::from(
+        "version: 1
+settings:
+  quotas: { instances: 10 }
+vpcs:
+  main: { cidr_block: 10.0.0.0/16 }
+subnets:
+  app-a: { vpc: main, cidr_block: 10.0.1.0/24, availability_zone: kr-central-2-a }
+security_groups:
+  web-sg: {}
+instances:
+",
+    );
+    for i in 1..=3 {
+        let _ = writeln!(
+            text,
+            "  web-{i}: {{ type: m2a.large, image: ubuntu-22.04, primary_interface: web-{i}-eth0 }}"
+        );
+    }
+    text.push_str("network_interfaces:\n");
+    for i in 1..=3 {
+        let _ = writeln!(
+            text,
+            "  web-{i}-eth0: {{ subnet: app-a, security_groups: [web-sg] }}"
+        );
+    }
+    w.write(&text);
+    // The simulated project allows two instances; the file believes in ten.
+    w.ok(&["sim", "settings", "--quota-instances", "2"]);
+    let plan = w.refused(&["plan"]);
+    assert!(plan.contains("nicplan::quota"), "{plan}");
+    assert!(
+        plan.contains(
+            "the project would hold 3 instances, more than its quota of 2 (the backend's; settings.quotas says 10)"
+        ),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("nicplan sim settings --quota-instances N"),
+        "{plan}"
+    );
+    let out = w.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(w.count("instances"), 0, "nothing was created");
+    // Raised on the platform, the same file applies.
+    w.ok(&["sim", "settings", "--quota-instances", "10"]);
+    w.ok(&["apply", "--auto-approve"]);
+    w.converged(&[]);
+    assert_eq!(w.count("instances"), 3);
+}

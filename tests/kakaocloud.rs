@@ -468,7 +468,11 @@ fn a_refresh_reads_in_pages_never_one_object_at_a_time() {
     let before = server.stats();
     let cloud = client(&server.url());
     let inventory = cloud.inventory().expect("reads");
-    assert_eq!(inventory, sim.inventory().expect("sim reads"));
+    // Everything but the quotas, which the platform's API has no call for.
+    let mut direct = sim.inventory().expect("sim reads");
+    assert!(direct.quotas.is_some(), "the simulator itself knows them");
+    direct.quotas = None;
+    assert_eq!(inventory, direct);
     let stats = server.stats();
     let calls = |route: &str| stats.count(route) - before.count(route);
     assert_eq!(calls("GET /api/v1/security-groups"), 3); // 250 objects, 100 a page

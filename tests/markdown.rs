@@ -301,6 +301,10 @@ fn many_instances(n: usize) -> String {
 #[test]
 fn a_huge_plan_fits_in_one_comment() {
     let w = World::empty();
+    // The project's quota is raised, as the file says.
+    let mut settings = w.sim.settings().expect("settings");
+    settings.quotas.instances = 5_000;
+    w.sim.set_settings(settings).expect("raised");
     let (plan, drift, source) = w.plan(&many_instances(2_000));
     assert_eq!(plan.summary().create, 4_003);
     let md = markdown(&plan, &drift, &source);

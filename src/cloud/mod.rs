@@ -220,6 +220,21 @@ pub struct Inventory {
     pub nics: BTreeMap<String, CloudNic>,
     /// Public IPs.
     pub public_ips: BTreeMap<String, CloudPublicIp>,
+    /// The project's quotas, where the backend can tell them (the simulator can; the
+    /// platform's API has no call for them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<CloudQuotas>,
+}
+
+/// How many objects of each counted kind the project may hold, as the backend says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudQuotas {
+    /// VPCs.
+    pub vpcs: u32,
+    /// Subnets.
+    pub subnets: u32,
+    /// Instances.
+    pub instances: u32,
 }
 
 /// What to create: a NIC.

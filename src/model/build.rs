@@ -46,6 +46,7 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
                 given.as_ref().map_or(default, |q| Quota {
                     limit: q.value,
                     span: Some(span_of(q)),
+                    lowered_from: None,
                 })
             };
             s.quotas = Quotas {

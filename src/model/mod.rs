@@ -196,6 +196,9 @@ pub struct Quota {
     pub limit: u32,
     /// The span of the value in `settings.quotas`, when the file sets it.
     pub span: Option<Span>,
+    /// The file's limit, when the backend says the project may hold fewer and its
+    /// number took the place of the file's.
+    pub lowered_from: Option<u32>,
 }
 
 /// The project's quotas.
@@ -215,16 +218,44 @@ impl Quotas {
         vpcs: Quota {
             limit: 3,
             span: None,
+            lowered_from: None,
         },
         subnets: Quota {
             limit: 30,
             span: None,
+            lowered_from: None,
         },
         instances: Quota {
             limit: 500,
             span: None,
+            lowered_from: None,
         },
     };
+}
+
+impl Quotas {
+    /// These quotas, each lowered to the backend's where the backend says the project
+    /// may hold fewer: the platform refuses what its own quota does not allow, whatever
+    /// the file says.
+    pub fn within(self, backend: Option<crate::cloud::CloudQuotas>) -> Quotas {
+        let Some(b) = backend else { return self };
+        let lower = |q: Quota, limit: u32| {
+            if limit < q.limit {
+                Quota {
+                    limit,
+                    span: q.span,
+                    lowered_from: Some(q.limit),
+                }
+            } else {
+                q
+            }
+        };
+        Quotas {
+            vpcs: lower(self.vpcs, b.vpcs),
+            subnets: lower(self.subnets, b.subnets),
+            instances: lower(self.instances, b.instances),
+        }
+    }
 }
 
 impl Default for Quotas {

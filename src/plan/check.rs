@@ -29,7 +29,7 @@ use super::{Action, Step};
 use crate::address::{Address, Kind};
 use crate::catalogue;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{Model, Quota};
+use crate::model::{Model, Quota, Quotas};
 use crate::resource::{self, Attributes, Status};
 use crate::source::Span;
 use crate::state::State;
@@ -509,6 +509,8 @@ type Pins = BTreeMap<String, Vec<(usize, Ipv4Addr)>>;
 
 struct Checker<'a> {
     model: &'a Model,
+    /// The quotas in force: the file's, lowered to the backend's where it says less.
+    quotas: Quotas,
     world: World,
     pins: Pins,
     out: Vec<Diagnostic>,
@@ -626,14 +628,28 @@ impl Checker<'_> {
                 strangers.join("; ")
             )
         };
+        let (whose, help) = match quota.lowered_from {
+            Some(file) => (
+                format!(" (the backend's; settings.quotas says {file})"),
+                format!(
+                    "delete {noun} the project no longer needs, or have the backend's quota raised (the simulator's: `nicplan sim settings --quota-{key} N`)"
+                ),
+            ),
+            None => (
+                String::new(),
+                format!(
+                    "delete {noun} the project no longer needs, or ask the platform to raise the quota and set settings.quotas.{key}"
+                ),
+            ),
+        };
         self.fail(
             step,
             Code::Quota,
-            format!("the project would hold {count} {noun}, more than its quota of {limit}{outside}"),
+            format!(
+                "the project would hold {count} {noun}, more than its quota of {limit}{whose}{outside}"
+            ),
             span,
-            Some(format!(
-                "delete {noun} the project no longer needs, or ask the platform to raise the quota and set settings.quotas.{key}"
-            )),
+            Some(help),
         );
     }
 
@@ -678,7 +694,7 @@ impl Checker<'_> {
                 None,
             );
         }
-        let quotas = self.model.settings.quotas;
+        let quotas = self.quotas;
         match after {
             Attributes::Vpc(_) => {
                 self.check_quota(step, Kind::Vpc, quotas.vpcs, span);
@@ -1394,14 +1410,17 @@ fn pins(steps: &[Step]) -> Pins {
 /// reports every rule broken on the way.
 pub(super) fn simulate(
     model: &Model,
+    declared: impl Iterator<Item = Address>,
+    quotas: Quotas,
     state: &State,
     outside: &Outside,
     steps: &[Step],
 ) -> Vec<Diagnostic> {
     let mut world = World::new(state, outside);
-    world.declared = crate::resource::desired(model).into_keys().collect();
+    world.declared = declared.collect();
     let mut checker = Checker {
         model,
+        quotas,
         world,
         pins: pins(steps),
         out: Vec::new(),

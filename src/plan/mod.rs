@@ -455,16 +455,15 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
             }
         }
     }
-    let (steps, order_errors) = order::order(
-        diffed.steps,
-        state,
-        outside,
-        &desired,
-        &index,
-        &model.settings.quotas,
-    );
+    // The platform refuses what its own quota does not allow, whatever the file says.
+    let quotas = model.settings.quotas.within(outside.quotas);
+    let (steps, order_errors) =
+        order::order(diffed.steps, state, outside, &desired, &index, &quotas);
     if order_errors.is_empty() {
-        diagnostics.extend(check::simulate(model, state, outside, &steps));
+        let declared = resource::desired(model).into_keys();
+        diagnostics.extend(check::simulate(
+            model, declared, quotas, state, outside, &steps,
+        ));
     }
     diagnostics.extend(order_errors);
     diagnostic::sort(&mut diagnostics);

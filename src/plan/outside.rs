@@ -116,6 +116,9 @@ pub struct Outside {
     /// Security groups outside the state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security_groups: Vec<OutsideSecurityGroup>,
+    /// The project's quotas as the backend tells them, where it can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<crate::cloud::CloudQuotas>,
 }
 
 impl Outside {

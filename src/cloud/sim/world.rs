@@ -1234,6 +1234,11 @@ impl World {
             instances,
             nics: self.nics.clone(),
             public_ips: self.public_ips.clone(),
+            quotas: Some(crate::cloud::CloudQuotas {
+                vpcs: self.settings.quotas.vpcs,
+                subnets: self.settings.quotas.subnets,
+                instances: self.settings.quotas.instances,
+            }),
         }
     }
 }
