@@ -229,14 +229,16 @@ pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
         let _ = out.write_char('\n');
     }
     if !plan.diagnostics.is_empty() {
-        let rendered = text::diagnostics(source, &plan.diagnostics, style);
-        // The validate summary line is replaced by the plan's own.
-        let body = rendered
-            .trim_end()
-            .rsplit_once('\n')
-            .map_or("", |(body, _)| body);
-        let _ = out.write_str(body.trim_end());
-        let _ = out.write_str("\n\n");
+        // Without validate's summary line: the plan has its own.
+        let last = plan.diagnostics.len() - 1;
+        text::each_report(source, &plan.diagnostics, style, |i, block| {
+            if i == last {
+                let _ = out.write_str(block.trim_end());
+                let _ = out.write_str("\n\n");
+            } else {
+                let _ = out.write_str(&block);
+            }
+        });
     }
     if !plan.outside_checked && !plan.steps.is_empty() {
         let _ = writeln!(out, "Note: {NOT_READ}\n");

@@ -87,6 +87,27 @@ impl Default for Style {
 
 /// Every diagnostic, then a closing line with the counts.
 pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic], style: Style) -> String {
+    let mut out = String::new();
+    each_report(source, diagnostics, style, |_, block| out.push_str(&block));
+    let source_name = escape_controls(source.name());
+    let counts = Counts::of(diagnostics);
+    if counts.errors == 0 {
+        out.push_str(&format!("{source_name} is valid ({counts}).\n"));
+    } else {
+        out.push_str(&format!("{source_name} is not valid: {counts}.\n"));
+    }
+    out
+}
+
+/// Renders each diagnostic as its own block (ending in a blank line) and hands it to
+/// `each` with its position, one at a time: a run with many findings is never held
+/// whole.
+pub fn each_report(
+    source: &Source,
+    diagnostics: &[Diagnostic],
+    style: Style,
+    mut each: impl FnMut(usize, String),
+) {
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -103,8 +124,8 @@ pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic], style: Style) ->
         escape_controls(source.name()),
         blank_controls(source.text()),
     );
-    let mut out = String::new();
-    for diagnostic in diagnostics {
+    for (i, diagnostic) in diagnostics.iter().enumerate() {
+        let mut out = String::new();
         let diagnostic = &printable(diagnostic);
         let report = Report { diagnostic, source };
         if handler.render_report(&mut out, &report).is_err() {
@@ -115,12 +136,6 @@ pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic], style: Style) ->
             out.push('\n');
         }
         out.push('\n');
+        each(i, out);
     }
-    let counts = Counts::of(diagnostics);
-    if counts.errors == 0 {
-        out.push_str(&format!("{} is valid ({counts}).\n", source.name()));
-    } else {
-        out.push_str(&format!("{} is not valid: {counts}.\n", source.name()));
-    }
-    out
 }
