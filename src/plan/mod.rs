@@ -403,7 +403,7 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
     // Advice about several NICs matters where the plan adds NICs; the planner
     // re-issues static_routing itself, and keeps bandwidth for instances that grow.
     let index = index::StateIndex::new(state);
-    let growing: Vec<Option<crate::source::Span>> = model
+    let growing: std::collections::BTreeSet<Option<crate::source::Span>> = model
         .instances
         .values()
         .filter(|i| model.attachments(i).len() > index.nic_count(state, &i.name.value))
