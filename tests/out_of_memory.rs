@@ -1,13 +1,13 @@
 //! Memory that runs out is a message and exit code 1, never an abort: the binary is
 //! run under an address-space limit (`ulimit -v`) that a small file fits in and a file
-//! of a few thousand instances does not.
+//! of twelve thousand instances does not, by far.
 
 mod common;
 
 use common::nicplan::Workdir;
 
 /// The address space the runs below may take, in KiB.
-const LIMIT_KIB: u64 = 45_000;
+const LIMIT_KIB: u64 = 80_000;
 
 /// A file of `instances` instances, each with a primary NIC and two secondaries, over
 /// four subnets and a hundred security groups.
@@ -76,7 +76,7 @@ fn memory_that_runs_out_is_a_message_and_exit_1_and_nothing_is_written() {
     );
 
     let large = Workdir::new();
-    large.write(&file(4_000));
+    large.write(&file(12_000));
     let out = plan_limited(&large);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "exit 1, not a signal: {stderr}");
