@@ -158,37 +158,44 @@ pub struct Claimed {
     pub as_address: Address,
 }
 
+/// The marker of another lineage on object `id` of `kind`, if it carries one: the
+/// other lineage's prefix and the address it gives the object. Subnets carry no marker.
+pub fn other_marker(
+    inventory: &Inventory,
+    lineage: &str,
+    kind: Kind,
+    id: &str,
+) -> Option<(String, Address)> {
+    let description = match kind {
+        Kind::Vpc => inventory.vpcs.get(id).map(|v| &v.description),
+        Kind::SecurityGroup => inventory.security_groups.get(id).map(|g| &g.description),
+        Kind::Instance => inventory.instances.get(id).map(|i| &i.description),
+        Kind::NetworkInterface => inventory.nics.get(id).map(|n| &n.description),
+        Kind::PublicIp => inventory.public_ips.get(id).map(|p| &p.description),
+        Kind::Subnet => None,
+    }?;
+    let (_, marker) = cloud::untag_description(description);
+    marker.filter(|(prefix, _)| *prefix != marker_prefix(lineage))
+}
+
 /// The entries of `state` whose objects carry another lineage's marker: another state
 /// made them and may manage them still. Objects imported with `--take-over` are not.
 pub fn claimed_by_others(state: &State, inventory: &Inventory) -> Vec<Claimed> {
-    let own = marker_prefix(&state.lineage);
-    let mut out = Vec::new();
-    for (address, entry) in &state.resources {
-        if state.taken_over.contains(&entry.id) {
-            continue;
-        }
-        let id = entry.id.as_str();
-        let description = match address.kind {
-            Kind::Vpc => inventory.vpcs.get(id).map(|v| &v.description),
-            Kind::SecurityGroup => inventory.security_groups.get(id).map(|g| &g.description),
-            Kind::Instance => inventory.instances.get(id).map(|i| &i.description),
-            Kind::NetworkInterface => inventory.nics.get(id).map(|n| &n.description),
-            Kind::PublicIp => inventory.public_ips.get(id).map(|p| &p.description),
-            Kind::Subnet => None,
-        };
-        if let Some(description) = description
-            && let (_, Some((prefix, as_address))) = cloud::untag_description(description)
-            && prefix != own
-        {
-            out.push(Claimed {
+    state
+        .resources
+        .iter()
+        .filter(|(_, entry)| !state.taken_over.contains(&entry.id))
+        .filter_map(|(address, entry)| {
+            let (lineage_prefix, as_address) =
+                other_marker(inventory, &state.lineage, address.kind, &entry.id)?;
+            Some(Claimed {
                 address: address.clone(),
                 id: entry.id.clone(),
-                lineage_prefix: prefix,
+                lineage_prefix,
                 as_address,
-            });
-        }
-    }
-    out
+            })
+        })
+        .collect()
 }
 
 /// Every object in the inventory with the marker of this lineage: ID -> address.

@@ -655,12 +655,7 @@ fn target_plans_an_address_and_what_it_needs() {
 
 #[test]
 fn a_team_state_in_postgresql() {
-    let Ok(url) = std::env::var("NICPLAN_TEST_POSTGRES") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide NICPLAN_TEST_POSTGRES"
-        );
-        eprintln!("skipped: NICPLAN_TEST_POSTGRES is not set");
+    let Some(url) = common::nicplan::postgres_url() else {
         return;
     };
     let w = Workdir::new();

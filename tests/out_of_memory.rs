@@ -5,6 +5,7 @@
 mod common;
 
 use common::nicplan::Workdir;
+use common::tree;
 
 /// The address space the runs below may take, in KiB.
 const LIMIT_KIB: u64 = 80_000;
@@ -77,6 +78,7 @@ fn memory_that_runs_out_is_a_message_and_exit_1_and_nothing_is_written() {
 
     let large = Workdir::new();
     large.write(&file(12_000));
+    let before = tree(large.dir.path());
     let out = plan_limited(&large);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "exit 1, not a signal: {stderr}");
@@ -92,10 +94,9 @@ fn memory_that_runs_out_is_a_message_and_exit_1_and_nothing_is_written() {
         !stderr.contains("memory allocation of"),
         "not the runtime's abort message: {stderr}"
     );
-    let mut left: Vec<String> = std::fs::read_dir(large.dir.path())
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    left.sort();
-    assert_eq!(left, ["nicplan.yaml"], "a plan that ran out wrote nothing");
+    assert_eq!(
+        tree(large.dir.path()),
+        before,
+        "a plan that ran out wrote nothing"
+    );
 }

@@ -154,10 +154,7 @@ pub fn print_rendered(
             render::plan_text::write(out, plan, source, stdout_style());
         }),
         PlanFormat::Json => {
-            let mut buffered = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            render::plan_json::write(&mut buffered, plan, drift, source)?;
-            std::io::Write::flush(&mut buffered)?;
-            Ok(())
+            super::print_buffered(|out| render::plan_json::write(out, plan, drift, source))
         }
         PlanFormat::Markdown => print(&render::plan_markdown::markdown(plan, drift, source)),
     }

@@ -14,7 +14,6 @@ use crate::refresh;
 use crate::render;
 use crate::resource::{Attributes, Status};
 use crate::state::Entry;
-use crate::state::State;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ShowFormat {
@@ -410,24 +409,13 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
             args.id
         )));
     };
-    let probe = State {
-        taken_over: std::collections::BTreeSet::new(),
-        resources: std::iter::once((
-            args.address.clone(),
-            Entry {
-                id: args.id.clone(),
-                attributes: attributes.clone(),
-            },
-        ))
-        .collect(),
-        ..State::new(state.lineage.clone())
-    };
-    let claimed = refresh::claimed_by_others(&probe, &inventory);
-    if let Some(c) = claimed.first() {
+    if let Some((prefix, as_address)) =
+        refresh::other_marker(&inventory, &state.lineage, args.address.kind, &args.id)
+    {
         if !args.take_over {
             return Err(Error::Usage(format!(
-                "{} carries the marker of another state (lineage {}..., where it is {}): that state may manage it still. If it really moves here, forget it there (`nicplan state rm {}` with that state) and import it with `--take-over`",
-                args.id, c.lineage_prefix, c.as_address, c.as_address
+                "{} carries the marker of another state (lineage {prefix}..., where it is {as_address}): that state may manage it still. If it really moves here, forget it there (`nicplan state rm {as_address}` with that state) and import it with `--take-over`",
+                args.id
             )));
         }
         state.taken_over.insert(args.id.clone());

@@ -252,14 +252,23 @@ fn print(text: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Text written to stdout through a buffer as it is made, so that a large plan is
-/// never held whole in memory. The first error is kept and ends the writing.
-struct Streamed<W: Write> {
-    inner: W,
+/// Writes to stdout through a buffer as `write` produces the output, so that a large
+/// plan is never held whole in memory.
+fn print_buffered(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Error> {
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    write(&mut buffered)?;
+    buffered.flush()?;
+    Ok(())
+}
+
+/// Text for an [`std::io::Write`], for renderers that write `fmt`: the first error is
+/// kept and ends the writing.
+struct Streamed<'w> {
+    inner: &'w mut dyn Write,
     error: Option<std::io::Error>,
 }
 
-impl<W: Write> std::fmt::Write for Streamed<W> {
+impl std::fmt::Write for Streamed<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         if self.error.is_some() {
             return Err(std::fmt::Error);
@@ -272,18 +281,12 @@ impl<W: Write> std::fmt::Write for Streamed<W> {
 }
 
 /// Prints what `write` produces, as it produces it.
-fn print_streamed(write: impl FnOnce(&mut Streamed<&mut dyn Write>)) -> Result<(), Error> {
-    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let mut out = Streamed {
-        inner: &mut buffered as &mut dyn Write,
-        error: None,
-    };
-    write(&mut out);
-    if let Some(e) = out.error {
-        return Err(e.into());
-    }
-    buffered.flush()?;
-    Ok(())
+fn print_streamed(write: impl FnOnce(&mut Streamed<'_>)) -> Result<(), Error> {
+    print_buffered(|inner| {
+        let mut out = Streamed { inner, error: None };
+        write(&mut out);
+        out.error.map_or(Ok(()), Err)
+    })
 }
 
 /// The text style for output on stdout.

@@ -222,7 +222,7 @@ pub fn plan(plan: &Plan, drift: &[Drift], source: &Source) -> String {
 /// [`plan`], written into `out` as it is serialised (a large plan is never held whole
 /// as text).
 pub fn write(
-    out: &mut impl std::io::Write,
+    out: &mut dyn std::io::Write,
     plan: &Plan,
     drift: &[Drift],
     source: &Source,

@@ -81,6 +81,20 @@ impl Workdir {
     }
 }
 
+/// The PostgreSQL server the tests may use (`NICPLAN_TEST_POSTGRES`, which
+/// `.ci/postgres.sh` sets): `None` outside CI when none is named, so the caller skips.
+pub fn postgres_url() -> Option<String> {
+    let Ok(url) = std::env::var("NICPLAN_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must provide NICPLAN_TEST_POSTGRES"
+        );
+        eprintln!("skipped: NICPLAN_TEST_POSTGRES is not set");
+        return None;
+    };
+    Some(url)
+}
+
 /// The standard output of a run (`what`), which must have exited 0.
 pub fn succeeded(what: &str, out: &Output) -> String {
     assert_eq!(
