@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use clap::{Subcommand, ValueEnum};
 
+use super::print;
 use super::workspace::{Common, Error};
-use super::{print, stdout_style};
 use crate::address::{Address, Kind};
 use crate::ops;
 use crate::plan;
@@ -592,17 +592,10 @@ fn dot_id(s: &str) -> String {
 }
 
 pub fn exec_graph(args: GraphArgs) -> Result<u8, Error> {
+    // A file with an error is refused by `open`, with its diagnostics.
     let ws = args.common.open(true)?;
-    let Some(validation) = &ws.validation else {
+    if ws.validation.is_none() {
         return Err(Error::Usage("no desired-state file".to_string()));
-    };
-    if validation.has_errors() {
-        print(&render::text::diagnostics(
-            &validation.source,
-            &validation.diagnostics,
-            stdout_style(),
-        ))?;
-        return Ok(1);
     }
     let model = ws.model();
     let mut out = String::new();

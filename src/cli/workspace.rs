@@ -170,7 +170,8 @@ fn lock_timeout(text: &str) -> Result<std::time::Duration, String> {
 
 /// What a command works on.
 pub struct Workspace {
-    /// The validated file, when there is one.
+    /// The validated file, when there is one: it has no error, and its diagnostics
+    /// are not kept (a plan finds them again).
     pub validation: Option<Validation>,
     /// The state store.
     pub store: Box<dyn StateStore>,
@@ -228,7 +229,13 @@ impl Common {
     pub fn open_with(&self, validation: Option<Validation>) -> Result<Workspace, Error> {
         let validation = match validation {
             Some(v) if v.has_errors() => return Err(Error::Invalid(Box::new(v))),
-            other => other,
+            // Its warnings and advice are found again by whatever plans it, with the
+            // state in view; they need not be held meanwhile.
+            Some(mut v) => {
+                v.diagnostics = Vec::new();
+                Some(v)
+            }
+            None => None,
         };
         let settings = validation
             .as_ref()

@@ -129,8 +129,9 @@ impl fmt::Display for Action {
 pub struct Dependency {
     /// Index of the step that must come first.
     pub step: usize,
-    /// The constraint, in words.
-    pub reason: String,
+    /// The constraint, in words (shared by every step that waits for the same
+    /// thing: thousands of NICs may need one subnet).
+    pub reason: Arc<str>,
 }
 
 /// One step of the plan.

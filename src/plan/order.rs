@@ -23,7 +23,9 @@ use crate::state::State;
 
 struct Edges<'s> {
     steps: &'s [Step],
-    graph: DiGraph<usize, String>,
+    graph: DiGraph<usize, Arc<str>>,
+    /// Each reason once, however many edges give it.
+    reasons: std::collections::HashSet<Arc<str>>,
     nodes: Vec<NodeIndex>,
     /// Edges already added, as (before, after): petgraph's own lookup walks a node's
     /// whole adjacency list, and a security group may come before every NIC.
@@ -44,6 +46,14 @@ impl Edges<'_> {
             return;
         }
         let text = reason(&self.steps[b]);
+        let text = match self.reasons.get(text.as_str()) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared: Arc<str> = Arc::from(text);
+                self.reasons.insert(Arc::clone(&shared));
+                shared
+            }
+        };
         self.graph.add_edge(self.nodes[b], self.nodes[a], text);
     }
 }
@@ -124,6 +134,7 @@ pub(super) fn order(
         graph,
         nodes,
         seen: std::collections::BTreeSet::new(),
+        reasons: std::collections::HashSet::new(),
     };
     let current = &state.resources;
     // NIC name -> the desired instance it is the primary interface of.
@@ -574,7 +585,7 @@ fn rank(step: &Step) -> (Action, &Address, Option<&str>, Option<&str>) {
 
 fn toposort(
     mut steps: Vec<Step>,
-    graph: DiGraph<usize, String>,
+    graph: DiGraph<usize, Arc<str>>,
     nodes: &[NodeIndex],
 ) -> (Vec<Step>, Vec<Diagnostic>) {
     let n = steps.len();
@@ -665,7 +676,7 @@ fn chain_same_resource(steps: &mut [Step]) {
                 if !steps[i].depends_on.iter().any(|d| d.step == prev_index) {
                     steps[i].depends_on.push(Dependency {
                         step: prev_index,
-                        reason: format!("one step at a time on {address}"),
+                        reason: Arc::from(format!("one step at a time on {address}")),
                     });
                 }
             }

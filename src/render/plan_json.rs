@@ -190,7 +190,7 @@ pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> Plan
                     .iter()
                     .map(|d| JsonDependency {
                         step: d.step,
-                        reason: d.reason.clone(),
+                        reason: d.reason.to_string(),
                     })
                     .collect(),
                 reason: match (&s.with_instance, s.replace) {
