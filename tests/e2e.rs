@@ -967,7 +967,7 @@ fn a_state_that_cannot_be_true_is_refused_naming_the_entry() {
                 d["resources"]["instance.web-2"]["id"] = vpc.clone().into();
             }),
             format!(
-                "the state holds vpc.main with ID {web2}, which the sim backend could not have made (the simulator names a vpc `vpc-NNNNNN`)"
+                "the state holds vpc.main with ID {web2}, which the sim backend could not have made (the simulator names a vpc `vpc-NNNNNN`"
             ),
         ),
     ];

@@ -239,6 +239,61 @@ fn the_base_network_converges_through_the_rest_api_and_so_do_changes() {
 }
 
 #[test]
+fn the_platform_hands_out_uuids_and_a_state_holding_anything_else_is_refused() {
+    use nicplan::state::StateStore;
+    let server = server(options());
+    let cloud = client(&server.url());
+    let store = MemoryStore::new();
+    converge(&base(), &store, &cloud);
+    let state = store.read().expect("reads").expect("a state");
+    assert!(state.resources.len() > 10);
+    for (address, entry) in &state.resources {
+        assert!(
+            nicplan::cloud::is_platform_id(&entry.id),
+            "{address}: {}",
+            entry.id
+        );
+    }
+    // The simulator's own form of ID, as a state made with the embedded backend holds.
+    let mut wrong = state.clone();
+    let vpc = wrong
+        .resources
+        .iter_mut()
+        .find(|(a, _)| a.to_string() == "vpc.main")
+        .map(|(_, e)| e)
+        .expect("vpc.main");
+    vpc.id = "vpc-000001".to_string();
+    let wrong_store = MemoryStore::new();
+    wrong_store.write(&mut wrong).expect("writes");
+    let world = server.sim().world().expect("world");
+    let Err(err) = ops::plan(
+        &model_of(&base()),
+        &wrong_store,
+        &cloud,
+        true,
+        &Options::default(),
+    ) else {
+        panic!("a state with a simulator's ID planned against the platform");
+    };
+    assert_eq!(
+        err.to_string(),
+        "the state holds vpc.main with ID vpc-000001, which the kakaocloud backend could not have made (the platform's vpc IDs are UUIDs, such as 3f2a9c1e-7b4d-4e21-9a3c-5d0e1f2a3b4c); nothing was read or changed. Use the backend the state was made with, or remove the entry (`nicplan state rm vpc.main`)"
+    );
+    assert_eq!(server.sim().world().expect("world"), world);
+    // The state as it was still converges.
+    let again = ops::plan(
+        &model_of(&base()),
+        &store,
+        &cloud,
+        true,
+        &Options::default(),
+    )
+    .expect("plans");
+    assert!(again.plan.steps.is_empty());
+    server.stop();
+}
+
+#[test]
 fn changes_the_platform_finishes_later_are_waited_for_over_the_wire() {
     // Every change takes a while, as on the platform: VPCs and subnets provision,
     // instances build, stop, resize and start, NICs and public IPs attach, deletes

@@ -1552,6 +1552,15 @@ impl Cloud for KakaoCloud {
         "kakaocloud"
     }
 
+    fn id_problem(&self, kind: crate::address::Kind, id: &str) -> Option<String> {
+        (!super::is_platform_id(id)).then(|| {
+            format!(
+                "the platform's {} IDs are UUIDs, such as 3f2a9c1e-7b4d-4e21-9a3c-5d0e1f2a3b4c",
+                kind.as_str().replace('_', " ")
+            )
+        })
+    }
+
     fn multiple_ips(&self) -> bool {
         false
     }

@@ -463,10 +463,52 @@ pub fn untag_description(description: &str) -> (String, Option<(String, Address)
     (user, Some((lineage.to_string(), address)))
 }
 
+/// Whether `id` has the form of the platform's IDs: a UUID of version 1 to 5 and the
+/// RFC 4122 variant, in either case, as the platform's Terraform provider checks them.
+pub fn is_platform_id(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    let [a, b, c, d, e] = groups.as_slice() else {
+        return false;
+    };
+    let hex = |g: &str, len: usize| g.len() == len && g.chars().all(|ch| ch.is_ascii_hexdigit());
+    hex(a, 8)
+        && hex(b, 4)
+        && hex(c, 4)
+        && hex(d, 4)
+        && hex(e, 12)
+        && matches!(c.as_bytes()[0], b'1'..=b'5')
+        && matches!(
+            d.as_bytes()[0].to_ascii_lowercase(),
+            b'8' | b'9' | b'a' | b'b'
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::address::Kind;
+
+    #[test]
+    fn platform_ids_are_uuids_of_the_rfc_variant() {
+        for id in [
+            "3f2a9c1e-7b4d-4e21-9a3c-5d0e1f2a3b4c",
+            "3F2A9C1E-7B4D-1E21-BA3C-5D0E1F2A3B4C",
+        ] {
+            assert!(is_platform_id(id), "{id}");
+        }
+        for id in [
+            "vpc-000001",
+            "",
+            "3f2a9c1e-7b4d-6e21-9a3c-5d0e1f2a3b4c",
+            "3f2a9c1e-7b4d-4e21-7a3c-5d0e1f2a3b4c",
+            "3f2a9c1e-7b4d-4e21-9a3c-5d0e1f2a3b4",
+            "3f2a9c1e7b4d4e219a3c5d0e1f2a3b4c",
+            "3f2a9c1e-7b4d-4e21-9a3c-5d0e1f2a3b4g",
+            "3f2a9c1e-7b4d-4e21-9a3c-5d0e1f2a3b4c-1",
+        ] {
+            assert!(!is_platform_id(id), "{id}");
+        }
+    }
 
     #[test]
     fn descriptions_carry_and_give_back_the_address() {

@@ -40,6 +40,9 @@
 //!   never garbles the connection.
 //!
 //! Decisions where the doc is silent (the `kakaocloud` backend sends the same):
+//! - Objects get the platform's form of ID, a UUID (the simulator's world records the
+//!   switch with its first change through the server; the `kakaocloud` backend refuses
+//!   a state holding anything else).
 //! - Flavor IDs are `flavor-FAMILY-SIZE` (`flavor-m2a-large`), listed by `GET /flavors`
 //!   from the instance catalogue; `flavor_id` (create) and `{"flavor": {"id"}}` (resize)
 //!   take those IDs, never names. An instance shows `flavor: {id, name, ...}`.
@@ -273,6 +276,9 @@ impl Server {
     /// background thread.
     pub fn start(sim: Sim, listen: &str, options: ServeOptions) -> Result<Server, CloudError> {
         options.check().map_err(CloudError::Rejected)?;
+        // The platform hands out UUIDs, and the `kakaocloud` backend checks for them.
+        let mut sim = sim;
+        sim.hand_out_platform_ids();
         let http = tiny_http::Server::http(listen)
             .map_err(|e| CloudError::Unavailable(format!("cannot listen on {listen}: {e}")))?;
         let addr = http.server_addr().to_ip().ok_or_else(|| {

@@ -162,6 +162,8 @@ pub struct Sim {
     multiple_ips: bool,
     /// How long changes take.
     delays: Delays,
+    /// Whether the world is switched to the platform's form of ID by its next change.
+    platform_ids: bool,
 }
 
 /// What a call needs besides the world.
@@ -185,6 +187,7 @@ impl Sim {
             memory: Mutex::new(World::default()),
             multiple_ips,
             delays: Delays::DEFAULT,
+            platform_ids: false,
         }
     }
 
@@ -201,6 +204,7 @@ impl Sim {
             memory: Mutex::new(World::default()),
             multiple_ips,
             delays,
+            platform_ids: false,
         })
     }
 
@@ -223,6 +227,13 @@ impl Sim {
     /// The delays in force.
     pub fn delays(&self) -> Delays {
         self.delays
+    }
+
+    /// Gives every object made from now on an ID of the platform's form (a UUID), as
+    /// `sim serve` does. The world records it with its next change, so that operator
+    /// commands on the same file follow; until then nothing is written.
+    pub fn hand_out_platform_ids(&mut self) {
+        self.platform_ids = true;
     }
 
     /// Operator control: sets the status of the instance with this ID, or else with this
@@ -271,6 +282,11 @@ impl Sim {
         delays: Delays,
         op: impl FnOnce(&mut World, &Ctx) -> Result<T, CloudError>,
     ) -> Result<T, CloudError> {
+        let platform_ids = self.platform_ids;
+        let op = move |w: &mut World, cx: &Ctx| {
+            w.settings.platform_ids |= platform_ids;
+            op(w, cx)
+        };
         let mut memory = self.memory.lock().map_err(|_| {
             CloudError::Unavailable(
                 "the simulator is unusable after a panic in an earlier call".to_string(),
@@ -598,8 +614,10 @@ impl Cloud for Sim {
             .and_then(|rest| rest.strip_prefix('-'));
         match number {
             Some(n) if n.len() >= 6 && n.chars().all(|c| c.is_ascii_digit()) => None,
+            // What it hands out once it has served the platform's API.
+            _ if world::is_own_platform_id(id) => None,
             _ => Some(format!(
-                "the simulator names a {} `{prefix}-NNNNNN`",
+                "the simulator names a {} `{prefix}-NNNNNN`, or, once it has served the platform's API, with a UUID of its own making",
                 kind.as_str().replace('_', " ")
             )),
         }

@@ -102,6 +102,11 @@ pub struct SimSettings {
     pub keep_primary_nic: bool,
     /// The project's quotas.
     pub quotas: SimQuotas,
+    /// Whether new objects get IDs of the platform's form (UUIDs), as `sim serve` asks
+    /// so that the `kakaocloud` backend sees what the platform hands out; otherwise
+    /// `vpc-000001` and the like, which are easier to read in the simulator's own tests.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub platform_ids: bool,
 }
 
 /// Everything the simulated platform holds: its objects by ID, the ID counter, the
@@ -130,6 +135,33 @@ pub struct World {
     /// Build deadlines written by an older simulator: read, turned into `pending`.
     #[serde(skip_serializing)]
     pub build_deadlines: BTreeMap<String, u64>,
+}
+
+/// The platform's form of the `n`th ID: a version-4 UUID whose first groups are mixed
+/// from `n` and whose last group is `n` itself, so IDs never repeat and are the same in
+/// every run.
+fn platform_id(n: u64) -> String {
+    // splitmix64: a few multiplications that spread every bit of `n`.
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}",
+        z >> 32,
+        (z >> 16) & 0xffff,
+        z & 0xfff,
+        8 + ((z >> 12) & 0x3),
+        (z >> 40) & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
+}
+
+/// Whether `id` is one `platform_id` makes: the UUID of the number in its last group.
+pub(super) fn is_own_platform_id(id: &str) -> bool {
+    id.rsplit_once('-')
+        .and_then(|(_, last)| u64::from_str_radix(last, 16).ok())
+        .is_some_and(|n| platform_id(n) == id)
 }
 
 /// `id (name)`, or just `id` when the name is empty.
@@ -356,7 +388,12 @@ impl World {
     /// The next ID with this prefix, and its number.
     fn next_id(&mut self, prefix: &str) -> (String, u64) {
         self.counter += 1;
-        (format!("{prefix}-{:06}", self.counter), self.counter)
+        let id = if self.settings.platform_ids {
+            platform_id(self.counter)
+        } else {
+            format!("{prefix}-{:06}", self.counter)
+        };
+        (id, self.counter)
     }
 
     pub(super) fn vpc(&self, id: &str) -> Result<&CloudVpc, CloudError> {
@@ -1286,5 +1323,23 @@ fn find<T>(
                 .collect::<Vec<_>>()
                 .join(", ")
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_ids_are_uuids_that_never_repeat_and_that_only_the_simulator_makes() {
+        let ids: std::collections::BTreeSet<String> = (1..=20_000).map(platform_id).collect();
+        assert_eq!(ids.len(), 20_000);
+        for id in &ids {
+            assert!(crate::cloud::is_platform_id(id), "{id}");
+            assert!(is_own_platform_id(id), "{id}");
+        }
+        assert_eq!(platform_id(7), platform_id(7));
+        assert!(!is_own_platform_id("3f2a3c2e-1111-4444-8888-123456789abc"));
+        assert!(!is_own_platform_id("vpc-000001"));
     }
 }
