@@ -21,8 +21,9 @@
 //! addresses a subnet has left...), updated by every change, so each step costs a few
 //! lookups whatever the size of the network.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::Ipv4Addr;
+use std::rc::Rc;
 
 use super::outside::{Outside, suggested_name};
 use super::{Action, Step};
@@ -34,24 +35,28 @@ use crate::resource::{self, Attributes, Status};
 use crate::source::Span;
 use crate::state::State;
 
+/// A name in the world (of an object, a subnet's VPC, an instance type), held once
+/// by the world's interner and shared by every map and index that refers to it.
+type Name = Rc<str>;
+
 #[derive(Clone, Debug)]
 struct Instance {
-    instance_type: String,
-    primary: String,
+    instance_type: Name,
+    primary: Name,
     /// The observed status, as the plan moves it (stop, start); `None` when unknown.
     status: Option<Status>,
 }
 
 #[derive(Clone, Debug)]
 struct Nic {
-    subnet: String,
+    subnet: Name,
     ips: Vec<Ipv4Addr>,
     /// Its primary address is still to be assigned by the cloud: it holds one address
     /// of its subnet, not known which.
     assigned: bool,
-    security_groups: Vec<String>,
+    security_groups: Vec<Name>,
     /// The instance it belongs to, and whether as its primary.
-    attached: Option<(String, bool)>,
+    attached: Option<(Name, bool)>,
 }
 
 impl Nic {
@@ -62,7 +67,7 @@ impl Nic {
 }
 
 /// A public IP's mapping: the NIC, and the private IP when known.
-type Mapping = Option<(String, Option<Ipv4Addr>)>;
+type Mapping = Option<(Name, Option<Ipv4Addr>)>;
 
 /// An object outside the state, for findings.
 struct Stranger {
@@ -76,28 +81,31 @@ struct Stranger {
 
 #[derive(Default)]
 struct World {
-    vpcs: BTreeSet<String>,
-    subnets: BTreeMap<String, resource::Subnet>,
-    security_groups: BTreeSet<String>,
-    instances: BTreeMap<String, Instance>,
-    nics: BTreeMap<String, Nic>,
-    public_ips: BTreeMap<String, Mapping>,
+    /// Every name the world holds, each allocated once.
+    names: HashSet<Name>,
+    vpcs: BTreeSet<Name>,
+    subnets: BTreeMap<Name, resource::Subnet>,
+    security_groups: BTreeSet<Name>,
+    instances: BTreeMap<Name, Instance>,
+    nics: BTreeMap<Name, Nic>,
+    public_ips: BTreeMap<Name, Mapping>,
     /// Names of security groups outside the state, which the project's names must not
     /// repeat.
     taken_group_names: BTreeMap<String, String>,
     /// Objects outside the state, by their `id:ID` name.
-    strangers: BTreeMap<String, Stranger>,
+    strangers: BTreeMap<Name, Stranger>,
     /// The addresses the file declares, for import hints.
     declared: BTreeSet<Address>,
     // Indexes, maintained by `put_*` and `take_*` only.
-    subnets_in_vpc: BTreeMap<String, BTreeSet<String>>,
-    nics_in_subnet: BTreeMap<String, BTreeSet<String>>,
-    nics_with_group: BTreeMap<String, BTreeSet<String>>,
-    nics_on_instance: BTreeMap<String, BTreeSet<String>>,
-    ip_holder: BTreeMap<(String, Ipv4Addr), String>,
+    subnets_in_vpc: BTreeMap<Name, BTreeSet<Name>>,
+    nics_in_subnet: BTreeMap<Name, BTreeSet<Name>>,
+    nics_with_group: BTreeMap<Name, BTreeSet<Name>>,
+    nics_on_instance: BTreeMap<Name, BTreeSet<Name>>,
+    /// Subnet -> address -> the NIC holding it.
+    ip_holder: BTreeMap<Name, BTreeMap<Ipv4Addr, Name>>,
     /// Subnet -> how many of its addresses NICs hold.
-    used_in_subnet: BTreeMap<String, usize>,
-    public_ips_on: BTreeMap<String, BTreeSet<String>>,
+    used_in_subnet: BTreeMap<Name, usize>,
+    public_ips_on: BTreeMap<Name, BTreeSet<Name>>,
 }
 
 /// `10.0.1.7` or `10.0.1.7, 10.0.1.8`.
@@ -119,13 +127,13 @@ impl World {
         for (address, entry) in &state.resources {
             w.apply_attributes(address, &entry.attributes);
             if let Attributes::Instance(i) = &entry.attributes
-                && let Some(instance) = w.instances.get_mut(&address.name)
+                && let Some(instance) = w.instances.get_mut(address.name.as_str())
             {
                 instance.status = i.status;
             }
         }
         w.add_outside(outside);
-        let primaries: Vec<(String, String)> = w
+        let primaries: Vec<(Name, Name)> = w
             .instances
             .iter()
             .map(|(name, i)| (name.clone(), i.primary.clone()))
@@ -134,6 +142,16 @@ impl World {
             w.update_nic(&primary, |n| n.attached = Some((name, true)));
         }
         w
+    }
+
+    /// The world's one copy of `name`, made on first use.
+    fn intern(&mut self, name: &str) -> Name {
+        if let Some(held) = self.names.get(name) {
+            return held.clone();
+        }
+        let held: Name = Rc::from(name);
+        self.names.insert(held.clone());
+        held
     }
 
     /// Adds what the cloud holds outside the state.
@@ -146,7 +164,7 @@ impl World {
             }
         };
         for v in &outside.vpcs {
-            let key = stranger_name(&v.id);
+            let key = self.intern(&stranger_name(&v.id));
             let address = Address::new(Kind::Vpc, suggested_name(&v.name, &v.id));
             self.strangers.insert(
                 key.clone(),
@@ -159,7 +177,7 @@ impl World {
             self.vpcs.insert(key);
         }
         for s in &outside.subnets {
-            let key = stranger_name(&s.id);
+            let key = self.intern(&stranger_name(&s.id));
             let address = Address::new(Kind::Subnet, suggested_name(&s.name, &s.id));
             self.strangers.insert(
                 key.clone(),
@@ -180,7 +198,7 @@ impl World {
         }
         for g in &outside.security_groups {
             self.taken_group_names.insert(g.name.clone(), g.id.clone());
-            let key = stranger_name(&g.id);
+            let key = self.intern(&stranger_name(&g.id));
             let address = Address::new(Kind::SecurityGroup, suggested_name(&g.name, &g.id));
             self.strangers.insert(
                 key.clone(),
@@ -193,7 +211,7 @@ impl World {
             self.security_groups.insert(key);
         }
         for i in &outside.instances {
-            let key = stranger_name(&i.id);
+            let key = self.intern(&stranger_name(&i.id));
             let address = Address::new(Kind::Instance, suggested_name(&i.name, &i.id));
             self.strangers.insert(
                 key.clone(),
@@ -208,17 +226,15 @@ impl World {
                     import: Some((address, i.id.clone())),
                 },
             );
-            self.instances.insert(
-                key,
-                Instance {
-                    instance_type: i.flavor.clone(),
-                    primary: i.primary_interface.clone(),
-                    status: None,
-                },
-            );
+            let instance = Instance {
+                instance_type: self.intern(&i.flavor),
+                primary: self.intern(&i.primary_interface),
+                status: None,
+            };
+            self.instances.insert(key, instance);
         }
         for n in &outside.nics {
-            let key = stranger_name(&n.id);
+            let key = self.intern(&stranger_name(&n.id));
             let address = Address::new(Kind::NetworkInterface, suggested_name(&n.name, &n.id));
 
             self.strangers.insert(
@@ -234,19 +250,20 @@ impl World {
                     import: Some((address, n.id.clone())),
                 },
             );
-            self.put_nic(
-                key,
-                Nic {
-                    subnet: n.subnet.clone(),
-                    ips: n.ips.clone(),
-                    assigned: false,
-                    security_groups: n.security_groups.clone(),
-                    attached: n.attached.clone(),
-                },
-            );
+            let nic = Nic {
+                subnet: self.intern(&n.subnet),
+                ips: n.ips.clone(),
+                assigned: false,
+                security_groups: n.security_groups.iter().map(|g| self.intern(g)).collect(),
+                attached: n
+                    .attached
+                    .as_ref()
+                    .map(|(instance, primary)| (self.intern(instance), *primary)),
+            };
+            self.put_nic(key, nic);
         }
         for p in &outside.public_ips {
-            let key = stranger_name(&p.id);
+            let key = self.intern(&stranger_name(&p.id));
             let address = Address::new(
                 Kind::PublicIp,
                 suggested_name(&p.address.to_string(), &p.id),
@@ -259,7 +276,8 @@ impl World {
                     import: Some((address, p.id.clone())),
                 },
             );
-            self.put_public_ip(key, Some((p.network_interface.clone(), p.private_ip)));
+            let nic = self.intern(&p.network_interface);
+            self.put_public_ip(key, Some((nic, p.private_ip)));
         }
     }
 
@@ -296,7 +314,7 @@ impl World {
     }
 
     fn apply_attributes(&mut self, address: &Address, attributes: &Attributes) {
-        let name = address.name.clone();
+        let name = self.intern(&address.name);
         match attributes {
             Attributes::Vpc(_) => {
                 self.vpcs.insert(name);
@@ -307,18 +325,16 @@ impl World {
             }
             Attributes::Instance(i) => {
                 let status = self.instances.get(&name).and_then(|i| i.status);
-                self.instances.insert(
-                    name,
-                    Instance {
-                        instance_type: i.instance_type.clone(),
-                        primary: i.primary_interface.clone(),
-                        status,
-                    },
-                );
+                let instance = Instance {
+                    instance_type: self.intern(&i.instance_type),
+                    primary: self.intern(&i.primary_interface),
+                    status,
+                };
+                self.instances.insert(name, instance);
             }
             Attributes::NetworkInterface(n) => {
                 let nic = Nic {
-                    subnet: n.subnet.clone(),
+                    subnet: self.intern(&n.subnet),
                     ips: n
                         .private_ip
                         .iter()
@@ -326,23 +342,28 @@ impl World {
                         .copied()
                         .collect(),
                     assigned: n.private_ip.is_none(),
-                    security_groups: n.security_groups.clone(),
-                    attached: n.attach_to.clone().map(|i| (i, false)),
+                    security_groups: n.security_groups.iter().map(|g| self.intern(g)).collect(),
+                    attached: n.attach_to.as_ref().map(|i| (self.intern(i), false)),
                 };
                 self.take_nic(&name);
                 self.put_nic(name, nic);
             }
             Attributes::PublicIp(p) => {
                 self.take_public_ip(&name);
-                self.put_public_ip(name, p.network_interface.clone().map(|n| (n, p.private_ip)));
+                let mapping = p
+                    .network_interface
+                    .as_ref()
+                    .map(|n| (self.intern(n), p.private_ip));
+                self.put_public_ip(name, mapping);
             }
         }
     }
 
-    fn put_subnet(&mut self, name: String, subnet: resource::Subnet) {
+    fn put_subnet(&mut self, name: Name, subnet: resource::Subnet) {
         self.take_subnet(&name);
+        let vpc = self.intern(&subnet.vpc);
         self.subnets_in_vpc
-            .entry(subnet.vpc.clone())
+            .entry(vpc)
             .or_default()
             .insert(name.clone());
         self.subnets.insert(name, subnet);
@@ -350,13 +371,13 @@ impl World {
 
     fn take_subnet(&mut self, name: &str) -> Option<resource::Subnet> {
         let subnet = self.subnets.remove(name)?;
-        if let Some(set) = self.subnets_in_vpc.get_mut(&subnet.vpc) {
+        if let Some(set) = self.subnets_in_vpc.get_mut(subnet.vpc.as_str()) {
             set.remove(name);
         }
         Some(subnet)
     }
 
-    fn put_nic(&mut self, name: String, nic: Nic) {
+    fn put_nic(&mut self, name: Name, nic: Nic) {
         self.nics_in_subnet
             .entry(nic.subnet.clone())
             .or_default()
@@ -374,9 +395,9 @@ impl World {
                 .or_default()
                 .insert(name.clone());
         }
+        let held = self.ip_holder.entry(nic.subnet.clone()).or_default();
         for ip in &nic.ips {
-            self.ip_holder
-                .insert((nic.subnet.clone(), *ip), name.clone());
+            held.insert(*ip, name.clone());
         }
         self.nics.insert(name, nic);
     }
@@ -399,10 +420,11 @@ impl World {
         {
             set.remove(name);
         }
-        for ip in &nic.ips {
-            let key = (nic.subnet.clone(), *ip);
-            if self.ip_holder.get(&key).is_some_and(|h| h == name) {
-                self.ip_holder.remove(&key);
+        if let Some(held) = self.ip_holder.get_mut(&nic.subnet) {
+            for ip in &nic.ips {
+                if held.get(ip).is_some_and(|h| **h == *name) {
+                    held.remove(ip);
+                }
             }
         }
         Some(nic)
@@ -412,11 +434,12 @@ impl World {
     fn update_nic(&mut self, name: &str, change: impl FnOnce(&mut Nic)) {
         if let Some(mut nic) = self.take_nic(name) {
             change(&mut nic);
-            self.put_nic(name.to_string(), nic);
+            let name = self.intern(name);
+            self.put_nic(name, nic);
         }
     }
 
-    fn put_public_ip(&mut self, name: String, mapping: Mapping) {
+    fn put_public_ip(&mut self, name: Name, mapping: Mapping) {
         if let Some((nic, _)) = &mapping {
             self.public_ips_on
                 .entry(nic.clone())
@@ -457,8 +480,8 @@ impl World {
             .map(|s| s.availability_zone.as_str())
     }
 
-    fn first<'a>(set: Option<&'a BTreeSet<String>>, except: &str) -> Option<&'a String> {
-        set.into_iter().flatten().find(|n| *n != except)
+    fn first<'a>(set: Option<&'a BTreeSet<Name>>, except: &str) -> Option<&'a Name> {
+        set.into_iter().flatten().find(|n| ***n != *except)
     }
 
     fn exists(&self, kind: Kind, name: &str) -> bool {
@@ -491,7 +514,7 @@ impl World {
 
     /// The objects of a kind outside the state, in words.
     fn strangers_of(&self, kind: Kind) -> Vec<&str> {
-        let names: Box<dyn Iterator<Item = &String>> = match kind {
+        let names: Box<dyn Iterator<Item = &Name>> = match kind {
             Kind::Vpc => Box::new(self.vpcs.iter()),
             Kind::Subnet => Box::new(self.subnets.keys()),
             Kind::Instance => Box::new(self.instances.keys()),
@@ -600,6 +623,7 @@ impl Checker<'_> {
             Action::Associate => self.associate(step, &name, span),
             Action::Disassociate => {
                 if self.world.take_public_ip(&name).is_some() {
+                    let name = self.world.intern(&name);
                     self.world.put_public_ip(name, None);
                 }
             }
@@ -660,18 +684,20 @@ impl Checker<'_> {
         let kind = step.address.kind;
         let w = &self.world;
         let missing: Option<String> = match after {
-            Attributes::Subnet(s) => (!w.vpcs.contains(&s.vpc)).then(|| format!("vpc.{}", s.vpc)),
+            Attributes::Subnet(s) => {
+                (!w.vpcs.contains(s.vpc.as_str())).then(|| format!("vpc.{}", s.vpc))
+            }
             Attributes::NetworkInterface(n) => {
-                if !w.subnets.contains_key(&n.subnet) {
+                if !w.subnets.contains_key(n.subnet.as_str()) {
                     Some(format!("subnet.{}", n.subnet))
                 } else {
                     n.security_groups
                         .iter()
-                        .find(|g| !w.security_groups.contains(*g))
+                        .find(|g| !w.security_groups.contains(g.as_str()))
                         .map(|g| format!("security_group.{g}"))
                 }
             }
-            Attributes::Instance(i) => (!w.nics.contains_key(&i.primary_interface))
+            Attributes::Instance(i) => (!w.nics.contains_key(i.primary_interface.as_str()))
                 .then(|| format!("network_interface.{}", i.primary_interface)),
             _ => None,
         };
@@ -740,14 +766,15 @@ impl Checker<'_> {
             Attributes::PublicIp(_) => {
                 // Allocated unassociated; associate steps map it.
                 self.world.take_public_ip(name);
-                self.world.put_public_ip(name.to_string(), None);
+                let name = self.world.intern(name);
+                self.world.put_public_ip(name, None);
             }
             Attributes::Instance(i) => {
                 self.check_quota(step, Kind::Instance, quotas.instances, span);
                 if let Some(owner) = self
                     .world
                     .nics
-                    .get(&i.primary_interface)
+                    .get(i.primary_interface.as_str())
                     .and_then(|n| n.attached.clone())
                 {
                     let words = self.world.words_of(Kind::Instance, &owner.0);
@@ -768,11 +795,11 @@ impl Checker<'_> {
                     // It builds, then runs: the executor waits for the build.
                     instance.status = Some(Status::Building);
                 }
-                let instance_name = name.to_string();
+                let instance_name = self.world.intern(name);
                 self.world.update_nic(&i.primary_interface, |nic| {
                     nic.attached = Some((instance_name, true))
                 });
-                if let Some(nic) = self.world.nics.get(&i.primary_interface).cloned() {
+                if let Some(nic) = self.world.nics.get(i.primary_interface.as_str()).cloned() {
                     self.check_security_groups(
                         step,
                         &i.instance_type,
@@ -797,10 +824,10 @@ impl Checker<'_> {
         let clash = self
             .world
             .subnets_in_vpc
-            .get(&subnet.vpc)
+            .get(subnet.vpc.as_str())
             .into_iter()
             .flatten()
-            .filter(|other| *other != name)
+            .filter(|other| ***other != *name)
             .find(|other| {
                 self.world.subnets.get(*other).is_some_and(|o| {
                     o.cidr_block.contains(&net.network()) || net.contains(&o.cidr_block.network())
@@ -879,13 +906,10 @@ impl Checker<'_> {
             return;
         };
         let start = pins.partition_point(|(p, _)| *p <= position);
-        let reachable = pins[start..].iter().find(|(_, ip)| {
-            !own.contains(ip)
-                && !self
-                    .world
-                    .ip_holder
-                    .contains_key(&(subnet.to_string(), *ip))
-        });
+        let held = self.world.ip_holder.get(subnet);
+        let reachable = pins[start..]
+            .iter()
+            .find(|(_, ip)| !own.contains(ip) && !held.is_some_and(|h| h.contains_key(ip)));
         if let Some(&(_, ip)) = reachable {
             self.fail(
                 step,
@@ -908,7 +932,7 @@ impl Checker<'_> {
         if let Some(g) = n
             .security_groups
             .iter()
-            .find(|g| !self.world.security_groups.contains(*g))
+            .find(|g| !self.world.security_groups.contains(g.as_str()))
         {
             let g = g.clone();
             self.fail(
@@ -938,7 +962,11 @@ impl Checker<'_> {
             .filter(|ip| !n.secondary_private_ips.contains(ip))
             .count();
         self.check_room(step, &n.subnet, new.len().saturating_sub(gone), span);
-        let groups = n.security_groups.clone();
+        let groups: Vec<Name> = n
+            .security_groups
+            .iter()
+            .map(|g| self.world.intern(g))
+            .collect();
         let pinned = n.private_ip;
         let secondary = n.secondary_private_ips.clone();
         self.world.update_nic(name, |nic| {
@@ -963,14 +991,14 @@ impl Checker<'_> {
             return;
         };
         match self.world.nics.get(name).and_then(|n| n.attached.clone()) {
-            Some((i, true)) if i == instance => self.fail(
+            Some((i, true)) if *i == *instance => self.fail(
                 step,
                 Code::PrimaryDetach,
                 format!("network_interface.{name} is the primary interface of instance.{instance} and cannot be detached"),
                 span,
                 Some("change the instance's primary_interface to replace the instance instead".to_string()),
             ),
-            Some((i, false)) if i == instance => self.world.update_nic(name, |n| n.attached = None),
+            Some((i, false)) if *i == *instance => self.world.update_nic(name, |n| n.attached = None),
             _ => self.fail(step, Code::Reference, format!("network_interface.{name} is not attached to instance.{instance}"), span, None),
         }
     }
@@ -1053,8 +1081,9 @@ impl Checker<'_> {
                 )),
             );
         }
+        let instance_type = self.world.intern(&after.instance_type);
         if let Some(i) = self.world.instances.get_mut(name) {
-            i.instance_type.clone_from(&after.instance_type);
+            i.instance_type = instance_type;
             if !running {
                 i.status = Some(Status::Stopped);
             }
@@ -1079,7 +1108,7 @@ impl Checker<'_> {
             );
             return;
         }
-        let Some(nic) = self.world.nics.get(&nic_name) else {
+        let Some(nic) = self.world.nics.get(nic_name.as_str()) else {
             self.fail(
                 step,
                 Code::Reference,
@@ -1105,11 +1134,11 @@ impl Checker<'_> {
         let taken = self
             .world
             .public_ips_on
-            .get(&nic_name)
+            .get(nic_name.as_str())
             .into_iter()
             .flatten()
             .find(|other| {
-                *other != name
+                ***other != *name
                     && self.world.public_ips.get(*other).is_some_and(|m| {
                         m.as_ref().is_some_and(|(_, other_ip)| {
                             other_ip == &ip || other_ip.is_none() || ip.is_none()
@@ -1138,13 +1167,14 @@ impl Checker<'_> {
             );
         }
         self.world.take_public_ip(name);
-        self.world
-            .put_public_ip(name.to_string(), Some((nic_name, ip)));
+        let name = self.world.intern(name);
+        let nic_name = self.world.intern(&nic_name);
+        self.world.put_public_ip(name, Some((nic_name, ip)));
     }
 
     fn delete(&mut self, step: &Step, kind: Kind, name: &str, span: Option<Span>) {
         let w = &self.world;
-        let user: Option<(Kind, String)> = match kind {
+        let user: Option<(Kind, Name)> = match kind {
             Kind::Vpc => {
                 World::first(w.subnets_in_vpc.get(name), "").map(|n| (Kind::Subnet, n.clone()))
             }
@@ -1197,7 +1227,7 @@ impl Checker<'_> {
             }
             Kind::NetworkInterface => {
                 if let Some(owner) = &step.with_instance
-                    && self.world.instances.contains_key(owner)
+                    && self.world.instances.contains_key(owner.as_str())
                 {
                     let owner = owner.clone();
                     self.fail(
@@ -1215,7 +1245,7 @@ impl Checker<'_> {
                 self.world.instances.remove(name);
                 // The platform frees every NIC of a deleted instance; the primary's own
                 // delete step records that it went with the instance.
-                let attached: Vec<String> = self
+                let attached: Vec<Name> = self
                     .world
                     .nics_on_instance
                     .get(name)
@@ -1237,7 +1267,7 @@ impl Checker<'_> {
         let Some(instance_name) = step.instance.clone() else {
             return;
         };
-        let Some(instance) = self.world.instances.get(&instance_name).cloned() else {
+        let Some(instance) = self.world.instances.get(instance_name.as_str()).cloned() else {
             self.fail(
                 step,
                 Code::Reference,
@@ -1318,6 +1348,7 @@ impl Checker<'_> {
             );
         }
         self.check_security_groups(step, &instance.instance_type, name, &nic, span);
+        let instance_name = self.world.intern(&instance_name);
         self.world
             .update_nic(name, |n| n.attached = Some((instance_name, false)));
     }
@@ -1354,8 +1385,9 @@ impl Checker<'_> {
             let holder = self
                 .world
                 .ip_holder
-                .get(&(subnet.to_string(), *ip))
-                .filter(|h| *h != nic_name)
+                .get(subnet)
+                .and_then(|held| held.get(ip))
+                .filter(|h| ***h != *nic_name)
                 .cloned();
             if let Some(holder) = holder {
                 let words = self.world.short_of(Kind::NetworkInterface, &holder);
