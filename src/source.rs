@@ -31,7 +31,7 @@ impl From<Span> for SourceSpan {
 }
 
 /// A value together with the span of the file it was read from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct At<T> {
     /// The value.
     pub value: T,

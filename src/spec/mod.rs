@@ -16,31 +16,49 @@ pub use load::{MAX_FILE_BYTES, load};
 
 use crate::source::{At, Span};
 
-/// A YAML value with its location, as serde-saphyr reads it.
-pub type Sp<T> = Spanned<T>;
+/// A YAML value with the byte span it was read from. serde-saphyr reads it as its
+/// `Spanned`, which carries two full locations (line, column, offsets: 56 bytes); only
+/// the span of the value is kept, which halves the memory of a parsed file.
+pub type Sp<T> = At<T>;
 
-/// Converts a serde-saphyr location into a byte span.
-pub fn span_of<T>(value: &Spanned<T>) -> Span {
-    let span = value.referenced.span();
-    match (span.byte_offset(), span.byte_len()) {
-        (Some(offset), Some(len)) => Span::new(to_usize(offset), to_usize(len)),
-        _ => Span::default(),
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<At<T>, D::Error> {
+        let spanned = Spanned::<T>::deserialize(deserializer)?;
+        let span = spanned.referenced.span();
+        let span = match (span.byte_offset(), span.byte_len()) {
+            (Some(offset), Some(len)) => Span::new(to_usize(offset), to_usize(len)),
+            _ => Span::default(),
+        };
+        Ok(At::new(spanned.value, span))
     }
+}
+
+/// Written as the value alone (the JSON Schema shows an optional field's default by
+/// writing it).
+impl<T: serde::Serialize> serde::Serialize for At<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+/// The byte span of a spanned YAML value.
+pub fn span_of<T>(value: &Sp<T>) -> Span {
+    value.span
 }
 
 fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-/// Turns a spanned YAML value into the model's `At`.
-pub fn at<T: Clone>(value: &Spanned<T>) -> At<T> {
-    At::new(value.value.clone(), span_of(value))
+/// A spanned YAML value as the model's `At`.
+pub fn at<T: Clone>(value: &Sp<T>) -> At<T> {
+    value.clone()
 }
 
 /// A resource name as a map key or a reference: kept verbatim, checked by `model`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(transparent)]
-pub struct Name(pub Spanned<String>);
+pub struct Name(pub Sp<String>);
 
 impl Name {
     /// The name as written.
