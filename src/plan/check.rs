@@ -71,6 +71,8 @@ type Mapping = Option<(Name, Option<Ipv4Addr>)>;
 
 /// An object outside the state, for findings.
 struct Stranger {
+    /// What it is.
+    kind: Kind,
     /// `network interface nic-000009 (legacy, 10.0.1.7)`.
     words: String,
     /// `network interface nic-000009 (legacy)`.
@@ -169,6 +171,7 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    kind: Kind::Vpc,
                     short: format!("VPC {}{}", v.id, described(&v.name)),
                     words: format!("VPC {}{} {}", v.id, described(&v.name), v.cidr_block),
                     import: Some((address, v.id.clone())),
@@ -182,6 +185,7 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    kind: Kind::Subnet,
                     short: format!("subnet {}{}", s.id, described(&s.name)),
                     words: format!("subnet {}{} {}", s.id, described(&s.name), s.cidr_block),
                     import: Some((address, s.id.clone())),
@@ -203,6 +207,7 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    kind: Kind::SecurityGroup,
                     short: format!("security group {}{}", g.id, described(&g.name)),
                     words: format!("security group {}{}", g.id, described(&g.name)),
                     import: Some((address, g.id.clone())),
@@ -216,6 +221,7 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    kind: Kind::Instance,
                     short: format!("instance {}{}", i.id, described(&i.name)),
                     words: format!(
                         "instance {}{} of type {}",
@@ -240,6 +246,7 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    kind: Kind::NetworkInterface,
                     short: format!("network interface {}{}", n.id, described(&n.name)),
                     words: format!(
                         "network interface {}{} at {}",
@@ -271,6 +278,7 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
+                    kind: Kind::PublicIp,
                     short: format!("public IP {} ({})", p.id, p.address),
                     words: format!("public IP {} ({})", p.id, p.address),
                     import: Some((address, p.id.clone())),
@@ -513,15 +521,14 @@ impl World {
     }
 
     /// The objects of a kind outside the state, in words.
+    ///
+    /// Found among the strangers, not by a walk of every object of the kind: a plan
+    /// over quota asks once per create.
     fn strangers_of(&self, kind: Kind) -> Vec<&str> {
-        let names: Box<dyn Iterator<Item = &Name>> = match kind {
-            Kind::Vpc => Box::new(self.vpcs.iter()),
-            Kind::Subnet => Box::new(self.subnets.keys()),
-            Kind::Instance => Box::new(self.instances.keys()),
-            _ => Box::new(std::iter::empty()),
-        };
-        names
-            .filter_map(|n| self.strangers.get(n).map(|s| s.words.as_str()))
+        self.strangers
+            .iter()
+            .filter(|(name, s)| s.kind == kind && self.exists(kind, name))
+            .map(|(_, s)| s.words.as_str())
             .collect()
     }
 }
