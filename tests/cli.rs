@@ -395,3 +395,94 @@ fn an_invalid_file_stops_every_command_before_it_opens_what_the_file_names() {
         assert_eq!(tree(dir.path()), before, "{args:?} changed the folder");
     }
 }
+
+/// `n` instances with a secondary interface each (advice for every one of them), and
+/// `bad` NICs pinned outside their subnet (an error each).
+fn many_alike(n: usize, bad: usize) -> String {
+    let mut out = String::from(
+        "version: 1\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\nsubnets:\n  app-a:\n    vpc: main\n    cidr_block: 10.0.1.0/24\n    availability_zone: kr-central-2-a\n  db-a:\n    vpc: main\n    cidr_block: 10.0.2.0/24\n    availability_zone: kr-central-2-a\nsecurity_groups:\n  web-sg: {}\ninstances:\n",
+    );
+    for i in 0..n {
+        out.push_str(&format!(
+            "  web-{i}:\n    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: web-{i}-eth0\n"
+        ));
+    }
+    out.push_str("network_interfaces:\n");
+    for i in 0..n {
+        out.push_str(&format!(
+            "  web-{i}-eth0:\n    subnet: app-a\n    security_groups: [web-sg]\n  web-{i}-eth1:\n    subnet: db-a\n    security_groups: [web-sg]\n    attach_to: web-{i}\n"
+        ));
+    }
+    for i in 0..bad {
+        out.push_str(&format!(
+            "  stray-{i}:\n    subnet: app-a\n    private_ip: 10.0.9.{}\n    security_groups: [web-sg]\n",
+            i + 10
+        ));
+    }
+    out
+}
+
+#[test]
+fn repeated_advice_is_summed_up_in_text_while_every_error_and_every_json_finding_stays() {
+    let file = many_alike(12, 5);
+    let out = nicplan()
+        .args(["validate", "-f", "-"])
+        .write_stdin(file.clone())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).expect("utf-8");
+    // Every error is drawn.
+    assert_eq!(text.matches("  × ").count(), 5, "{text}");
+    // Three of the twelve static_routing notes, then one line for the other nine.
+    let drawn = text
+        .matches("network interfaces: static routes must be configured")
+        .count();
+    assert_eq!(drawn, 3, "{text}");
+    assert_eq!(
+        text.matches("☞ 9 more advice notes like those above are not shown (lines ")
+            .count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("`--verbose` shows every one"), "{text}");
+    // The closing line still counts them all.
+    assert!(
+        text.ends_with("<stdin> is not valid: 5 errors, 0 warnings, 24 advice notes.\n"),
+        "{text}"
+    );
+
+    let verbose = nicplan()
+        .args(["validate", "-f", "-", "--verbose"])
+        .write_stdin(file.clone())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let verbose = String::from_utf8(verbose).expect("utf-8");
+    assert_eq!(
+        verbose
+            .matches("network interfaces: static routes must be configured")
+            .count(),
+        12
+    );
+    assert!(!verbose.contains("not shown"), "{verbose}");
+
+    let doc = json(
+        &nicplan()
+            .args(["validate", "-f", "-", "--format", "json"])
+            .write_stdin(file)
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let findings = doc["diagnostics"].as_array().expect("diagnostics");
+    let of = |code: &str| findings.iter().filter(|d| d["code"] == code).count();
+    assert_eq!(of("nicplan::static_routing"), 12);
+    assert_eq!(of("nicplan::bandwidth"), 12);
+    assert_eq!(of("nicplan::ip_outside_subnet"), 5);
+}

@@ -27,7 +27,14 @@ use workspace::FileArg;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Show every warning and advice note in text output, not only the first few of
+    /// each kind
+    #[arg(long, global = true)]
+    verbose: bool,
 }
+
+/// `--verbose`, for every text report of the run.
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -123,6 +130,7 @@ enum TableFormat {
 /// a rule stops a command before it opens anything: its findings are printed, and the
 /// command exits 1.
 pub fn run(cli: Cli) -> Result<u8, Error> {
+    VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     match dispatch(cli) {
         Err(Error::Invalid(validation)) => {
             print(&render::text::diagnostics(
@@ -169,14 +177,9 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
 fn exec_validate(args: ValidateArgs) -> Result<u8, Error> {
     let validation = args.file.validate(args.backend)?;
     let out = match args.format {
-        DiagnosticFormat::Text => render::text::diagnostics(
-            &validation.source,
-            &validation.diagnostics,
-            render::text::Style {
-                color: color_on_stdout(),
-                width: 100,
-            },
-        ),
+        DiagnosticFormat::Text => {
+            render::text::diagnostics(&validation.source, &validation.diagnostics, stdout_style())
+        }
         DiagnosticFormat::Json => {
             render::json::diagnostics(&validation.source, &validation.diagnostics)
         }
@@ -294,5 +297,6 @@ fn stdout_style() -> render::text::Style {
     render::text::Style {
         color: color_on_stdout(),
         width: 100,
+        all: VERBOSE.load(std::sync::atomic::Ordering::Relaxed),
     }
 }

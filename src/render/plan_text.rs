@@ -230,9 +230,8 @@ pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
     }
     if !plan.diagnostics.is_empty() {
         // Without validate's summary line: the plan has its own.
-        let last = plan.diagnostics.len() - 1;
-        text::each_report(source, &plan.diagnostics, style, |i, block| {
-            if i == last {
+        text::each_report(source, &plan.diagnostics, style, |last, block| {
+            if last {
                 let _ = out.write_str(block.trim_end());
                 let _ = out.write_str("\n\n");
             } else {

@@ -1,11 +1,16 @@
 //! Human-readable diagnostics, drawn by miette: the file, the line, a caret under the
 //! value, the labels, the help.
+//!
+//! Every error is drawn. Warnings and advice of one code are drawn the first
+//! [`SHOWN_PER_CODE`] times; the rest become one note with their count and lines, so
+//! that thousands of instances with the same advice do not bury what matters
+//! (`--verbose` draws every one; JSON, SARIF and GitHub output keep each finding).
 
 use std::borrow::Cow;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use crate::diagnostic::{Counts, Diagnostic, Label, Report};
+use crate::diagnostic::{Code, Counts, Diagnostic, Label, Report, Severity};
 use crate::source::Source;
 
 /// The text with every control character but newline and tab written as an escape
@@ -74,6 +79,8 @@ pub struct Style {
     pub color: bool,
     /// Wrap width in columns.
     pub width: usize,
+    /// Every warning and advice note drawn, not only the first of each code.
+    pub all: bool,
 }
 
 impl Default for Style {
@@ -81,7 +88,110 @@ impl Default for Style {
         Style {
             color: false,
             width: 100,
+            all: false,
         }
+    }
+}
+
+/// How many warnings or advice notes of one code a report draws before it sums up the
+/// rest.
+pub const SHOWN_PER_CODE: usize = 3;
+
+/// The lines a summing-up note names, at most.
+const LINES_NAMED: usize = 5;
+
+/// What a report draws, in order.
+enum Block<'d> {
+    /// One finding, in full.
+    Finding(&'d Diagnostic),
+    /// The findings of one code beyond the first few.
+    Rest(Rest),
+}
+
+/// Findings of one code not drawn one by one.
+struct Rest {
+    code: Code,
+    severity: Severity,
+    count: usize,
+    /// The first lines they point at.
+    lines: Vec<usize>,
+}
+
+/// The blocks of a report: every error and the first few warnings and advice notes of
+/// each code in their order, then one summing-up note per code with more.
+fn blocks<'d>(source: &Source, diagnostics: &'d [Diagnostic], all: bool) -> Vec<Block<'d>> {
+    let groupable = |d: &Diagnostic| !all && d.severity() != Severity::Error;
+    let mut per_code: std::collections::HashMap<Code, usize> = std::collections::HashMap::new();
+    for d in diagnostics.iter().filter(|d| groupable(d)) {
+        *per_code.entry(d.code).or_default() += 1;
+    }
+    let mut drawn: std::collections::HashMap<Code, usize> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    let mut rests: Vec<Rest> = Vec::new();
+    for d in diagnostics {
+        if !groupable(d) || per_code[&d.code] <= SHOWN_PER_CODE {
+            out.push(Block::Finding(d));
+            continue;
+        }
+        let n = drawn.entry(d.code).or_default();
+        *n += 1;
+        if *n <= SHOWN_PER_CODE {
+            out.push(Block::Finding(d));
+            continue;
+        }
+        let rest = match rests.iter().position(|r| r.code == d.code) {
+            Some(i) => &mut rests[i],
+            None => {
+                rests.push(Rest {
+                    code: d.code,
+                    severity: d.severity(),
+                    count: 0,
+                    lines: Vec::new(),
+                });
+                rests.last_mut().expect("just pushed")
+            }
+        };
+        rest.count += 1;
+        if let Some(span) = d.primary_span()
+            && rest.lines.len() < LINES_NAMED
+        {
+            rest.lines.push(source.line_column(span.offset).0);
+        }
+    }
+    out.extend(rests.into_iter().map(Block::Rest));
+    out
+}
+
+impl Rest {
+    fn render(&self) -> String {
+        let one = self.count == 1;
+        let (glyph, noun) = match (self.severity, one) {
+            (Severity::Warning, true) => ("⚠", "warning"),
+            (Severity::Warning, false) => ("⚠", "warnings"),
+            (_, true) => ("☞", "advice note"),
+            (_, false) => ("☞", "advice notes"),
+        };
+        let verb = if one { "is" } else { "are" };
+        let lines = if self.lines.is_empty() {
+            String::new()
+        } else {
+            let named: Vec<String> = self.lines.iter().map(ToString::to_string).collect();
+            let more = if self.count > self.lines.len() {
+                ", ..."
+            } else {
+                ""
+            };
+            format!(
+                " (line{} {}{more})",
+                if one { "" } else { "s" },
+                named.join(", ")
+            )
+        };
+        format!(
+            "{code}\n\n  {glyph} {count} more {noun} like those above {verb} not shown{lines}\n  help: `--verbose` shows every one; `--format json` lists each with its location\n\n",
+            code = self.code,
+            count = self.count,
+        )
     }
 }
 
@@ -99,14 +209,14 @@ pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic], style: Style) ->
     out
 }
 
-/// Renders each diagnostic as its own block (ending in a blank line) and hands it to
-/// `each` with its position, one at a time: a run with many findings is never held
-/// whole.
+/// Renders each diagnostic drawn (see the module's note) as its own block, ending in a
+/// blank line, and hands it to `each` with whether it is the last, one at a time: a run
+/// with many findings is never held whole.
 pub fn each_report(
     source: &Source,
     diagnostics: &[Diagnostic],
     style: Style,
-    mut each: impl FnMut(usize, String),
+    mut each: impl FnMut(bool, String),
 ) {
     let theme = if style.color {
         GraphicalTheme::unicode()
@@ -124,7 +234,16 @@ pub fn each_report(
         escape_controls(source.name()),
         blank_controls(source.text()),
     );
-    for (i, diagnostic) in diagnostics.iter().enumerate() {
+    let blocks = blocks(source, diagnostics, style.all);
+    let last = blocks.len().saturating_sub(1);
+    for (i, block) in blocks.into_iter().enumerate() {
+        let diagnostic = match block {
+            Block::Finding(d) => d,
+            Block::Rest(rest) => {
+                each(i == last, rest.render());
+                continue;
+            }
+        };
         let mut out = String::new();
         let diagnostic = &printable(diagnostic);
         let report = Report { diagnostic, source };
@@ -136,6 +255,6 @@ pub fn each_report(
             out.push('\n');
         }
         out.push('\n');
-        each(i, out);
+        each(i == last, out);
     }
 }
