@@ -416,3 +416,49 @@ fn drift_is_listed_before_the_steps() {
     );
     assert!(md.find("#### Changes outside") < md.find("#### Steps"));
 }
+
+/// `n` instances with a secondary interface each: two advice notes per instance.
+fn instances_with_two_nics(n: usize) -> String {
+    let mut text = String::from(
+        "version: 1\nsettings:\n  quotas: { instances: 5000 }\nvpcs:\n  main:\n    cidr_block: 10.0.0.0/16\nsubnets:\n  app-a:\n    vpc: main\n    cidr_block: 10.0.0.0/20\n    availability_zone: kr-central-2-a\n  db-a:\n    vpc: main\n    cidr_block: 10.0.16.0/20\n    availability_zone: kr-central-2-a\nsecurity_groups:\n  web-sg: {}\ninstances:\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "  vm-{i:04}:\n    type: m2a.xlarge\n    image: ubuntu-22.04\n    primary_interface: vm-{i:04}-eth0\n"
+        ));
+    }
+    text.push_str("network_interfaces:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  vm-{i:04}-eth0:\n    subnet: app-a\n    security_groups: [web-sg]\n  vm-{i:04}-eth1:\n    subnet: db-a\n    security_groups: [web-sg]\n    attach_to: vm-{i:04}\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn advice_for_many_instances_is_one_collapsed_summary_and_leaves_the_room_to_the_diffs() {
+    let w = World::empty();
+    let (plan, drift, source) = w.plan(&instances_with_two_nics(60));
+    let advice = plan
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity() == nicplan::Severity::Advice)
+        .count();
+    assert_eq!(advice, 120);
+    let md = markdown(&plan, &drift, &source);
+    assert_well_formed(&md);
+    assert!(
+        md.contains("<details><summary>120 advice notes</summary>\n\n"),
+        "{md}"
+    );
+    assert!(md.contains("- `nicplan::bandwidth` — 60 notes, the first nicplan.yaml:"));
+    assert!(md.contains("- `nicplan::static_routing` — 60 notes, the first nicplan.yaml:"));
+    assert!(!md.contains("**advice**"), "advice drawn one by one");
+    // Every resource diff fits: the advice no longer takes their room.
+    assert!(!md.contains("resource diffs did not fit"), "{md}");
+    assert_eq!(
+        md.matches("<details><summary><code>").count(),
+        plan.changes.len()
+    );
+}

@@ -53,6 +53,7 @@ pub fn markdown(plan: &Plan, drift: &[Drift], source: &Source) -> String {
             findings.tail.clear();
         }
         parts.push(findings);
+        parts.push(advice_part(&plan.diagnostics, source));
     } else {
         parts.push(Part::fixed(format!(
             "### nicplan plan\n\n**{}**\n\n",
@@ -74,6 +75,7 @@ pub fn markdown(plan: &Plan, drift: &[Drift], source: &Source) -> String {
         parts.push(details_part(plan));
         parts.push(capacity_part(&plan.capacity));
         parts.push(diagnostics_part(&plan.diagnostics, source));
+        parts.push(advice_part(&plan.diagnostics, source));
     }
     fit(&mut parts, MAX_COMMENT_CHARS);
     let mut out: String = parts.iter().map(Part::render).collect();
@@ -559,22 +561,22 @@ fn capacity_part(capacity: &[Capacity]) -> Part {
 }
 
 /// The diagnostics, errors first, then warnings, then advice; file order within each.
+/// The errors, then the warnings, each in full (advice has its own collapsed part).
 fn diagnostics_part(diagnostics: &[Diagnostic], source: &Source) -> Part {
-    let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
+    let mut sorted: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.severity() != Severity::Advice)
+        .collect();
     sorted.sort_by_key(|d| d.severity());
     let items = sorted
         .into_iter()
         .map(|d| {
-            let j = JsonDiagnostic::new(source, d);
             let severity = match d.severity() {
                 Severity::Error => "**error**",
                 Severity::Warning => "**warning**",
                 Severity::Advice => "**advice**",
             };
-            let at = match (j.file, j.line, j.column) {
-                (Some(f), Some(l), Some(c)) => format!(" {}:{l}:{c}", escape(f)),
-                _ => String::new(),
-            };
+            let at = location(source, d);
             let mut item = format!(
                 "- {severity} {}{at} — {}",
                 code(d.code.as_str()),
@@ -591,6 +593,73 @@ fn diagnostics_part(diagnostics: &[Diagnostic], source: &Source) -> Part {
         "#### Diagnostics\n\n".to_string(),
         items,
         "\n".to_string(),
+        Overflow::Findings,
+    )
+}
+
+/// ` FILE:LINE:COLUMN` of a finding, or nothing.
+fn location(source: &Source, d: &Diagnostic) -> String {
+    let j = JsonDiagnostic::new(source, d);
+    match (j.file, j.line, j.column) {
+        (Some(f), Some(l), Some(c)) => format!(" {}:{l}:{c}", escape(f)),
+        _ => String::new(),
+    }
+}
+
+/// The advice, collapsed and summed up: one line per code with its count and its first
+/// note, so that advice for thousands of instances costs a few lines of the comment
+/// and never pushes out the steps or the diffs (`nicplan plan --format json` lists
+/// every note).
+fn advice_part(diagnostics: &[Diagnostic], source: &Source) -> Part {
+    let mut codes: Vec<(crate::diagnostic::Code, usize, &Diagnostic)> = Vec::new();
+    for d in diagnostics
+        .iter()
+        .filter(|d| d.severity() == Severity::Advice)
+    {
+        match codes.iter_mut().find(|(c, _, _)| *c == d.code) {
+            Some((_, n, _)) => *n += 1,
+            None => codes.push((d.code, 1, d)),
+        }
+    }
+    let total: usize = codes.iter().map(|(_, n, _)| n).sum();
+    let items = codes
+        .into_iter()
+        .map(|(c, n, first)| {
+            let mut item = if n == 1 {
+                format!(
+                    "- {}{} — {}",
+                    code(c.as_str()),
+                    location(source, first),
+                    escape(&first.message)
+                )
+            } else {
+                format!(
+                    "- {} — {} notes, the first{}: {}",
+                    code(c.as_str()),
+                    thousands(n),
+                    location(source, first),
+                    escape(&first.message)
+                )
+            };
+            if let Some(help) = &first.help {
+                item.push_str(&format!("\\\n  help: {}", escape(help)));
+            }
+            item.push('\n');
+            item
+        })
+        .collect();
+    let noun = if total == 1 {
+        "advice note"
+    } else {
+        "advice notes"
+    };
+    Part::list(
+        format!(
+            "<details><summary>{} {noun}</summary>\n\n",
+            thousands(total)
+        ),
+        items,
+        "\n</details>\n\n".to_string(),
         Overflow::Findings,
     )
 }
