@@ -485,4 +485,29 @@ fn repeated_advice_is_summed_up_in_text_while_every_error_and_every_json_finding
     assert_eq!(of("nicplan::static_routing"), 12);
     assert_eq!(of("nicplan::bandwidth"), 12);
     assert_eq!(of("nicplan::ip_outside_subnet"), 5);
+
+    let github = nicplan()
+        .args(["validate", "-f", "-", "--format", "github"])
+        .write_stdin(many_alike(12, 5))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let github = String::from_utf8(github).expect("utf-8");
+    let lines: Vec<&str> = github.lines().collect();
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("::error ")).count(),
+        5
+    );
+    let routing: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("title=nicplan%3A%3Astatic_routing"))
+        .collect();
+    assert_eq!(routing.len(), 4, "{github}");
+    assert!(
+        routing[3].starts_with("::notice file=<stdin>,title=nicplan%3A%3Astatic_routing (9 more)::9 more advice notes of nicplan::static_routing like those above (lines "),
+        "{}",
+        routing[3]
+    );
 }

@@ -1,5 +1,9 @@
 //! GitHub Actions workflow commands: one `::error`, `::warning` or `::notice` line per
 //! diagnostic, so a pull request shows each finding as an annotation on its YAML line.
+//! Every error is an annotation; of the warnings and advice of one code, the first few
+//! are, and the rest is one annotation with their count and lines (GitHub shows at most
+//! 50 annotations of each kind per step, and a pull request must not be buried in
+//! advice repeated for every instance).
 //!
 //! Positions are those of SARIF (`sarif::region`): 1-based, columns in characters, the
 //! end column just after the last character. GitHub accepts columns only on a one-line
@@ -89,9 +93,55 @@ fn annotation(file: &str, source: &Source, d: &Diagnostic) -> String {
 pub fn github(source: &Source, diagnostics: &[Diagnostic]) -> String {
     let file = artifact_path(source.name());
     let mut out = String::new();
-    for d in diagnostics {
-        out.push_str(&annotation(&file, source, d));
+    for block in crate::render::text::blocks(source, diagnostics, false) {
+        match block {
+            crate::render::text::Block::Finding(d) => {
+                out.push_str(&annotation(&file, source, d));
+            }
+            crate::render::text::Block::Rest(rest) => {
+                out.push_str(&rest_annotation(&file, &rest));
+            }
+        }
         out.push('\n');
     }
     out
+}
+
+/// The one annotation for the findings of a code beyond the first few, on the file.
+fn rest_annotation(file: &str, rest: &crate::render::text::Rest) -> String {
+    let noun = match (rest.severity, rest.count == 1) {
+        (Severity::Warning, true) => "warning",
+        (Severity::Warning, false) => "warnings",
+        (_, true) => "advice note",
+        (_, false) => "advice notes",
+    };
+    let lines: Vec<String> = rest.lines.iter().map(ToString::to_string).collect();
+    let more = if rest.count > rest.lines.len() {
+        ", ..."
+    } else {
+        ""
+    };
+    let at = if lines.is_empty() {
+        String::new()
+    } else {
+        format!(" (lines {}{more})", lines.join(", "))
+    };
+    let mut properties = Vec::new();
+    if !file.is_empty() {
+        properties.push(format!("file={}", escape_property(file)));
+    }
+    properties.push(format!(
+        "title={}",
+        escape_property(&format!("{} ({} more)", rest.code.as_str(), rest.count))
+    ));
+    format!(
+        "::{} {}::{}",
+        command(rest.severity),
+        properties.join(","),
+        escape_data(&format!(
+            "{} more {noun} of {} like those above{at}\n`--format json` or `--format sarif` lists each with its location",
+            rest.count,
+            rest.code.as_str()
+        ))
+    )
 }

@@ -4,7 +4,8 @@
 //! Every error is drawn. Warnings and advice of one code are drawn the first
 //! [`SHOWN_PER_CODE`] times; the rest become one note with their count and lines, so
 //! that thousands of instances with the same advice do not bury what matters
-//! (`--verbose` draws every one; JSON, SARIF and GitHub output keep each finding).
+//! (`--verbose` draws every one; JSON and SARIF output keep each finding, GitHub
+//! annotations are summed up the same way).
 
 use std::borrow::Cow;
 
@@ -101,7 +102,7 @@ pub const SHOWN_PER_CODE: usize = 3;
 const LINES_NAMED: usize = 5;
 
 /// What a report draws, in order.
-enum Block<'d> {
+pub(crate) enum Block<'d> {
     /// One finding, in full.
     Finding(&'d Diagnostic),
     /// The findings of one code beyond the first few.
@@ -109,17 +110,24 @@ enum Block<'d> {
 }
 
 /// Findings of one code not drawn one by one.
-struct Rest {
-    code: Code,
-    severity: Severity,
-    count: usize,
+pub(crate) struct Rest {
+    /// Their code.
+    pub code: Code,
+    /// Their severity (warning or advice).
+    pub severity: Severity,
+    /// How many.
+    pub count: usize,
     /// The first lines they point at.
-    lines: Vec<usize>,
+    pub lines: Vec<usize>,
 }
 
 /// The blocks of a report: every error and the first few warnings and advice notes of
 /// each code in their order, then one summing-up note per code with more.
-fn blocks<'d>(source: &Source, diagnostics: &'d [Diagnostic], all: bool) -> Vec<Block<'d>> {
+pub(crate) fn blocks<'d>(
+    source: &Source,
+    diagnostics: &'d [Diagnostic],
+    all: bool,
+) -> Vec<Block<'d>> {
     let groupable = |d: &Diagnostic| !all && d.severity() != Severity::Error;
     let mut per_code: std::collections::HashMap<Code, usize> = std::collections::HashMap::new();
     for d in diagnostics.iter().filter(|d| groupable(d)) {
