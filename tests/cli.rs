@@ -422,18 +422,23 @@ fn many_alike(n: usize, bad: usize) -> String {
     out
 }
 
-#[test]
-fn repeated_advice_is_summed_up_in_text_while_every_error_and_every_json_finding_stays() {
-    let file = many_alike(12, 5);
+/// The standard output of `nicplan ARGS` on `input`, which must exit 1.
+fn refused_stdout(args: &[&str], input: &str) -> String {
     let out = nicplan()
-        .args(["validate", "-f", "-"])
-        .write_stdin(file.clone())
+        .args(args)
+        .write_stdin(input.to_string())
         .assert()
         .code(1)
         .get_output()
         .stdout
         .clone();
-    let text = String::from_utf8(out).expect("utf-8");
+    String::from_utf8(out).expect("utf-8")
+}
+
+#[test]
+fn repeated_advice_is_summed_up_in_text_while_every_error_and_every_json_finding_stays() {
+    let file = many_alike(12, 5);
+    let text = refused_stdout(&["validate", "-f", "-"], &file);
     // Every error is drawn.
     assert_eq!(text.matches("  × ").count(), 5, "{text}");
     // Three of the twelve static_routing notes, then one line for the other nine.
@@ -454,15 +459,7 @@ fn repeated_advice_is_summed_up_in_text_while_every_error_and_every_json_finding
         "{text}"
     );
 
-    let verbose = nicplan()
-        .args(["validate", "-f", "-", "--verbose"])
-        .write_stdin(file.clone())
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let verbose = String::from_utf8(verbose).expect("utf-8");
+    let verbose = refused_stdout(&["validate", "-f", "-", "--verbose"], &file);
     assert_eq!(
         verbose
             .matches("network interfaces: static routes must be configured")
@@ -471,30 +468,14 @@ fn repeated_advice_is_summed_up_in_text_while_every_error_and_every_json_finding
     );
     assert!(!verbose.contains("not shown"), "{verbose}");
 
-    let doc = json(
-        &nicplan()
-            .args(["validate", "-f", "-", "--format", "json"])
-            .write_stdin(file)
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let doc = json(refused_stdout(&["validate", "-f", "-", "--format", "json"], &file).as_bytes());
     let findings = doc["diagnostics"].as_array().expect("diagnostics");
     let of = |code: &str| findings.iter().filter(|d| d["code"] == code).count();
     assert_eq!(of("nicplan::static_routing"), 12);
     assert_eq!(of("nicplan::bandwidth"), 12);
     assert_eq!(of("nicplan::ip_outside_subnet"), 5);
 
-    let github = nicplan()
-        .args(["validate", "-f", "-", "--format", "github"])
-        .write_stdin(many_alike(12, 5))
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let github = String::from_utf8(github).expect("utf-8");
+    let github = refused_stdout(&["validate", "-f", "-", "--format", "github"], &file);
     let lines: Vec<&str> = github.lines().collect();
     assert_eq!(
         lines.iter().filter(|l| l.starts_with("::error ")).count(),

@@ -71,14 +71,12 @@ type Mapping = Option<(Name, Option<Ipv4Addr>)>;
 
 /// An object outside the state, for findings.
 struct Stranger {
-    /// What it is.
-    kind: Kind,
     /// `network interface nic-000009 (legacy, 10.0.1.7)`.
     words: String,
     /// `network interface nic-000009 (legacy)`.
     short: String,
-    /// The address it could be imported as, and its cloud ID.
-    import: Option<(Address, String)>,
+    /// The address it could be imported as (of its kind), and its cloud ID.
+    import: (Address, String),
 }
 
 #[derive(Default)]
@@ -171,10 +169,9 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
-                    kind: Kind::Vpc,
                     short: format!("VPC {}{}", v.id, described(&v.name)),
                     words: format!("VPC {}{} {}", v.id, described(&v.name), v.cidr_block),
-                    import: Some((address, v.id.clone())),
+                    import: (address, v.id.clone()),
                 },
             );
             self.vpcs.insert(key);
@@ -185,10 +182,9 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
-                    kind: Kind::Subnet,
                     short: format!("subnet {}{}", s.id, described(&s.name)),
                     words: format!("subnet {}{} {}", s.id, described(&s.name), s.cidr_block),
-                    import: Some((address, s.id.clone())),
+                    import: (address, s.id.clone()),
                 },
             );
             self.put_subnet(
@@ -207,10 +203,9 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
-                    kind: Kind::SecurityGroup,
                     short: format!("security group {}{}", g.id, described(&g.name)),
                     words: format!("security group {}{}", g.id, described(&g.name)),
-                    import: Some((address, g.id.clone())),
+                    import: (address, g.id.clone()),
                 },
             );
             self.security_groups.insert(key);
@@ -221,7 +216,6 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
-                    kind: Kind::Instance,
                     short: format!("instance {}{}", i.id, described(&i.name)),
                     words: format!(
                         "instance {}{} of type {}",
@@ -229,7 +223,7 @@ impl World {
                         described(&i.name),
                         i.flavor
                     ),
-                    import: Some((address, i.id.clone())),
+                    import: (address, i.id.clone()),
                 },
             );
             let instance = Instance {
@@ -246,7 +240,6 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
-                    kind: Kind::NetworkInterface,
                     short: format!("network interface {}{}", n.id, described(&n.name)),
                     words: format!(
                         "network interface {}{} at {}",
@@ -254,7 +247,7 @@ impl World {
                         described(&n.name),
                         ip_list(&n.ips)
                     ),
-                    import: Some((address, n.id.clone())),
+                    import: (address, n.id.clone()),
                 },
             );
             let nic = Nic {
@@ -278,10 +271,9 @@ impl World {
             self.strangers.insert(
                 key.clone(),
                 Stranger {
-                    kind: Kind::PublicIp,
                     short: format!("public IP {} ({})", p.id, p.address),
                     words: format!("public IP {} ({})", p.id, p.address),
-                    import: Some((address, p.id.clone())),
+                    import: (address, p.id.clone()),
                 },
             );
             let nic = self.intern(&p.network_interface);
@@ -309,7 +301,7 @@ impl World {
     /// import, with its cloud name made an address (declared in the file already, or
     /// to declare).
     fn import_of(&self, name: &str) -> Option<String> {
-        let (address, id) = self.strangers.get(name)?.import.as_ref()?;
+        let (address, id) = &self.strangers.get(name)?.import;
         Some(if self.declared.contains(address) {
             format!(
                 "if it is {address} of the file, `nicplan import {address} {id}` brings it back under management"
@@ -527,7 +519,7 @@ impl World {
     fn strangers_of(&self, kind: Kind) -> Vec<&str> {
         self.strangers
             .iter()
-            .filter(|(name, s)| s.kind == kind && self.exists(kind, name))
+            .filter(|(name, s)| s.import.0.kind == kind && self.exists(kind, name))
             .map(|(_, s)| s.words.as_str())
             .collect()
     }

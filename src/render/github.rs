@@ -12,6 +12,7 @@
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::render::sarif::{artifact_path, region};
+use crate::render::{Block, Rest, blocks};
 use crate::source::Source;
 
 /// The workflow command of a severity: advice becomes a notice.
@@ -93,14 +94,10 @@ fn annotation(file: &str, source: &Source, d: &Diagnostic) -> String {
 pub fn github(source: &Source, diagnostics: &[Diagnostic]) -> String {
     let file = artifact_path(source.name());
     let mut out = String::new();
-    for block in crate::render::text::blocks(source, diagnostics, false) {
+    for block in blocks(source, diagnostics, false) {
         match block {
-            crate::render::text::Block::Finding(d) => {
-                out.push_str(&annotation(&file, source, d));
-            }
-            crate::render::text::Block::Rest(rest) => {
-                out.push_str(&rest_annotation(&file, &rest));
-            }
+            Block::Finding(d) => out.push_str(&annotation(&file, source, d)),
+            Block::Rest(rest) => out.push_str(&rest_annotation(&file, &rest)),
         }
         out.push('\n');
     }
@@ -108,24 +105,10 @@ pub fn github(source: &Source, diagnostics: &[Diagnostic]) -> String {
 }
 
 /// The one annotation for the findings of a code beyond the first few, on the file.
-fn rest_annotation(file: &str, rest: &crate::render::text::Rest) -> String {
-    let noun = match (rest.severity, rest.count == 1) {
-        (Severity::Warning, true) => "warning",
-        (Severity::Warning, false) => "warnings",
-        (_, true) => "advice note",
-        (_, false) => "advice notes",
-    };
-    let lines: Vec<String> = rest.lines.iter().map(ToString::to_string).collect();
-    let more = if rest.count > rest.lines.len() {
-        ", ..."
-    } else {
-        ""
-    };
-    let at = if lines.is_empty() {
-        String::new()
-    } else {
-        format!(" (lines {}{more})", lines.join(", "))
-    };
+fn rest_annotation(file: &str, rest: &Rest) -> String {
+    let at = rest
+        .named_lines()
+        .map_or_else(String::new, |named| format!(" (lines {named})"));
     let mut properties = Vec::new();
     if !file.is_empty() {
         properties.push(format!("file={}", escape_property(file)));
@@ -139,8 +122,9 @@ fn rest_annotation(file: &str, rest: &crate::render::text::Rest) -> String {
         command(rest.severity),
         properties.join(","),
         escape_data(&format!(
-            "{} more {noun} of {} like those above{at}\n`--format json` or `--format sarif` lists each with its location",
+            "{} more {} of {} like those above{at}\n`--format json` or `--format sarif` lists each with its location",
             rest.count,
+            rest.noun(),
             rest.code.as_str()
         ))
     )

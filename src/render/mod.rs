@@ -7,3 +7,105 @@ pub mod plan_markdown;
 pub mod plan_text;
 pub mod sarif;
 pub mod text;
+
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::source::Source;
+
+/// How many warnings or advice notes of one code a text report or a set of GitHub
+/// annotations shows before it sums up the rest.
+pub const SHOWN_PER_CODE: usize = 3;
+
+/// The lines a summing-up note names, at most.
+const LINES_NAMED: usize = 5;
+
+/// What a report shows, in order.
+pub(crate) enum Block<'d> {
+    /// One finding, in full.
+    Finding(&'d Diagnostic),
+    /// The findings of one code beyond the first few.
+    Rest(Rest),
+}
+
+/// Findings of one code not shown one by one.
+pub(crate) struct Rest {
+    /// Their code.
+    pub code: Code,
+    /// Their severity (warning or advice).
+    pub severity: Severity,
+    /// How many.
+    pub count: usize,
+    /// The first lines they point at.
+    pub lines: Vec<usize>,
+}
+
+impl Rest {
+    /// `advice notes`, `warning`...
+    pub fn noun(&self) -> &'static str {
+        match (self.severity, self.count == 1) {
+            (Severity::Warning, true) => "warning",
+            (Severity::Warning, false) => "warnings",
+            (_, true) => "advice note",
+            (_, false) => "advice notes",
+        }
+    }
+
+    /// `539, 543, ...`: the lines named, and an ellipsis when there are more; `None`
+    /// when the findings point at no line.
+    pub fn named_lines(&self) -> Option<String> {
+        if self.lines.is_empty() {
+            return None;
+        }
+        let named: Vec<String> = self.lines.iter().map(ToString::to_string).collect();
+        let more = if self.count > self.lines.len() {
+            ", ..."
+        } else {
+            ""
+        };
+        Some(format!("{}{more}", named.join(", ")))
+    }
+}
+
+/// The blocks of a report: every error and the first few warnings and advice notes of
+/// each code in their order (all of them with `all`), then one summing-up note per
+/// code with more, in the order of their codes' first findings.
+pub(crate) fn blocks<'d>(
+    source: &Source,
+    diagnostics: &'d [Diagnostic],
+    all: bool,
+) -> Vec<Block<'d>> {
+    let mut seen: std::collections::HashMap<Code, usize> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    let mut rests: Vec<Rest> = Vec::new();
+    for d in diagnostics {
+        if all || d.severity() == Severity::Error {
+            out.push(Block::Finding(d));
+            continue;
+        }
+        let n = seen.entry(d.code).or_default();
+        *n += 1;
+        if *n <= SHOWN_PER_CODE {
+            out.push(Block::Finding(d));
+            continue;
+        }
+        let rest = match rests.iter().position(|r| r.code == d.code) {
+            Some(i) => &mut rests[i],
+            None => {
+                rests.push(Rest {
+                    code: d.code,
+                    severity: d.severity(),
+                    count: 0,
+                    lines: Vec::new(),
+                });
+                rests.last_mut().expect("just pushed")
+            }
+        };
+        rest.count += 1;
+        if let Some(span) = d.primary_span()
+            && rest.lines.len() < LINES_NAMED
+        {
+            rest.lines.push(source.line_column(span.offset).0);
+        }
+    }
+    out.extend(rests.into_iter().map(Block::Rest));
+    out
+}

@@ -571,10 +571,10 @@ fn diagnostics_part(diagnostics: &[Diagnostic], source: &Source) -> Part {
     let items = sorted
         .into_iter()
         .map(|d| {
-            let severity = match d.severity() {
-                Severity::Error => "**error**",
-                Severity::Warning => "**warning**",
-                Severity::Advice => "**advice**",
+            let severity = if d.severity() == Severity::Error {
+                "**error**"
+            } else {
+                "**warning**"
             };
             let at = location(source, d);
             let mut item = format!(

@@ -2,7 +2,7 @@
 //! value, the labels, the help.
 //!
 //! Every error is drawn. Warnings and advice of one code are drawn the first
-//! [`SHOWN_PER_CODE`] times; the rest become one note with their count and lines, so
+//! [`super::SHOWN_PER_CODE`] times; the rest become one note with their count and lines, so
 //! that thousands of instances with the same advice do not bury what matters
 //! (`--verbose` draws every one; JSON and SARIF output keep each finding, GitHub
 //! annotations are summed up the same way).
@@ -11,7 +11,8 @@ use std::borrow::Cow;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use crate::diagnostic::{Code, Counts, Diagnostic, Label, Report, Severity};
+use super::{Block, Rest, blocks};
+use crate::diagnostic::{Counts, Diagnostic, Label, Report, Severity};
 use crate::source::Source;
 
 /// The text with every control character but newline and tab written as an escape
@@ -94,113 +95,23 @@ impl Default for Style {
     }
 }
 
-/// How many warnings or advice notes of one code a report draws before it sums up the
-/// rest.
-pub const SHOWN_PER_CODE: usize = 3;
-
-/// The lines a summing-up note names, at most.
-const LINES_NAMED: usize = 5;
-
-/// What a report draws, in order.
-pub(crate) enum Block<'d> {
-    /// One finding, in full.
-    Finding(&'d Diagnostic),
-    /// The findings of one code beyond the first few.
-    Rest(Rest),
-}
-
-/// Findings of one code not drawn one by one.
-pub(crate) struct Rest {
-    /// Their code.
-    pub code: Code,
-    /// Their severity (warning or advice).
-    pub severity: Severity,
-    /// How many.
-    pub count: usize,
-    /// The first lines they point at.
-    pub lines: Vec<usize>,
-}
-
-/// The blocks of a report: every error and the first few warnings and advice notes of
-/// each code in their order, then one summing-up note per code with more.
-pub(crate) fn blocks<'d>(
-    source: &Source,
-    diagnostics: &'d [Diagnostic],
-    all: bool,
-) -> Vec<Block<'d>> {
-    let groupable = |d: &Diagnostic| !all && d.severity() != Severity::Error;
-    let mut per_code: std::collections::HashMap<Code, usize> = std::collections::HashMap::new();
-    for d in diagnostics.iter().filter(|d| groupable(d)) {
-        *per_code.entry(d.code).or_default() += 1;
-    }
-    let mut drawn: std::collections::HashMap<Code, usize> = std::collections::HashMap::new();
-    let mut out = Vec::new();
-    let mut rests: Vec<Rest> = Vec::new();
-    for d in diagnostics {
-        if !groupable(d) || per_code[&d.code] <= SHOWN_PER_CODE {
-            out.push(Block::Finding(d));
-            continue;
-        }
-        let n = drawn.entry(d.code).or_default();
-        *n += 1;
-        if *n <= SHOWN_PER_CODE {
-            out.push(Block::Finding(d));
-            continue;
-        }
-        let rest = match rests.iter().position(|r| r.code == d.code) {
-            Some(i) => &mut rests[i],
-            None => {
-                rests.push(Rest {
-                    code: d.code,
-                    severity: d.severity(),
-                    count: 0,
-                    lines: Vec::new(),
-                });
-                rests.last_mut().expect("just pushed")
-            }
-        };
-        rest.count += 1;
-        if let Some(span) = d.primary_span()
-            && rest.lines.len() < LINES_NAMED
-        {
-            rest.lines.push(source.line_column(span.offset).0);
-        }
-    }
-    out.extend(rests.into_iter().map(Block::Rest));
-    out
-}
-
-impl Rest {
-    fn render(&self) -> String {
-        let one = self.count == 1;
-        let (glyph, noun) = match (self.severity, one) {
-            (Severity::Warning, true) => ("⚠", "warning"),
-            (Severity::Warning, false) => ("⚠", "warnings"),
-            (_, true) => ("☞", "advice note"),
-            (_, false) => ("☞", "advice notes"),
-        };
-        let verb = if one { "is" } else { "are" };
-        let lines = if self.lines.is_empty() {
-            String::new()
-        } else {
-            let named: Vec<String> = self.lines.iter().map(ToString::to_string).collect();
-            let more = if self.count > self.lines.len() {
-                ", ..."
-            } else {
-                ""
-            };
-            format!(
-                " (line{} {}{more})",
-                if one { "" } else { "s" },
-                named.join(", ")
-            )
-        };
-        format!(
-            "{code}\n\n  {glyph} {count} more {noun} like those above {verb} not shown{lines}\n  help: `--verbose` shows every one; `--format json` lists each with its location\n\n",
-            code = self.code,
-            count = self.count,
-        )
-    }
+/// The block of a summing-up note.
+fn rest_block(rest: &Rest) -> String {
+    let glyph = match rest.severity {
+        Severity::Warning => "⚠",
+        _ => "☞",
+    };
+    let verb = if rest.count == 1 { "is" } else { "are" };
+    let lines = match rest.named_lines() {
+        Some(named) => format!(" (line{} {named})", if rest.count == 1 { "" } else { "s" }),
+        None => String::new(),
+    };
+    format!(
+        "{code}\n\n  {glyph} {count} more {noun} like those above {verb} not shown{lines}\n  help: `--verbose` shows every one; `--format json` lists each with its location\n\n",
+        code = rest.code,
+        count = rest.count,
+        noun = rest.noun(),
+    )
 }
 
 /// Every diagnostic, then a closing line with the counts.
@@ -248,7 +159,7 @@ pub fn each_report(
         let diagnostic = match block {
             Block::Finding(d) => d,
             Block::Rest(rest) => {
-                each(i == last, rest.render());
+                each(i == last, rest_block(&rest));
                 continue;
             }
         };

@@ -274,10 +274,9 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Server {
     /// Binds `listen` (such as `127.0.0.1:0` for a free port) and serves `sim` on a
     /// background thread.
-    pub fn start(sim: Sim, listen: &str, options: ServeOptions) -> Result<Server, CloudError> {
+    pub fn start(mut sim: Sim, listen: &str, options: ServeOptions) -> Result<Server, CloudError> {
         options.check().map_err(CloudError::Rejected)?;
         // The platform hands out UUIDs, and the `kakaocloud` backend checks for them.
-        let mut sim = sim;
         sim.hand_out_platform_ids();
         let http = tiny_http::Server::http(listen)
             .map_err(|e| CloudError::Unavailable(format!("cannot listen on {listen}: {e}")))?;
