@@ -18,7 +18,7 @@ fn mistakes() -> Validation {
 }
 
 fn sarif_of(source: &Source, diagnostics: &[Diagnostic]) -> Value {
-    let text = sarif::sarif(&[(source, diagnostics)]);
+    let text = sarif::sarif(&[(source, diagnostics)], false);
     assert!(text.ends_with("}\n"), "ends in one newline: {text:?}");
     serde_json::from_str(&text).expect("the SARIF log is JSON")
 }
@@ -431,7 +431,7 @@ fn sarif_puts_every_source_in_one_run() {
         Diagnostic::new(Code::SameSubnet, "two").label(Span::new(3, 1), "2"),
         Diagnostic::new(Code::Zone, "three"),
     ];
-    let text = sarif::sarif(&[(&old, &on_old), (&new, &on_new)]);
+    let text = sarif::sarif(&[(&old, &on_old), (&new, &on_new)], false);
     let log: Value = serde_json::from_str(&text).expect("JSON");
     assert_sarif_structure(&log);
     let results = log["runs"][0]["results"].as_array().expect("results");
@@ -457,7 +457,7 @@ fn sarif_puts_every_source_in_one_run() {
             owned("nicplan::zone", "error", "new.yaml"),
         ]
     );
-    let empty = sarif::sarif(&[]);
+    let empty = sarif::sarif(&[], false);
     let log: Value = serde_json::from_str(&empty).expect("JSON");
     assert_sarif_structure(&log);
     assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
@@ -467,15 +467,15 @@ fn sarif_puts_every_source_in_one_run() {
 fn renders_are_deterministic() {
     let validation = mistakes();
     let runs = [(&validation.source, validation.diagnostics.as_slice())];
-    assert_eq!(sarif::sarif(&runs), sarif::sarif(&runs));
+    assert_eq!(sarif::sarif(&runs, false), sarif::sarif(&runs, false));
     let again = mistakes();
     assert_eq!(
-        sarif::sarif(&runs),
-        sarif::sarif(&[(&again.source, again.diagnostics.as_slice())])
+        sarif::sarif(&runs, false),
+        sarif::sarif(&[(&again.source, again.diagnostics.as_slice())], false)
     );
     assert_eq!(
-        github::github(&validation.source, &validation.diagnostics),
-        github::github(&again.source, &again.diagnostics)
+        github::github(&validation.source, &validation.diagnostics, false),
+        github::github(&again.source, &again.diagnostics, false)
     );
 }
 
@@ -490,7 +490,7 @@ fn file_names_become_repository_paths() {
         ["uri"];
     assert_eq!(uri, "examples/my%20file.yaml");
     assert_eq!(
-        github::github(&windows, &d),
+        github::github(&windows, &d, false),
         "::error file=examples/my file.yaml,line=1,col=4,endLine=1,endColumn=5,\
          title=nicplan%3A%3Aschema::bad\n"
     );
@@ -500,7 +500,7 @@ fn file_names_become_repository_paths() {
         log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "examples/mistakes.yaml"
     );
-    assert!(github::github(&dotted, &d).starts_with("::error file=examples/mistakes.yaml,"));
+    assert!(github::github(&dotted, &d, false).starts_with("::error file=examples/mistakes.yaml,"));
     assert_eq!(sarif::artifact_path("././a/./b.yaml"), "a/./b.yaml");
     assert_eq!(
         sarif::artifact_uri("C:\\nets\\50%#1.yaml"),
@@ -511,7 +511,7 @@ fn file_names_become_repository_paths() {
 #[test]
 fn github_writes_one_annotation_per_diagnostic_where_json_places_it() {
     let validation = mistakes();
-    let out = github::github(&validation.source, &validation.diagnostics);
+    let out = github::github(&validation.source, &validation.diagnostics, false);
     assert!(out.ends_with('\n'));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), validation.diagnostics.len());
@@ -564,7 +564,7 @@ fn github_escapes_data_and_properties_exactly() {
         .label(span_of(text, "a,b"), "here")
         .help("use 10.0.1.5: it is free");
     assert_eq!(
-        github::github(&source, &[d]),
+        github::github(&source, &[d], false),
         "::error file=dir%3A1/x%2Cy%25.yaml,line=1,col=7,endLine=1,endColumn=10,\
          title=nicplan%3A%3Aip_conflict::100%25 sure: a,b%0D%0Asecond line%0A\
          use 10.0.1.5: it is free\n"
@@ -583,7 +583,7 @@ fn github_maps_severities_to_commands() {
         Diagnostic::new(Code::StaticRouting, "routes").label(Span::new(13, 1), "3"),
     ];
     assert_eq!(
-        github::github(&source, &diagnostics),
+        github::github(&source, &diagnostics, false),
         "::error file=f.yaml,line=1,col=4,endLine=1,endColumn=5,title=nicplan%3A%3Acapacity::full\n\
          ::warning file=f.yaml,line=2,col=4,endLine=2,endColumn=5,title=nicplan%3A%3Asame_subnet::same\n\
          ::notice file=f.yaml,line=3,col=4,endLine=3,endColumn=5,title=nicplan%3A%3Astatic_routing::routes\n"
@@ -599,9 +599,85 @@ fn github_annotates_the_file_when_there_is_no_label_and_drops_columns_across_lin
         Diagnostic::new(Code::Bandwidth, "wide").label(span_of(text, "[a,\n  b]"), "list"),
     ];
     assert_eq!(
-        github::github(&source, &diagnostics),
+        github::github(&source, &diagnostics, false),
         "::error file=net.yaml,title=nicplan%3A%3Aschema::not a desired-state file\n\
          ::notice file=net.yaml,line=1,endLine=2,title=nicplan%3A%3Abandwidth::wide\n"
     );
-    assert_eq!(github::github(&source, &[]), "");
+    assert_eq!(github::github(&source, &[], false), "");
+}
+
+/// Ten capacity errors and ten static-routing notes, one per line of a ten-line file.
+fn repeated() -> (Source, Vec<Diagnostic>) {
+    let text: String = (0..10).map(|i| format!("n{i}: x\n")).collect();
+    let source = Source::new("f.yaml", text.clone());
+    let mut diagnostics = Vec::new();
+    for i in 0..10 {
+        let at = span_of(&text, &format!("n{i}"));
+        diagnostics.push(Diagnostic::new(Code::Capacity, format!("full {i}")).label(at, ""));
+        diagnostics.push(Diagnostic::new(Code::StaticRouting, format!("routes {i}")).label(at, ""));
+    }
+    (source, diagnostics)
+}
+
+#[test]
+fn sarif_keeps_every_error_and_sums_up_repeated_advice_in_one_result_listing_each() {
+    let (source, diagnostics) = repeated();
+    let log = sarif_of(&source, &diagnostics);
+    assert_sarif_structure(&log);
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    let of =
+        |code: &str| -> Vec<&Value> { results.iter().filter(|r| r["ruleId"] == code).collect() };
+    assert_eq!(of("nicplan::capacity").len(), 10, "every error is a result");
+    let advice = of("nicplan::static_routing");
+    assert_eq!(advice.len(), 4, "three shown and one summing up");
+    let rest = advice[3];
+    assert_eq!(rest["level"], "note");
+    let message = rest["message"]["text"].as_str().expect("text");
+    assert!(
+        message.starts_with("7 more advice notes of nicplan::static_routing"),
+        "{message}"
+    );
+    let related = rest["relatedLocations"].as_array().expect("related");
+    let lines: Vec<u64> = related
+        .iter()
+        .map(|l| {
+            l["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .expect("line")
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![4, 5, 6, 7, 8, 9, 10],
+        "each summed-up finding is listed"
+    );
+    assert_eq!(related[0]["message"]["text"], "routes 3");
+    assert_eq!(
+        rest["locations"][0]["physicalLocation"]["region"]["startLine"], 4,
+        "the result sits on the first finding it sums up"
+    );
+    // `--verbose`: a result per finding.
+    let all: Value =
+        serde_json::from_str(&sarif::sarif(&[(&source, diagnostics.as_slice())], true))
+            .expect("sarif");
+    assert_eq!(all["runs"][0]["results"].as_array().map(Vec::len), Some(20));
+}
+
+#[test]
+fn github_annotates_every_error_and_sums_up_repeated_advice_unless_verbose() {
+    let (source, diagnostics) = repeated();
+    let out = github::github(&source, &diagnostics, false);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("::error ")).count(),
+        10
+    );
+    let notices: Vec<&str> = out.lines().filter(|l| l.starts_with("::notice ")).collect();
+    assert_eq!(notices.len(), 4, "{out}");
+    assert!(
+        notices[3].contains("title=nicplan%3A%3Astatic_routing (7 more)"),
+        "{out}"
+    );
+    assert!(notices[3].contains("(lines 4, 5, 6, 7, 8, ...)"), "{out}");
+    let all = github::github(&source, &diagnostics, true);
+    assert_eq!(all.lines().count(), 20, "{all}");
 }

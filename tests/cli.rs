@@ -491,4 +491,39 @@ fn repeated_advice_is_summed_up_in_text_while_every_error_and_every_json_finding
         "{}",
         routing[3]
     );
+    let every = refused_stdout(
+        &["validate", "-f", "-", "--format", "github", "--verbose"],
+        &file,
+    );
+    assert_eq!(
+        every.lines().count(),
+        5 + 12 + 12,
+        "`--verbose` annotates each finding: {every}"
+    );
+
+    let sarif =
+        json(refused_stdout(&["validate", "-f", "-", "--format", "sarif"], &file).as_bytes());
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let of = |code: &str| results.iter().filter(|r| r["ruleId"] == code).count();
+    assert_eq!(
+        of("nicplan::ip_outside_subnet"),
+        5,
+        "every error is a result"
+    );
+    assert_eq!(
+        of("nicplan::static_routing"),
+        4,
+        "three and one summing up nine"
+    );
+    let sarif = json(
+        refused_stdout(
+            &["validate", "-f", "-", "--format", "sarif", "--verbose"],
+            &file,
+        )
+        .as_bytes(),
+    );
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().map(Vec::len),
+        Some(5 + 12 + 12)
+    );
 }

@@ -183,11 +183,12 @@ fn exec_validate(args: ValidateArgs) -> Result<u8, Error> {
         DiagnosticFormat::Json => {
             render::json::diagnostics(&validation.source, &validation.diagnostics)
         }
-        DiagnosticFormat::Sarif => {
-            render::sarif::sarif(&[(&validation.source, validation.diagnostics.as_slice())])
-        }
+        DiagnosticFormat::Sarif => render::sarif::sarif(
+            &[(&validation.source, validation.diagnostics.as_slice())],
+            verbose(),
+        ),
         DiagnosticFormat::Github => {
-            render::github::github(&validation.source, &validation.diagnostics)
+            render::github::github(&validation.source, &validation.diagnostics, verbose())
         }
     };
     print(&out)?;
@@ -293,10 +294,15 @@ fn print_streamed(write: impl FnOnce(&mut Streamed<'_>)) -> Result<(), Error> {
 }
 
 /// The text style for output on stdout.
+/// Whether `--verbose` asks for every finding one by one.
+pub(crate) fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn stdout_style() -> render::text::Style {
     render::text::Style {
         color: color_on_stdout(),
         width: 100,
-        all: VERBOSE.load(std::sync::atomic::Ordering::Relaxed),
+        all: verbose(),
     }
 }

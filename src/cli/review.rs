@@ -172,8 +172,12 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
         ),
         DiffFormat::Json => render_plan(PlanFormat::Json, &plan, &[], &new.source),
         DiffFormat::Markdown => render_plan(PlanFormat::Markdown, &plan, &[], &new.source),
-        DiffFormat::Sarif => render::sarif::sarif(&[(&new.source, &plan.diagnostics)]),
-        DiffFormat::Github => render::github::github(&new.source, &plan.diagnostics),
+        DiffFormat::Sarif => {
+            render::sarif::sarif(&[(&new.source, &plan.diagnostics)], super::verbose())
+        }
+        DiffFormat::Github => {
+            render::github::github(&new.source, &plan.diagnostics, super::verbose())
+        }
     };
     print(&out)?;
     if plan.has_errors() {

@@ -90,11 +90,12 @@ fn annotation(file: &str, source: &Source, d: &Diagnostic) -> String {
 }
 
 /// The annotations of one file's diagnostics: one newline-terminated line each, in the
-/// order given, the help on a second line of the message.
-pub fn github(source: &Source, diagnostics: &[Diagnostic]) -> String {
+/// order given, the help on a second line of the message; with `all`, one for every
+/// finding, else warnings and advice beyond the first few of a code summed up.
+pub fn github(source: &Source, diagnostics: &[Diagnostic], all: bool) -> String {
     let file = artifact_path(source.name());
     let mut out = String::new();
-    for block in blocks(source, diagnostics, false) {
+    for block in blocks(source, diagnostics, all) {
         match block {
             Block::Finding(d) => out.push_str(&annotation(&file, source, d)),
             Block::Rest(rest) => out.push_str(&rest_annotation(&file, &rest)),
@@ -122,7 +123,7 @@ fn rest_annotation(file: &str, rest: &Rest) -> String {
         command(rest.severity),
         properties.join(","),
         escape_data(&format!(
-            "{} more {} of {} like those above{at}\n`--format json` or `--format sarif` lists each with its location",
+            "{} more {} of {} like those above{at}\n`--verbose` annotates each; `--format json` or `--format sarif` lists each with its location",
             rest.count,
             rest.noun(),
             rest.code.as_str()

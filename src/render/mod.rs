@@ -23,11 +23,11 @@ pub(crate) enum Block<'d> {
     /// One finding, in full.
     Finding(&'d Diagnostic),
     /// The findings of one code beyond the first few.
-    Rest(Rest),
+    Rest(Rest<'d>),
 }
 
 /// Findings of one code not shown one by one.
-pub(crate) struct Rest {
+pub(crate) struct Rest<'d> {
     /// Their code.
     pub code: Code,
     /// Their severity (warning or advice).
@@ -36,9 +36,11 @@ pub(crate) struct Rest {
     pub count: usize,
     /// The first lines they point at.
     pub lines: Vec<usize>,
+    /// The findings themselves, in their order.
+    pub findings: Vec<&'d Diagnostic>,
 }
 
-impl Rest {
+impl Rest<'_> {
     /// `advice notes`, `warning`...
     pub fn noun(&self) -> &'static str {
         match (self.severity, self.count == 1) {
@@ -75,7 +77,7 @@ pub(crate) fn blocks<'d>(
 ) -> Vec<Block<'d>> {
     let mut seen: std::collections::HashMap<Code, usize> = std::collections::HashMap::new();
     let mut out = Vec::new();
-    let mut rests: Vec<Rest> = Vec::new();
+    let mut rests: Vec<Rest<'d>> = Vec::new();
     for d in diagnostics {
         if all || d.severity() == Severity::Error {
             out.push(Block::Finding(d));
@@ -95,11 +97,13 @@ pub(crate) fn blocks<'d>(
                     severity: d.severity(),
                     count: 0,
                     lines: Vec::new(),
+                    findings: Vec::new(),
                 });
                 rests.last_mut().expect("just pushed")
             }
         };
         rest.count += 1;
+        rest.findings.push(d);
         if let Some(span) = d.primary_span()
             && rest.lines.len() < LINES_NAMED
         {

@@ -2,7 +2,8 @@
 //! other SARIF viewer.
 //!
 //! One log holds one run: the tool with one rule per code, in catalogue order, and one
-//! result per diagnostic, in the order given. Lines and columns are 1-based and columns
+//! result per diagnostic, in the order given, except that warnings and advice repeated
+//! beyond a few of one code are summed up in one result (see [`sarif`]). Lines and columns are 1-based and columns
 //! count Unicode code points (as `Source::line_column` does; the run says so in
 //! `columnKind`). A region ends as SARIF defines it: `endLine` is the line of its last
 //! character and `endColumn` the column just after it. The output depends on nothing but
@@ -13,6 +14,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::render::{Block, Rest, blocks};
 use crate::source::{Source, Span};
 
 /// Where the SARIF 2.1.0 JSON Schema is published, as named in every log.
@@ -259,9 +261,64 @@ fn result<'a>(source: &Source, d: &'a Diagnostic) -> SarifResult<'a> {
     }
 }
 
+/// The related locations one summing-up result lists at most (GitHub code scanning
+/// reads no more than 1,000 locations of a result).
+const RELATED_MAX: usize = 1000;
+
+/// The one result for the findings of a code beyond the first few: on the first of
+/// them, each of them (up to [`RELATED_MAX`]) a related location with its message.
+fn rest_result<'a>(source: &Source, rest: &Rest<'a>) -> SarifResult<'a> {
+    let listed = rest.findings.len().min(RELATED_MAX);
+    let unlisted = if listed < rest.count {
+        format!(
+            " The first {listed} are its related locations; `--verbose` or `--format json` lists each."
+        )
+    } else {
+        " Each is one of its related locations; `--verbose` makes each a result of its own."
+            .to_string()
+    };
+    let first = rest.findings.first().and_then(|d| d.primary_span());
+    SarifResult {
+        rule_id: rest.code.as_str(),
+        rule_index: Code::ALL.iter().position(|&c| c == rest.code),
+        level: level(rest.severity),
+        message: Message {
+            text: format!(
+                "{} more {} of {} like the results before it.{unlisted}",
+                rest.count,
+                rest.noun(),
+                rest.code.as_str()
+            )
+            .into(),
+        },
+        locations: vec![Location {
+            id: None,
+            physical_location: physical(source, first),
+            message: None,
+        }],
+        related_locations: rest
+            .findings
+            .iter()
+            .take(RELATED_MAX)
+            .enumerate()
+            .map(|(i, d)| Location {
+                id: Some(i + 1),
+                physical_location: physical(source, d.primary_span()),
+                message: Some(Message {
+                    text: d.message.as_str().into(),
+                }),
+            })
+            .collect(),
+    }
+}
+
 /// One SARIF 2.1.0 log, pretty-printed and ending in a newline, holding the findings of
-/// every `(source, diagnostics)` pair in one run, in the order given.
-pub fn sarif(runs: &[(&Source, &[Diagnostic])]) -> String {
+/// every `(source, diagnostics)` pair in one run, in the order given: with `all`, a
+/// result per finding; else every error, the first few warnings and advice notes of
+/// each code in a source, and one result summing up the rest of each code, whose
+/// related locations are those findings, so code scanning shows a pull request a few
+/// alerts per code rather than one per instance.
+pub fn sarif(runs: &[(&Source, &[Diagnostic])], all: bool) -> String {
     let log = Log {
         schema: SCHEMA,
         version: VERSION,
@@ -277,7 +334,12 @@ pub fn sarif(runs: &[(&Source, &[Diagnostic])]) -> String {
             results: runs
                 .iter()
                 .flat_map(|&(source, diagnostics)| {
-                    diagnostics.iter().map(move |d| result(source, d))
+                    blocks(source, diagnostics, all)
+                        .into_iter()
+                        .map(move |block| match block {
+                            Block::Finding(d) => result(source, d),
+                            Block::Rest(rest) => rest_result(source, &rest),
+                        })
                 })
                 .collect(),
         }],
