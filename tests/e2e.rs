@@ -1256,3 +1256,71 @@ fn two_applies_at_once_with_a_lock_timeout_run_one_after_the_other() {
     assert_eq!(world.instances.len(), 2);
     assert_eq!(world.nics.len(), 7);
 }
+
+#[test]
+fn a_plan_gives_advice_only_about_the_instances_it_changes() {
+    // Six instances with two NICs each: `validate` advises on every one of them.
+    let mut file = String::from(
+        "version: 1\nvpcs:\n  main: { cidr_block: 10.0.0.0/16 }\nsubnets:\n  app-a: { vpc: main, cidr_block: 10.0.1.0/24, availability_zone: kr-central-2-a }\n  db-a: { vpc: main, cidr_block: 10.0.2.0/24, availability_zone: kr-central-2-a }\nsecurity_groups:\n  web-sg: {}\ninstances:\n",
+    );
+    for i in 0..6 {
+        file.push_str(&format!(
+            "  web-{i}: {{ type: m2a.xlarge, image: ubuntu-22.04, primary_interface: web-{i}-eth0 }}\n"
+        ));
+    }
+    file.push_str("network_interfaces:\n");
+    for i in 0..6 {
+        file.push_str(&format!(
+            "  web-{i}-eth0: {{ subnet: app-a, security_groups: [web-sg] }}\n  web-{i}-eth1: {{ subnet: db-a, security_groups: [web-sg], attach_to: web-{i} }}\n"
+        ));
+    }
+    let w = Workdir::new();
+    w.write(&file);
+    let advice = |args: &[&str]| -> Vec<(String, String)> {
+        let out = w.run(args);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        doc["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["severity"] == "advice")
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap_or_default().to_string(),
+                    d["message"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let everywhere = advice(&["validate", "--format", "json"]);
+    assert_eq!(
+        everywhere
+            .iter()
+            .filter(|(code, _)| code == "nicplan::static_routing")
+            .count(),
+        6,
+        "{everywhere:?}"
+    );
+    // The first plan adds every NIC: the advice holds for every instance.
+    let first = advice(&["plan", "--format", "json"]);
+    assert_eq!(first.len(), everywhere.len(), "{first:?}");
+    w.converge();
+    assert_eq!(
+        advice(&["plan", "--format", "json"]),
+        vec![],
+        "no change, no advice"
+    );
+
+    // A third NIC on web-2 only: advice about web-2 alone.
+    w.write(&format!(
+        "{file}  web-2-eth2: {{ subnet: db-a, security_groups: [web-sg], attach_to: web-2 }}\n"
+    ));
+    let changed = advice(&["plan", "--format", "json"]);
+    assert!(!changed.is_empty(), "the growing instance is advised on");
+    for (code, message) in &changed {
+        assert!(
+            message.contains("web-2"),
+            "{code}: {message} is about an instance the plan leaves alone"
+        );
+    }
+}
