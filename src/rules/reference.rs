@@ -9,10 +9,15 @@ use crate::source::At;
 use crate::suggest;
 
 pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
+    let vpcs = Known::new(&model.vpcs);
+    let subnets = Known::new(&model.subnets);
+    let groups = Known::new(&model.security_groups);
+    let instances = Known::new(&model.instances);
+    let nics = Known::new(&model.network_interfaces);
     for subnet in model.subnets.values() {
         resolve(
             out,
-            &model.vpcs,
+            &vpcs,
             &subnet.vpc,
             "VPC",
             "vpcs",
@@ -23,7 +28,7 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
     for instance in model.instances.values() {
         resolve(
             out,
-            &model.network_interfaces,
+            &nics,
             &instance.primary_interface,
             "network interface",
             "network_interfaces",
@@ -35,7 +40,7 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
         let owner = &nic.name.value;
         resolve(
             out,
-            &model.subnets,
+            &subnets,
             &nic.subnet,
             "subnet",
             "subnets",
@@ -45,7 +50,7 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
         for group in &nic.security_groups {
             resolve(
                 out,
-                &model.security_groups,
+                &groups,
                 group,
                 "security group",
                 "security_groups",
@@ -56,7 +61,7 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(instance) = &nic.attach_to {
             resolve(
                 out,
-                &model.instances,
+                &instances,
                 instance,
                 "instance",
                 "instances",
@@ -69,7 +74,7 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
         if let Some(nic) = &public_ip.network_interface {
             resolve(
                 out,
-                &model.network_interfaces,
+                &nics,
                 nic,
                 "network interface",
                 "network_interfaces",
@@ -80,19 +85,35 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The declared names of one kind, and the names to suggest from.
+struct Known<'a, T> {
+    declared: &'a IndexMap<String, T>,
+    names: suggest::Names<'a>,
+}
+
+impl<'a, T> Known<'a, T> {
+    fn new(declared: &'a IndexMap<String, T>) -> Known<'a, T> {
+        Known {
+            declared,
+            names: suggest::Names::new(declared.keys().map(String::as_str)),
+        }
+    }
+}
+
 fn resolve<T>(
     out: &mut Vec<Diagnostic>,
-    declared: &IndexMap<String, T>,
+    known: &Known<'_, T>,
     reference: &At<String>,
     kind: &str,
     section: &str,
     owner: &str,
     owner_kind: &str,
 ) {
+    let declared = known.declared;
     if declared.contains_key(&reference.value) {
         return;
     }
-    let close = suggest::closest(&reference.value, declared.keys().map(String::as_str));
+    let close = known.names.closest(&reference.value);
     let help = if !close.is_empty() {
         format!("did you mean {}?", suggest::one_of(&close))
     } else if declared.is_empty() {
