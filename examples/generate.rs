@@ -31,19 +31,19 @@ use nicplan::catalogue::{CATALOGUE, FlavorKind, Group, InstanceType};
 
 #[derive(Parser)]
 #[command(about = "Write a realistic nicplan desired-state file of N instances")]
-struct Args {
+pub struct Args {
     /// How many instances.
     #[arg(long)]
-    instances: usize,
+    pub instances: usize,
     /// The seed: the same instances and seed give the same file, byte for byte.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub seed: u64,
     /// Change this share of the instances (0 to 100), one change each.
     #[arg(long, value_name = "P", default_value_t = 0.0)]
-    change_percent: f64,
+    pub change_percent: f64,
     /// Write the file here instead of standard output.
     #[arg(long, value_name = "FILE")]
-    out: Option<String>,
+    pub out: Option<String>,
 }
 
 /// splitmix64: tiny, fast and the same everywhere.
@@ -502,19 +502,16 @@ fn render(net: &Network, header: &str) -> String {
     y
 }
 
-fn main() {
-    let args = Args::parse();
+/// The file the arguments ask for, or what is wrong with them.
+pub fn file(args: &Args) -> Result<String, String> {
     if args.instances == 0 {
-        eprintln!("error: --instances must be at least 1");
-        std::process::exit(2);
-    }
-    if !(0.0..=100.0).contains(&args.change_percent) {
-        eprintln!("error: --change-percent must be between 0 and 100");
-        std::process::exit(2);
+        return Err("--instances must be at least 1".to_string());
     }
     if args.instances > 255 * PER_VPC {
-        eprintln!("error: at most {} instances", 255 * PER_VPC);
-        std::process::exit(2);
+        return Err(format!("--instances can be at most {}", 255 * PER_VPC));
+    }
+    if !(0.0..=100.0).contains(&args.change_percent) {
+        return Err("--change-percent must be between 0 and 100".to_string());
     }
     let mut net = generate(args.instances, args.seed);
     let mut header = format!(
@@ -525,7 +522,18 @@ fn main() {
         change(&mut net, args.change_percent, args.seed);
         let _ = write!(header, " --change-percent {}", args.change_percent);
     }
-    let text = render(&net, &header);
+    Ok(render(&net, &header))
+}
+
+fn main() {
+    let args = Args::parse();
+    let text = match file(&args) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
     let written = match &args.out {
         Some(path) => std::fs::write(path, text.as_bytes()),
         None => std::io::stdout().lock().write_all(text.as_bytes()),
