@@ -1,6 +1,7 @@
 //! Operations: the sequences every command runs, independent of the command line.
 //! Reading and writing happen here, around the pure planner.
 
+use crate::address::Address;
 use crate::apply::{self, Event, Outcome};
 use crate::cloud::{Cloud, CloudError};
 use crate::model::Model;
@@ -14,6 +15,16 @@ pub enum OpError {
     /// The state could not be read, written or locked.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A `--target` names a resource neither the file nor the state holds.
+    #[error(
+        "--target {address}: the file declares no {address} and the state holds none; nothing was planned{hint}"
+    )]
+    UnknownTarget {
+        /// The target as given.
+        address: String,
+        /// ` (did you mean ...?)`, or nothing.
+        hint: String,
+    },
     /// The state holds an ID the backend could not have made.
     #[error(
         "the state holds {address} with ID {id}, which the {backend} backend could not have made ({why}); nothing was read or changed. Use the backend the state was made with, or remove the entry (`nicplan state rm {address}`)"
@@ -144,6 +155,7 @@ pub fn plan(
     let existed = existing.is_some();
     let stored_digest = existing.as_ref().map(state_digest);
     let stored = existing.unwrap_or_else(fresh_state);
+    check_targets(model, &stored, &options.targets)?;
     let (state, drift, outside, refreshed_differs) = if refresh_first {
         let (state, drift, outside) = refresh_all(&stored, cloud)?;
         let differs = existed && state.resources != stored.resources;
@@ -160,6 +172,39 @@ pub fn plan(
         refreshed_differs,
         stored_digest,
     })
+}
+
+/// Refuses a target that names nothing the file declares or the state holds: such a
+/// plan would say there is nothing to do however much the full plan changes.
+fn check_targets(model: &Model, state: &State, targets: &[Address]) -> Result<(), OpError> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let declared = crate::resource::desired(model);
+    for target in targets {
+        if declared.contains_key(target) || state.resources.contains_key(target) {
+            continue;
+        }
+        let known: Vec<String> = declared
+            .keys()
+            .chain(state.resources.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(ToString::to_string)
+            .collect();
+        let wanted = target.to_string();
+        let close = crate::suggest::Names::new(known.iter().map(String::as_str)).closest(&wanted);
+        let hint = if close.is_empty() {
+            String::new()
+        } else {
+            format!(" (did you mean {}?)", crate::suggest::one_of(&close))
+        };
+        return Err(OpError::UnknownTarget {
+            address: wanted,
+            hint,
+        });
+    }
+    Ok(())
 }
 
 /// Applies a plan: first records the refreshed state (so adopted objects and the

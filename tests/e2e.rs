@@ -651,6 +651,32 @@ fn target_plans_an_address_and_what_it_needs() {
         Some(1),
         "a malformed address is a usage error"
     );
+    // A well-formed address the file does not declare and the state does not hold
+    // plans nothing, so it is refused rather than reported as "No changes".
+    let out = w.run(&["plan", "--target", "instance.wbe-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "--target instance.wbe-1: the file declares no instance.wbe-1 and the state holds none"
+        ) && err.contains("did you mean `instance.web-1`"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("No changes"));
+    let out = w.run(&["apply", "--auto-approve", "--target", "instance.nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !w.path("nicplan.state.json").exists(),
+        "nothing was applied"
+    );
+    // What only the state holds is a target too: destroying it by its address.
+    w.converge();
+    w.write(&base().replace("web-1", "web-9"));
+    let out = w.run(&["plan", "--target", "instance.web-1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("declares no"), "{err}");
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(plan.contains("instance.web-1"), "{plan}");
 }
 
 #[test]
