@@ -79,7 +79,9 @@ unsafe impl GlobalAlloc for Allocator {
 static GLOBAL: Allocator = Allocator;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(nicplan::cli::terraform_spellings(
+        std::env::args_os().collect(),
+    )) {
         Ok(cli) => cli,
         Err(e) => {
             // Usage errors exit 1 like every other error: 2 means "changes" to

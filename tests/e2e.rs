@@ -1350,3 +1350,27 @@ fn a_plan_gives_advice_only_about_the_instances_it_changes() {
         );
     }
 }
+
+#[test]
+fn terraform_spellings_of_the_long_options_work() {
+    let w = Workdir::new();
+    w.write(&base());
+    let out = w.run(&["plan", "-out=p.plan", "-detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(w.path("p.plan").exists(), "-out=FILE saved the plan");
+    let out = w.run(&["apply", "-auto-approve"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Apply complete"));
+    // A Terraform option nicplan does not have is still refused.
+    assert_eq!(w.run(&["plan", "-compact-warnings"]).status.code(), Some(1));
+}

@@ -126,6 +126,47 @@ enum TableFormat {
     Json,
 }
 
+/// The command line with Terraform's spellings of long options made nicplan's:
+/// `-auto-approve`, `-out=p.plan`, `-target=ADDR`, `-refresh=false` and every other
+/// long option of a nicplan command written with one dash become `--auto-approve`,
+/// `--out=p.plan`... Short options (`-f`), values (`-` for standard input) and
+/// everything after `--` are left alone.
+pub fn terraform_spellings(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    fn longs(command: &clap::Command, into: &mut std::collections::BTreeSet<String>) {
+        for arg in command.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                into.insert(long.to_string());
+            }
+        }
+        for sub in command.get_subcommands() {
+            longs(sub, into);
+        }
+    }
+    let mut known = std::collections::BTreeSet::new();
+    longs(&Cli::command(), &mut known);
+    let mut out = Vec::with_capacity(args.len());
+    let mut rest = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        let rewritten = match arg.to_str() {
+            Some("--") => {
+                rest = true;
+                None
+            }
+            Some(text) if i > 0 && !rest && !text.starts_with("--") => text
+                .strip_prefix('-')
+                .filter(|name| {
+                    let name = name.split_once('=').map_or(*name, |(n, _)| n);
+                    name.len() > 1 && known.contains(name)
+                })
+                .map(|long| std::ffi::OsString::from(format!("--{long}"))),
+            _ => None,
+        };
+        out.push(rewritten.unwrap_or(arg));
+    }
+    out
+}
+
 /// Runs the parsed command line and returns the process exit code. A file that breaks
 /// a rule stops a command before it opens anything: its findings are printed, and the
 /// command exits 1.
@@ -304,5 +345,51 @@ fn stdout_style() -> render::text::Style {
         color: color_on_stdout(),
         width: 100,
         all: verbose(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<std::ffi::OsString> {
+        list.iter().map(std::ffi::OsString::from).collect()
+    }
+
+    #[test]
+    fn terraform_spellings_become_nicplan_ones() {
+        assert_eq!(
+            terraform_spellings(args(&[
+                "nicplan",
+                "plan",
+                "-out=p.plan",
+                "-target",
+                "instance.web-1",
+                "-refresh=false",
+                "-detailed-exitcode",
+                "-f",
+                "-",
+            ])),
+            args(&[
+                "nicplan",
+                "plan",
+                "--out=p.plan",
+                "--target",
+                "instance.web-1",
+                "--refresh=false",
+                "--detailed-exitcode",
+                "-f",
+                "-",
+            ])
+        );
+        assert_eq!(
+            terraform_spellings(args(&["nicplan", "apply", "-auto-approve", "--", "-out"])),
+            args(&["nicplan", "apply", "--auto-approve", "--", "-out"])
+        );
+        // Not an option of nicplan: left for clap to refuse.
+        assert_eq!(
+            terraform_spellings(args(&["nicplan", "plan", "-compact-warnings"])),
+            args(&["nicplan", "plan", "-compact-warnings"])
+        );
     }
 }
