@@ -744,6 +744,12 @@ fn the_kakaocloud_backend_end_to_end_through_sim_serve() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .ends_with(&format!("steps done on kakaocloud {}.\n", served.url)),
+        "the last line names the platform: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let again = kakaocloud(
         &w,
         &served,
@@ -1370,7 +1376,13 @@ fn terraform_spellings_of_the_long_options_work() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Apply complete"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).ends_with(
+            "steps done on the embedded simulator (.nicplan/sim.json; nothing real was touched).\n"
+        ),
+        "the last line names the backend: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // A Terraform option nicplan does not have is still refused.
     assert_eq!(w.run(&["plan", "-compact-warnings"]).status.code(), Some(1));
 }

@@ -560,7 +560,7 @@ fn execute(
         &on_event,
     )?;
     progress.finish();
-    report(&outcome, &steps, command)
+    report(&outcome, &steps, command, &ws.cloud.described())
 }
 
 /// What the prompt got.
@@ -700,7 +700,12 @@ impl Progress {
     }
 }
 
-fn report(outcome: &Outcome, steps: &[crate::plan::Step], command: &str) -> Result<u8, Error> {
+fn report(
+    outcome: &Outcome,
+    steps: &[crate::plan::Step],
+    command: &str,
+    cloud: &str,
+) -> Result<u8, Error> {
     let describe = |i: usize| {
         steps
             .iter()
@@ -709,11 +714,12 @@ fn report(outcome: &Outcome, steps: &[crate::plan::Step], command: &str) -> Resu
             .unwrap_or_default()
     };
     if outcome.succeeded() {
+        let done = outcome.done.len();
         print(&format!(
-            "{}{} complete: {} steps done.\n",
+            "{}{} complete: {done} step{} done on {cloud}.\n",
             command[..1].to_uppercase(),
             &command[1..],
-            outcome.done.len()
+            if done == 1 { "" } else { "s" }
         ))?;
         return Ok(0);
     }

@@ -317,6 +317,11 @@ pub trait Cloud: Send + Sync {
     fn target(&self) -> String {
         self.name().to_string()
     }
+    /// Which cloud this is, for a person reading a command's last line: as
+    /// [`Cloud::target`], and for a simulator that nothing real is touched.
+    fn described(&self) -> String {
+        self.target()
+    }
     /// The IDs of the VPCs named `name` with block `cidr`, for telling the one a create
     /// makes from those that were there before.
     fn vpcs_like(&self, name: &str, cidr: Ipv4Net) -> Result<Vec<String>, CloudError> {

@@ -635,6 +635,16 @@ impl Cloud for Sim {
         }
     }
 
+    fn described(&self) -> String {
+        match &self.path {
+            Some(path) => format!(
+                "the embedded simulator ({}; nothing real was touched)",
+                path.display()
+            ),
+            None => "the embedded simulator (in memory; nothing real was touched)".to_string(),
+        }
+    }
+
     fn multiple_ips(&self) -> bool {
         self.multiple_ips
     }
