@@ -31,10 +31,16 @@ pub struct Cli {
     /// each kind
     #[arg(long, global = true)]
     verbose: bool,
+    /// Never colour the output (as `NO_COLOR` does)
+    #[arg(long, global = true)]
+    no_color: bool,
 }
 
 /// `--verbose`, for every text report of the run.
 static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--no-color`, for every output of the run.
+static NO_COLOR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -172,6 +178,7 @@ pub fn terraform_spellings(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStr
 /// command exits 1.
 pub fn run(cli: Cli) -> Result<u8, Error> {
     VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
+    NO_COLOR.store(cli.no_color, std::sync::atomic::Ordering::Relaxed);
     match dispatch(cli) {
         Err(Error::Invalid(validation)) => {
             print(&render::text::diagnostics(
@@ -281,13 +288,26 @@ fn render_types_table() -> String {
     out
 }
 
-/// Colour only on a terminal, and never when `NO_COLOR` is set to anything.
+/// Whether colour is allowed at all: not with `--no-color`, nor when `NO_COLOR` is set
+/// to a value that is not empty (no-color.org: an empty `NO_COLOR` does not count).
+fn color_allowed() -> bool {
+    color_allowed_by(
+        NO_COLOR.load(std::sync::atomic::Ordering::Relaxed),
+        std::env::var_os("NO_COLOR"),
+    )
+}
+
+fn color_allowed_by(no_color_flag: bool, no_color_var: Option<std::ffi::OsString>) -> bool {
+    !no_color_flag && no_color_var.is_none_or(|v| v.is_empty())
+}
+
+/// Colour only on a terminal, and only when allowed.
 fn color_on_stdout() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+    color_allowed() && std::io::stdout().is_terminal()
 }
 
 fn color_on_stderr() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+    color_allowed() && std::io::stderr().is_terminal()
 }
 
 fn print(text: &str) -> Result<(), Error> {
@@ -354,6 +374,19 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<std::ffi::OsString> {
         list.iter().map(std::ffi::OsString::from).collect()
+    }
+
+    #[test]
+    fn colour_is_off_with_the_flag_or_a_non_empty_no_color() {
+        assert!(color_allowed_by(false, None));
+        assert!(
+            color_allowed_by(false, Some("".into())),
+            "an empty NO_COLOR does not count"
+        );
+        assert!(!color_allowed_by(false, Some("1".into())));
+        assert!(!color_allowed_by(true, None));
+        let cli = Cli::try_parse_from(["nicplan", "validate", "--no-color"]).expect("parses");
+        assert!(cli.no_color);
     }
 
     #[test]
