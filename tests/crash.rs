@@ -5,7 +5,7 @@
 //! finish must succeed, the next plan must be empty, and the cloud must hold exactly the
 //! desired objects, each once: none twice, none left over.
 //!
-//! Two clouds: the embedded simulator (`.nicplan/sim.json`, read directly) and the
+//! Two clouds: the embedded simulator (`.nicplan/sim.json` and its journal, read directly) and the
 //! `kakaocloud` backend against `nicplan sim serve` with latency (read through the API).
 //! The desired file alternates between two versions of a network of six instances, so
 //! the kills land in creates, attaches, associates, detaches, moves, resizes and
@@ -273,10 +273,14 @@ fn label(name: Option<&str>, description: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// What the embedded simulator holds, by kind, read from its file.
+/// What the embedded simulator holds, by kind, read from its files (the snapshot with
+/// its journal folded in) as any call sees it: a delete whose time has passed is done,
+/// though no change since has stored it.
 fn held_in_the_sim_file(w: &Workdir) -> BTreeMap<&'static str, Vec<String>> {
-    let text = std::fs::read_to_string(w.path(".nicplan/sim.json")).expect("the simulator file");
-    let sim: serde_json::Value = serde_json::from_str(&text).expect("the simulator file parses");
+    let sim = nicplan::cloud::sim::Sim::open(w.path(".nicplan/sim.json"), true)
+        .and_then(|sim| sim.world())
+        .expect("the simulator's files load");
+    let sim = serde_json::to_value(sim).expect("json");
     [
         ("vpcs", "vpcs"),
         ("subnets", "subnets"),

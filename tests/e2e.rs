@@ -333,9 +333,7 @@ fn destroy_removes_everything() {
     let out = w.ok(&["destroy", "--auto-approve"]);
     assert!(out.contains("16 to destroy"), "{out}");
     assert_eq!(w.ok(&["state", "list"]), "");
-    let sim: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(w.path(".nicplan/sim.json")).expect("sim"))
-            .expect("json");
+    let sim = common::sim_world(&w.path(".nicplan/sim.json"));
     for kind in [
         "vpcs",
         "subnets",
@@ -470,8 +468,7 @@ fn drift_is_reported_and_repaired() {
     let w = applied();
     // Someone deletes the spare NIC by hand.
     let sim_path = w.path(".nicplan/sim.json");
-    let mut sim: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&sim_path).expect("sim")).expect("json");
+    let mut sim = common::sim_world(&sim_path);
     let nics = sim
         .get_mut("nics")
         .and_then(|v| v.as_object_mut())
@@ -482,7 +479,7 @@ fn drift_is_reported_and_repaired() {
         .map(|(id, _)| id.clone())
         .expect("spare in sim");
     nics.remove(&spare);
-    std::fs::write(&sim_path, serde_json::to_vec_pretty(&sim).expect("json")).expect("write");
+    common::write_sim_world(&sim_path, &sim);
     let (plan, code) = w.plan();
     assert_eq!(code, Some(2));
     assert!(
@@ -617,9 +614,7 @@ fn a_killed_apply_loses_nothing_and_the_next_converges() {
     );
     assert!(!w.path("nicplan.state.json.lock").exists());
     assert_eq!(w.plan().1, Some(0), "converged");
-    let sim: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(w.path(".nicplan/sim.json")).expect("sim"))
-            .expect("json");
+    let sim = common::sim_world(&w.path(".nicplan/sim.json"));
     let count = |kind: &str| sim[kind].as_object().map_or(0, serde_json::Map::len);
     assert_eq!(count("instances"), 2, "no duplicate instance");
     assert_eq!(count("nics"), 7, "no duplicate or orphaned NIC");
@@ -927,7 +922,8 @@ fn a_saved_plan_runs_only_against_the_cloud_it_was_made_for() {
     );
     assert!(!w.path("nicplan.state.json").exists());
     assert!(
-        !w.path(".nicplan/sim.json").exists(),
+        !w.path(".nicplan/sim.json").exists()
+            && !common::sim_journal(&w.path(".nicplan/sim.json")).exists(),
         "the embedded simulator was touched"
     );
     // Not named: the plan's own backend.
@@ -1003,7 +999,8 @@ fn a_state_that_cannot_be_true_is_refused_naming_the_entry() {
             ),
         ),
     ];
-    let sim_before = std::fs::read(w.path(".nicplan/sim.json")).expect("sim");
+    let sim_before = common::sim_bytes(&w.path(".nicplan/sim.json"));
+    assert!(sim_before.0.is_some(), "the simulator's snapshot");
     for (bad, words) in cases {
         std::fs::write(&path, &bad).expect("write");
         for args in [&["plan"][..], &["apply", "--auto-approve"], &["refresh"]] {
@@ -1019,7 +1016,7 @@ fn a_state_that_cannot_be_true_is_refused_naming_the_entry() {
         );
     }
     assert_eq!(
-        std::fs::read(w.path(".nicplan/sim.json")).expect("sim"),
+        common::sim_bytes(&w.path(".nicplan/sim.json")),
         sim_before,
         "the cloud was touched"
     );

@@ -172,10 +172,12 @@ fn save_plan(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join("change.plan")).expect("plan file")
 }
 
-fn snapshot(dir: &Path) -> (Vec<u8>, Vec<u8>) {
+/// The state, the simulator's snapshot and its journal (if any), as bytes.
+fn snapshot(dir: &Path) -> (Vec<u8>, Vec<u8>, Option<Vec<u8>>) {
     (
         std::fs::read(dir.join("nicplan.state.json")).expect("state"),
         std::fs::read(dir.join(".nicplan/sim.json")).expect("sim"),
+        std::fs::read(dir.join(".nicplan/sim.json.journal")).ok(),
     )
 }
 

@@ -1049,7 +1049,8 @@ fn a_file_simulator_shows_the_end_of_a_build_to_every_reader_and_reads_write_not
         .create_instance(&instance_request("vm", "m2a.large", &nic.id))
         .unwrap();
     assert_eq!(vm.status, Status::Building);
-    let written = std::fs::read(&path).unwrap();
+    let journal = path.with_extension("json.journal");
+    let written = (std::fs::read(&path).unwrap(), std::fs::read(&journal).ok());
     let started = Instant::now();
     while sim.instance(&vm.id).unwrap().status == Status::Building
         && started.elapsed() < Duration::from_secs(2)
@@ -1062,10 +1063,14 @@ fn a_file_simulator_shows_the_end_of_a_build_to_every_reader_and_reads_write_not
     assert_eq!(other.instance(&vm.id).unwrap().status, Status::Active);
     assert!(other.world().unwrap().pending.is_empty());
     // Reading changed nothing on disk.
-    assert_eq!(std::fs::read(&path).unwrap(), written);
+    assert_eq!(
+        (std::fs::read(&path).unwrap(), std::fs::read(&journal).ok()),
+        written
+    );
+    assert!(Sim::stored(&path).unwrap().pending.contains_key(&vm.id));
     // The next change stores the finished build with it.
     sim.create_security_group("sg2", "").unwrap();
-    let stored: World = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let stored = Sim::stored(&path).unwrap();
     assert_eq!(stored.instances[&vm.id].status, Status::Active);
     assert!(stored.pending.is_empty());
 }
@@ -1445,4 +1450,264 @@ fn an_intent_finds_the_vpc_or_subnet_its_create_made_and_never_a_stranger() {
     // The intent survives a write and a read of the state.
     let text = state.to_json();
     assert_eq!(State::from_json("s", &text).unwrap().intents, state.intents);
+}
+
+/// The journal beside the simulator's file.
+fn journal_of(path: &std::path::Path) -> std::path::PathBuf {
+    path.with_extension("json.journal")
+}
+
+/// The bytes of the simulator's file and journal (`None` where missing).
+fn files_of(path: &std::path::Path) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    (
+        std::fs::read(path).ok(),
+        std::fs::read(journal_of(path)).ok(),
+    )
+}
+
+/// A simulator on `path` whose changes are immediate.
+fn quick(path: &std::path::Path) -> Sim {
+    let mut sim = Sim::open(path, true).unwrap();
+    sim.set_build_time(Duration::ZERO);
+    sim
+}
+
+#[test]
+fn two_simulators_on_one_file_see_each_others_changes_call_by_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim.json");
+    let one = quick(&path);
+    let two = quick(&path);
+    let vpc = one.create_vpc("v", net("10.0.0.0/16")).unwrap();
+    let subnet = two
+        .create_subnet("a", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
+        .unwrap();
+    let sg = one.create_security_group("sg", "").unwrap();
+    let n0 = two
+        .create_nic(&nic_request("n0", &subnet.id, &[&sg.id]))
+        .unwrap();
+    // Each continues the other's counter and addresses.
+    let n1 = one
+        .create_nic(&nic_request("n1", &subnet.id, &[&sg.id]))
+        .unwrap();
+    assert_eq!(n0.private_ip, ip("10.0.1.2"));
+    assert_eq!(n1.private_ip, ip("10.0.1.3"));
+    let vm = two
+        .create_instance(&instance_request("vm", "m2a.large", &n0.id))
+        .unwrap();
+    one.attach_nic(&vm.id, &n1.id).unwrap();
+    assert_eq!(
+        two.instance(&vm.id).unwrap().attached_nic_ids,
+        [n0.id.clone(), n1.id.clone()]
+    );
+    rejected(&two, "already attached", || two.attach_nic(&vm.id, &n1.id));
+    one.set_instance_status("vm", Status::Stopped).unwrap();
+    assert_eq!(two.instance(&vm.id).unwrap().status, Status::Stopped);
+    let world = one.world().unwrap();
+    assert_eq!(world, two.world().unwrap());
+    assert_eq!(world, Sim::stored(&path).unwrap());
+    assert_eq!(world.counter, 6);
+    assert_eq!(world.seq, 8, "one record per change");
+}
+
+#[test]
+fn a_torn_last_journal_record_is_ignored_and_the_next_change_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim.json");
+    let sim = quick(&path);
+    sim.create_vpc("v", net("10.0.0.0/16")).unwrap();
+    sim.create_security_group("one", "").unwrap();
+    let before = sim.world().unwrap();
+    drop(sim);
+    // A writer killed halfway through its line: half a record, no newline.
+    let journal = journal_of(&path);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let last = text.lines().last().unwrap().to_string();
+    let torn = last
+        .replacen("\"seq\":2", "\"seq\":3", 1)
+        .replace("one", "two");
+    assert_ne!(torn, last);
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(&torn.as_bytes()[..torn.len() / 2]);
+    std::fs::write(&journal, &bytes).unwrap();
+
+    let sim = quick(&path);
+    assert_eq!(
+        sim.world().unwrap(),
+        before,
+        "the torn record is not part of the world"
+    );
+    assert_eq!(Sim::stored(&path).unwrap(), before);
+    // Reading left the torn bytes where they were.
+    assert_eq!(std::fs::read(&journal).unwrap(), bytes);
+    let sg = sim.create_security_group("three", "").unwrap();
+    assert_eq!(sg.id, "sg-000003");
+    let after = Sim::stored(&path).unwrap();
+    assert_eq!(after.seq, 3);
+    assert!(after.security_groups.contains_key(&sg.id));
+    // The torn bytes went: every line is a whole record.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.ends_with('\n'));
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+    assert_eq!(quick(&path).world().unwrap(), after);
+}
+
+#[test]
+fn a_refused_call_leaves_the_files_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim.json");
+    let sim = quick(&path);
+    let vpc = sim.create_vpc("v", net("10.0.0.0/16")).unwrap();
+    let subnet = sim
+        .create_subnet("a", &vpc.id, net("10.0.1.0/24"), "kr-central-2-a")
+        .unwrap();
+    sim.create_security_group("sg", "").unwrap();
+    let before = files_of(&path);
+    assert!(before.0.is_some() && before.1.is_some());
+    rejected(&sim, "still holds subnet", || sim.delete_vpc(&vpc.id));
+    rejected(&sim, "already exists", || {
+        sim.create_security_group("sg", "").map(|_| ())
+    });
+    let mut pinned = nic_request("n", &subnet.id, &[]);
+    pinned.private_ip = Some(ip("10.0.1.1"));
+    rejected(&sim, "gateway address", || {
+        sim.create_nic(&pinned).map(|_| ())
+    });
+    not_found(&sim, "instance", || sim.stop_instance("i-000404"));
+    assert_eq!(files_of(&path), before);
+    // Nor do reads.
+    sim.inventory().unwrap();
+    sim.world().unwrap();
+    assert_eq!(files_of(&path), before);
+}
+
+/// A security group with a long description, so that the journal soon outgrows its
+/// snapshot.
+fn big_group(sim: &Sim, i: usize) {
+    sim.create_security_group(&format!("sg-{i}"), &"x".repeat(400))
+        .unwrap();
+}
+
+/// The length of the journal beside `path`, 0 when there is none.
+fn journal_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(journal_of(path)).map_or(0, |m| m.len())
+}
+
+/// The ID of the security group named `name`.
+fn group_id(sim: &Sim, name: &str) -> String {
+    sim.world()
+        .unwrap()
+        .security_groups
+        .values()
+        .find(|g| g.name == name)
+        .map(|g| g.id.clone())
+        .unwrap()
+}
+
+#[test]
+fn compaction_keeps_the_world_and_matches_a_world_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim.json");
+    let file = quick(&path);
+    let mut memory = Sim::in_memory(true);
+    memory.set_build_time(Duration::ZERO);
+    script(&file);
+    script(&memory);
+    let mut compactions = 0;
+    for i in 0..1500 {
+        let before = journal_len(&path);
+        big_group(&file, i);
+        big_group(&memory, i);
+        compactions += usize::from(journal_len(&path) < before);
+    }
+    assert!(compactions >= 2, "{compactions} compactions");
+    for sim in [&file, &memory] {
+        sim.update_security_group(&group_id(sim, "sg-7"), "changed")
+            .unwrap();
+        sim.delete_security_group(&group_id(sim, "sg-8")).unwrap();
+    }
+    let world = file.world().unwrap();
+    assert_eq!(world, memory.world().unwrap());
+    assert_eq!(quick(&path).world().unwrap(), world);
+    assert_eq!(Sim::stored(&path).unwrap(), world);
+    assert_eq!(world.security_groups.len(), 1 + 1500 - 1);
+    // The snapshot holds what was compacted into it, the journal the rest.
+    let snapshot: World = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(snapshot.seq > 1000 && snapshot.seq < world.seq);
+}
+
+#[test]
+fn a_crash_between_a_new_snapshot_and_the_journal_emptied_loads_the_right_world() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim.json");
+    let sim = quick(&path);
+    script(&sim);
+    // Changes until one compacts: the journal as it was then, and the world after it.
+    let mut compacted = None;
+    for i in 0..2000 {
+        let journal = std::fs::read(journal_of(&path)).unwrap_or_default();
+        big_group(&sim, i);
+        if (journal_len(&path) as usize) < journal.len() {
+            compacted = Some((journal, sim.world().unwrap()));
+            break;
+        }
+    }
+    let (old_journal, world) = compacted.expect("the journal was never compacted");
+    drop(sim);
+    // The crash: the new snapshot is in place, the journal not emptied yet.
+    std::fs::write(journal_of(&path), &old_journal).unwrap();
+    let snapshot: World = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(snapshot, world);
+    let sim = quick(&path);
+    assert_eq!(sim.world().unwrap(), world);
+    assert_eq!(Sim::stored(&path).unwrap(), world);
+    // The next change follows the snapshot, after the old records.
+    let sg = sim.create_security_group("after", "").unwrap();
+    let after = Sim::stored(&path).unwrap();
+    assert_eq!(after.seq, world.seq + 1);
+    assert!(after.security_groups.contains_key(&sg.id));
+    assert_eq!(after.security_groups.len(), world.security_groups.len() + 1);
+    assert_eq!(quick(&path).world().unwrap(), after);
+}
+
+#[test]
+fn a_journal_out_of_step_or_damaged_is_unavailable_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim.json");
+    let sim = quick(&path);
+    sim.create_vpc("v", net("10.0.0.0/16")).unwrap();
+    sim.create_security_group("one", "").unwrap();
+    drop(sim);
+    let journal = journal_of(&path);
+    let good = std::fs::read_to_string(&journal).unwrap();
+    for bad in [
+        // A record from the future: one is missing.
+        good.replacen("\"seq\":2", "\"seq\":5", 1),
+        // A whole line that is not a record.
+        format!("{{\"seq\":2,\"vpcs\":[oops\n{good}"),
+    ] {
+        std::fs::write(&journal, &bad).unwrap();
+        let before = files_of(&path);
+        match Sim::open(&path, true) {
+            Err(CloudError::Unavailable(message)) => {
+                assert!(message.contains("sim.json.journal"), "{message}")
+            }
+            Err(other) => panic!("expected Unavailable, got {other:?}"),
+            Ok(_) => panic!("a damaged journal was accepted"),
+        }
+        assert_eq!(files_of(&path), before);
+    }
+    // Damaged behind an open simulator's back: every call fails, nothing is written.
+    std::fs::write(&journal, &good).unwrap();
+    let sim = quick(&path);
+    let bad = format!("{good}not a record\n");
+    std::fs::write(&journal, &bad).unwrap();
+    assert!(matches!(
+        sim.create_security_group("two", ""),
+        Err(CloudError::Unavailable(_))
+    ));
+    assert!(matches!(sim.inventory(), Err(CloudError::Unavailable(_))));
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), bad);
 }

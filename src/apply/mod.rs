@@ -177,8 +177,42 @@ impl Outcome {
     }
 }
 
+/// Who waits for whom, by position in the plan.
+struct Graph<'p> {
+    steps: &'p [Step],
+    /// The steps that depend on each step, once per dependency.
+    dependents: Vec<Vec<usize>>,
+}
+
+impl<'p> Graph<'p> {
+    fn new(steps: &'p [Step]) -> Graph<'p> {
+        let position: BTreeMap<usize, usize> = steps
+            .iter()
+            .enumerate()
+            .map(|(p, s)| (s.index, p))
+            .collect();
+        let mut dependents = vec![Vec::new(); steps.len()];
+        for (p, step) in steps.iter().enumerate() {
+            for d in &step.depends_on {
+                if let Some(&q) = position.get(&d.step) {
+                    dependents[q].push(p);
+                }
+            }
+        }
+        Graph { steps, dependents }
+    }
+}
+
 struct Shared {
-    pending: Vec<usize>,
+    /// The steps not started yet, by position in the plan.
+    pending: BTreeSet<usize>,
+    /// Of those, the ones whose dependencies are all done.
+    ready: BTreeSet<usize>,
+    /// How many of each step's dependencies are not done yet (a dependency on a step
+    /// outside the plan never is).
+    unmet: Vec<usize>,
+    /// Steps to look at for a failed dependency, by position.
+    check: BTreeSet<usize>,
     running: usize,
     busy_instances: BTreeSet<String>,
     done: BTreeSet<usize>,
@@ -198,9 +232,13 @@ pub fn apply(
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> (State, Outcome) {
     let steps = &plan.steps;
-    let by_index: BTreeMap<usize, &Step> = steps.iter().map(|s| (s.index, s)).collect();
+    let graph = Graph::new(steps);
+    let unmet: Vec<usize> = steps.iter().map(|s| s.depends_on.len()).collect();
     let shared = Mutex::new(Shared {
-        pending: steps.iter().map(|s| s.index).collect(),
+        pending: (0..steps.len()).collect(),
+        ready: (0..steps.len()).filter(|p| unmet[*p] == 0).collect(),
+        unmet,
+        check: BTreeSet::new(),
         running: 0,
         busy_instances: BTreeSet::new(),
         done: BTreeSet::new(),
@@ -225,12 +263,25 @@ pub fn apply(
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
-                    let Some(step) = next_step(&shared, &wake, &by_index, options, on_event) else {
+                    let Some((position, step)) =
+                        next_step(&shared, &wake, &graph, options, on_event)
+                    else {
                         return;
                     };
                     on_event(Event::Started(step));
                     let result = run.step(step);
-                    let mut s = lock(&shared);
+                    let mut guard = lock(&shared);
+                    let s = &mut *guard;
+                    if result.is_ok() {
+                        for &d in &graph.dependents[position] {
+                            s.unmet[d] = s.unmet[d].saturating_sub(1);
+                            if s.unmet[d] == 0 && s.pending.contains(&d) {
+                                s.ready.insert(d);
+                            }
+                        }
+                    } else {
+                        s.check.extend(graph.dependents[position].iter().copied());
+                    }
                     s.running -= 1;
                     if let Some(instance) = step.touches_instance() {
                         s.busy_instances.remove(instance);
@@ -258,7 +309,7 @@ pub fn apply(
                             on_event(Event::Failed(step, message));
                         }
                     }
-                    drop(s);
+                    drop(guard);
                     wake.notify_all();
                 }
             });
@@ -271,8 +322,8 @@ pub fn apply(
     let state = state
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for index in std::mem::take(&mut s.pending) {
-        s.outcome.skipped.push((index, 0));
+    for position in std::mem::take(&mut s.pending) {
+        s.outcome.skipped.push((steps[position].index, 0));
     }
     s.outcome.skipped.sort_unstable();
     (state, s.outcome)
@@ -282,17 +333,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Waits for a runnable step: dependencies done, instance free. Skips steps whose
-/// dependencies failed. `None` when nothing is left to run.
+/// Waits for a runnable step: dependencies done, instance free; the first such in plan
+/// order, with its position. Skips steps whose dependencies failed, in plan order so
+/// skips cascade. `None` when nothing is left to run.
 fn next_step<'p>(
     shared: &Mutex<Shared>,
     wake: &Condvar,
-    by_index: &BTreeMap<usize, &'p Step>,
+    graph: &Graph<'p>,
     options: &Options,
     on_event: &(dyn Fn(Event<'_>) + Sync),
-) -> Option<&'p Step> {
-    let mut s = lock(shared);
+) -> Option<(usize, &'p Step)> {
+    let mut guard = lock(shared);
     loop {
+        let s = &mut *guard;
         if options.interrupted() && !s.outcome.interrupted {
             s.outcome.interrupted = true;
             s.stop = true;
@@ -301,42 +354,42 @@ fn next_step<'p>(
         if s.stop && s.running == 0 {
             return None;
         }
-        // Skip what can no longer run, in plan order so skips cascade.
-        let mut i = 0;
-        while i < s.pending.len() {
-            let index = s.pending[i];
-            let step = by_index.get(&index)?;
+        // Skip what can no longer run: the steps that wait for a failed one, then
+        // theirs.
+        while let Some(position) = s.check.pop_first() {
+            if !s.pending.contains(&position) {
+                continue;
+            }
+            let step = &graph.steps[position];
             let failed_dep = step
                 .depends_on
                 .iter()
                 .find(|d| s.failed.contains(&d.step))
                 .map(|d| d.step);
             if let Some(dep) = failed_dep {
-                s.pending.remove(i);
-                s.failed.insert(index);
-                s.outcome.skipped.push((index, dep));
+                s.pending.remove(&position);
+                s.ready.remove(&position);
+                s.failed.insert(step.index);
+                s.outcome.skipped.push((step.index, dep));
                 on_event(Event::Skipped(step, dep));
-            } else {
-                i += 1;
+                s.check.extend(graph.dependents[position].iter().copied());
             }
         }
         if !s.stop {
-            let ready = s.pending.iter().position(|index| {
-                by_index.get(index).is_some_and(|step| {
-                    step.depends_on.iter().all(|d| s.done.contains(&d.step))
-                        && step
-                            .touches_instance()
-                            .is_none_or(|i| !s.busy_instances.contains(i))
-                })
+            let ready = s.ready.iter().copied().find(|p| {
+                graph.steps[*p]
+                    .touches_instance()
+                    .is_none_or(|i| !s.busy_instances.contains(i))
             });
-            if let Some(pos) = ready {
-                let index = s.pending.remove(pos);
-                let step = by_index.get(&index)?;
+            if let Some(position) = ready {
+                s.ready.remove(&position);
+                s.pending.remove(&position);
+                let step = &graph.steps[position];
                 if let Some(instance) = step.touches_instance() {
                     s.busy_instances.insert(instance.to_string());
                 }
                 s.running += 1;
-                return Some(step);
+                return Some((position, step));
             }
         }
         if s.running == 0 {
@@ -344,8 +397,8 @@ fn next_step<'p>(
             return None;
         }
         // Woken by a step that ends, or after a while to see an interrupt.
-        s = wake
-            .wait_timeout(s, INTERRUPT_POLL)
+        guard = wake
+            .wait_timeout(guard, INTERRUPT_POLL)
             .map(|(s, _)| s)
             .unwrap_or_else(|e| e.into_inner().0);
     }

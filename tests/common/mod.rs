@@ -119,3 +119,37 @@ pub fn shape_differences(
         _ => {}
     }
 }
+
+/// The embedded simulator's world in the files at `path` (its snapshot with its journal
+/// folded in, nothing finished), as JSON.
+pub fn sim_world(path: &std::path::Path) -> Value {
+    let world = ::nicplan::cloud::sim::Sim::stored(path).expect("the simulator's files");
+    serde_json::to_value(&world).expect("json")
+}
+
+/// Replaces the embedded simulator's world at `path` with `world`, as an edit by hand
+/// would: a new snapshot, and no journal.
+pub fn write_sim_world(path: &std::path::Path, world: &Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(world).expect("json")).expect("write");
+    match std::fs::remove_file(sim_journal(path)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("remove the journal: {e}"),
+    }
+}
+
+/// The journal beside the simulator's snapshot at `path`.
+pub fn sim_journal(path: &std::path::Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".journal");
+    std::path::PathBuf::from(name)
+}
+
+/// The bytes of the simulator's snapshot and journal at `path` (`None` for a file that
+/// is not there): what a command that must not change the cloud leaves as it was.
+pub fn sim_bytes(path: &std::path::Path) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    (
+        std::fs::read(path).ok(),
+        std::fs::read(sim_journal(path)).ok(),
+    )
+}

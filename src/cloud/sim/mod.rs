@@ -5,12 +5,17 @@
 //! rules (`crate::rules`): when the two disagree, a test finds it. Every refusal is a
 //! [`CloudError::Rejected`] naming the objects involved (the platform's 4xx), every
 //! unknown ID a [`CloudError::NotFound`]. The objects and the rules of each call are in
-//! [`world`]; this module keeps the world (in memory or in a file) and times it.
+//! [`world`], the tables that hold them and their indexes in [`table`] (so that a call
+//! looks only at the objects it concerns: the NICs of a subnet or an instance, the
+//! public IPs of a NIC, a name); this module keeps the world (in memory or in files)
+//! and times it.
 //!
 //! Invariants:
-//! - A call either succeeds completely or changes nothing: each call works on the world
-//!   it loaded and, when it is refused, the world is put back as it was before the call.
-//!   The ID counter only moves on success.
+//! - A call either succeeds completely or changes nothing: the world's tables remember
+//!   the value each row had before the call first changed it ([`table`]), and a refused
+//!   call puts those rows back (never a copy of the whole world). The ID counter only
+//!   moves on success. What was due and finished at the start of a call stays finished
+//!   even when the call is refused.
 //! - IDs (`vpc-000001`, `subnet-000002`, `sg-`, `i-`, `nic-`, `pip-`) come from one
 //!   counter per world, MAC addresses (`fa:16:3e:00:XX:YY`) from the NIC's ID number,
 //!   public addresses from 203.0.113.0/24 then 198.51.100.0/24 (first free), private IPs
@@ -35,25 +40,39 @@
 //! - Quotas (3 VPCs, 30 subnets, 500 instances unless the world's settings say
 //!   otherwise) and unique security group names per project.
 //!
-//! Persistence: [`Sim::open`] keeps the world in a JSON file. Every call that changes
-//! the world takes an exclusive OS lock on `PATH.lock`, loads the file (so another
-//! process's changes, such as `nicplan sim set-instance-status`, are seen), checks,
-//! mutates, and saves the world atomically (a fsynced temporary file in the same folder
-//! renamed over the old one) before it returns. A read loads the file, finishes the
-//! changes that are due in its copy, and neither locks nor writes. A missing file is an empty world; a file that does not parse is
-//! [`CloudError::Unavailable`] and is never overwritten. [`Sim::in_memory`] keeps the
-//! world in memory, for tests. Either way a `Mutex` serialises calls from several
-//! threads.
+//! Persistence: [`Sim::open`] keeps the world in a JSON snapshot (`PATH`) and an
+//! append-only journal beside it (`PATH.journal`, one line per change: its sequence
+//! number and the new value of every object it touched; see the `store` module). The
+//! process keeps the world it last saw in memory, with its indexes. Every call that
+//! changes the world takes an exclusive OS lock on `PATH.lock`, reads only what other
+//! processes appended to the journal since its last call (everything again when the
+//! snapshot was replaced), so that their changes (`nicplan sim set-instance-status`,
+//! another apply) are seen; checks, mutates, and appends its one record, synced, before
+//! it returns. When the journal outgrows the snapshot, the change writes a new snapshot
+//! instead (a synced temporary file renamed over the old one, holding the number of the
+//! last record it took in) and empties the journal, so a call costs the same however
+//! big the world is, amortised. A crash leaves a world that loads: a last record cut
+//! short was never acknowledged and is ignored (and cut off by the next change); a
+//! journal left beside the snapshot that took it in is skipped by number. A read
+//! catches up the same way without lock, finishes the changes that are due in memory
+//! and puts them back afterwards, and writes nothing. A missing snapshot is an empty
+//! world (a journal without its snapshot is not read, and the first change replaces
+//! it); a snapshot or a journal line that does not parse, or a journal out of step with
+//! its snapshot, is [`CloudError::Unavailable`] and is never overwritten. Snapshots
+//! written before the journal existed load as they are. [`Sim::in_memory`] keeps the
+//! world in memory, for tests, through the same calls. Either way a `Mutex` serialises
+//! calls from several threads.
 //!
 //! Environment: `NICPLAN_SIM_BUILD_MS`, when set to an integer, is the number of
 //! milliseconds every simulated change takes (`0` makes them all immediate);
 //! `NICPLAN_SIM_DELAYS` sets some apart, as `KIND=MS,...` with the kinds of
 //! [`Delays`]. [`Sim::set_delays`] overrides both.
 
+mod store;
+pub mod table;
 pub mod world;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -62,6 +81,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ipnet::Ipv4Net;
 
 pub use world::{SimQuotas, SimSettings, World};
+
+use store::{Store, folder, sibling};
 
 use super::{
     Cloud, CloudError, CloudInstance, CloudNic, CloudPublicIp, CloudSecurityGroup, CloudSubnet,
@@ -155,15 +176,24 @@ impl Delays {
 pub struct Sim {
     /// The file the world lives in, or `None` for a world in memory.
     path: Option<PathBuf>,
-    /// The world when in memory; with a file it stays empty and the mutex only
-    /// serialises this process's calls.
-    memory: Mutex<World>,
+    /// The world, and with a file what of the files it holds; the mutex serialises
+    /// this process's calls.
+    state: Mutex<State>,
     /// Whether NICs may hold secondary IPs.
     multiple_ips: bool,
     /// How long changes take.
     delays: Delays,
     /// Whether the world is switched to the platform's form of ID by its next change.
     platform_ids: bool,
+}
+
+/// The world as this process knows it.
+struct State {
+    /// In memory, the world; with a file, the world as the files held it at the end of
+    /// this process's last call, brought up to date at the start of the next.
+    world: World,
+    /// The files, `None` in memory.
+    store: Option<Store>,
 }
 
 /// What a call needs besides the world.
@@ -184,7 +214,10 @@ impl Sim {
     pub fn in_memory(multiple_ips: bool) -> Sim {
         Sim {
             path: None,
-            memory: Mutex::new(World::default()),
+            state: Mutex::new(State {
+                world: World::default(),
+                store: None,
+            }),
             multiple_ips,
             delays: Delays::DEFAULT,
             platform_ids: false,
@@ -196,16 +229,30 @@ impl Sim {
     /// world, or when the delay variables do not parse.
     pub fn open(path: impl Into<PathBuf>, multiple_ips: bool) -> Result<Sim, CloudError> {
         let path = path.into();
-        load(&path)?;
+        let mut store = Store::new(path.clone());
+        let mut world = World::default();
+        store.refresh(&mut world)?;
         let delays =
             Delays::from_vars(|name| std::env::var(name).ok()).map_err(CloudError::Unavailable)?;
         Ok(Sim {
             path: Some(path),
-            memory: Mutex::new(World::default()),
+            state: Mutex::new(State {
+                world,
+                store: Some(store),
+            }),
             multiple_ips,
             delays,
             platform_ids: false,
         })
+    }
+
+    /// The world the files at `path` hold (the snapshot with its journal folded in),
+    /// as stored: changes past their time are not finished. A missing file is an empty
+    /// world. Reads only.
+    pub fn stored(path: impl Into<PathBuf>) -> Result<World, CloudError> {
+        let mut world = World::default();
+        Store::new(path.into()).refresh(&mut world)?;
+        Ok(world)
     }
 
     /// The file the world lives in, if any.
@@ -242,9 +289,7 @@ impl Sim {
     pub fn set_instance_status(&self, name_or_id: &str, status: Status) -> Result<(), CloudError> {
         self.transact(|w, _| {
             let id = w.find_instance(name_or_id)?;
-            if let Some(instance) = w.instances.get_mut(&id) {
-                instance.status = status;
-            }
+            w.set_status(&id, status);
             w.pending.remove(&id);
             Ok(())
         })
@@ -268,8 +313,9 @@ impl Sim {
         self.read(|w| Ok(w.clone()))
     }
 
-    /// Runs one call: loads the world, finishes due changes, runs `op`, and keeps the
-    /// result only when `op` succeeded; with a file, saves when anything changed.
+    /// Runs one call: brings the world up to date, finishes due changes, runs `op`,
+    /// and keeps what `op` did only when it succeeded; with a file, under the OS lock,
+    /// and stores what changed before it returns.
     fn transact<T>(
         &self,
         op: impl FnOnce(&mut World, &Ctx) -> Result<T, CloudError>,
@@ -277,73 +323,87 @@ impl Sim {
         self.transact_with(self.delays, op)
     }
 
+    fn lock_state(&self) -> Result<std::sync::MutexGuard<'_, State>, CloudError> {
+        self.state.lock().map_err(|_| {
+            CloudError::Unavailable(
+                "the simulator is unusable after a panic in an earlier call".to_string(),
+            )
+        })
+    }
+
     fn transact_with<T>(
         &self,
         delays: Delays,
         op: impl FnOnce(&mut World, &Ctx) -> Result<T, CloudError>,
     ) -> Result<T, CloudError> {
-        let platform_ids = self.platform_ids;
-        let op = move |w: &mut World, cx: &Ctx| {
-            w.settings.platform_ids |= platform_ids;
-            op(w, cx)
+        let mut state = self.lock_state()?;
+        let State { world, store } = &mut *state;
+        let _lock = match store {
+            Some(store) => {
+                let lock = lock_file(self.path.as_deref().unwrap_or(Path::new("")))?;
+                store.refresh(world)?;
+                Some(lock)
+            }
+            None => None,
         };
-        let mut memory = self.memory.lock().map_err(|_| {
-            CloudError::Unavailable(
-                "the simulator is unusable after a panic in an earlier call".to_string(),
-            )
-        })?;
-        let ctx = |w: &World| Ctx {
+        let cx = Ctx {
             now_ms: now_ms(),
             delays,
             multiple_ips: self.multiple_ips,
-            settings: w.settings,
+            settings: world.settings,
         };
-        match &self.path {
-            None => {
-                let cx = ctx(&memory);
-                run(&mut memory, &cx, op)
-            }
-            Some(path) => {
-                let _lock = lock_file(path)?;
-                let loaded = load(path)?;
-                let mut world = loaded.clone();
-                let cx = ctx(&world);
-                let result = run(&mut world, &cx, op);
-                if world != loaded {
-                    save(path, &world)?;
-                }
-                result
+        let begun = world.mark();
+        // What is due is finished even when `op` is refused.
+        world.complete_due(cx.now_ms, cx.settings.keep_primary_nic);
+        let due = world.savepoint();
+        world.settings.platform_ids |= self.platform_ids;
+        let result = op(world, &cx);
+        if result.is_err() {
+            world.rollback(due);
+        }
+        let Some(record) = world.record(begun) else {
+            world.commit(world.seq);
+            return result;
+        };
+        let seq = record.seq;
+        let Some(store) = store else {
+            world.commit(seq);
+            return result;
+        };
+        let line = serde_json::to_string(&record);
+        world.commit(seq);
+        match line {
+            Ok(line) => store.write(world, &line)?,
+            Err(e) => {
+                store.forget();
+                return Err(CloudError::Unavailable(format!(
+                    "cannot record a change of the simulator: {e}"
+                )));
             }
         }
+        result
     }
 
-    /// Runs a read: like [`Sim::transact`], but the world is only looked at once due
-    /// changes are finished, so nothing needs putting back (no copy of the world, and
-    /// for a file, no lock and no write).
+    /// Runs a read: the world is brought up to date (for a file, with no lock and no
+    /// write), due changes are finished for `op` to see, and put back after it, so the
+    /// world stays what the files hold.
     fn read<T>(&self, op: impl FnOnce(&World) -> Result<T, CloudError>) -> Result<T, CloudError> {
-        let mut memory = self.memory.lock().map_err(|_| {
-            CloudError::Unavailable(
-                "the simulator is unusable after a panic in an earlier call".to_string(),
-            )
-        })?;
-        let now = now_ms();
-        match &self.path {
-            None => {
-                let keep = memory.settings.keep_primary_nic;
-                memory.complete_due(now, keep);
-                op(&memory)
-            }
-            // No lock and no write: every save replaces the file by a rename, so a read
-            // sees one whole world, and a change that is due is as finished in a world
-            // read from the file as in one saved again. A read leaves the disk as it
-            // was (`plan` writes nothing), even where the file does not exist yet.
-            Some(path) => {
-                let mut world = load(path)?;
-                let keep = world.settings.keep_primary_nic;
-                world.complete_due(now, keep);
-                op(&world)
-            }
+        let mut state = self.lock_state()?;
+        let State { world, store } = &mut *state;
+        // No lock and no write: a read sees whole records only, and a change that is
+        // due is as finished in a world read from the files as in one saved again. A
+        // read leaves the disk as it was (`plan` writes nothing), even where the file
+        // does not exist yet.
+        if let Some(store) = store {
+            store.refresh(world)?;
         }
+        let begun = world.mark();
+        let keep = world.settings.keep_primary_nic;
+        world.complete_due(now_ms(), keep);
+        let result = op(world);
+        world.rollback(begun);
+        world.commit(world.seq);
+        result
     }
 
     /// Operator control: a call made outside nicplan (the console, another tool),
@@ -470,41 +530,11 @@ impl Sim {
     }
 }
 
-/// Finishes due changes, then runs `op`, restoring the world when `op` fails.
-fn run<T>(
-    world: &mut World,
-    cx: &Ctx,
-    op: impl FnOnce(&mut World, &Ctx) -> Result<T, CloudError>,
-) -> Result<T, CloudError> {
-    world.complete_due(cx.now_ms, cx.settings.keep_primary_nic);
-    let before = world.clone();
-    let result = op(world, cx);
-    if result.is_err() {
-        *world = before;
-    }
-    result
-}
-
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// `path` with `suffix` appended to its file name.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// The folder of `path`, `.` for a bare file name.
-fn folder(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
 }
 
 /// Takes the exclusive OS lock on `PATH.lock` (creating it and its folder), which
@@ -526,72 +556,6 @@ fn lock_file(path: &Path) -> Result<File, CloudError> {
         .map_err(fail)?;
     file.lock().map_err(fail)?;
     Ok(file)
-}
-
-/// Reads the world in `path`; a missing file is an empty world.
-fn load(path: &Path) -> Result<World, CloudError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(World::default()),
-        Err(e) => {
-            return Err(CloudError::Unavailable(format!(
-                "cannot read the simulator file {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    serde_json::from_str(&text).map_err(|e| {
-        CloudError::Unavailable(format!(
-            "the simulator file {} is corrupt ({e}); repair or remove it",
-            path.display()
-        ))
-    })
-}
-
-/// Replaces the file at `path` with `world`, atomically.
-fn save(path: &Path, world: &World) -> Result<(), CloudError> {
-    let fail = |e: std::io::Error| {
-        CloudError::Unavailable(format!(
-            "cannot write the simulator file {}: {e}",
-            path.display()
-        ))
-    };
-    let dir = folder(path);
-    fs::create_dir_all(dir).map_err(fail)?;
-    let mut text = serde_json::to_string_pretty(world)
-        .map_err(|e| fail(std::io::Error::other(e.to_string())))?;
-    text.push('\n');
-    // Named after the file, so that what a killed writer left (under the same lock,
-    // so no writer of this file is running now) is recognised and removed.
-    let prefix = format!(
-        ".{}.",
-        path.file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    );
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && name.ends_with(".tmp") && name.len() > prefix.len() + 4
-            {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(text.as_bytes()).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    // Make the rename itself durable; folders cannot be opened everywhere, so this is
-    // best effort.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 impl Cloud for Sim {

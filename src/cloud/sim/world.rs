@@ -13,6 +13,7 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
+use super::table::{Multi, Table};
 use crate::catalogue::{self, FlavorKind, InstanceType};
 use crate::cloud::{
     CloudError, CloudInstance, CloudNic, CloudPublicIp, CloudSecurityGroup, CloudSubnet, CloudVpc,
@@ -111,30 +112,104 @@ pub struct SimSettings {
 
 /// Everything the simulated platform holds: its objects by ID, the ID counter, the
 /// changes in progress and its settings.
+///
+/// The tables read as maps by ID; they change only through the world's calls, which
+/// keep their indexes and remember what each call changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct World {
+    /// How many changes the world has gone through: the sequence number of the last
+    /// one (in a file, the last journal record the snapshot holds).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub seq: u64,
     /// The last number handed out in an ID; the next ID uses this plus one.
     pub counter: u64,
     /// VPCs.
-    pub vpcs: BTreeMap<String, CloudVpc>,
+    pub vpcs: Table<CloudVpc>,
     /// Subnets.
-    pub subnets: BTreeMap<String, CloudSubnet>,
+    pub subnets: Table<CloudSubnet>,
     /// Security groups.
-    pub security_groups: BTreeMap<String, CloudSecurityGroup>,
+    pub security_groups: Table<CloudSecurityGroup>,
     /// Instances.
-    pub instances: BTreeMap<String, CloudInstance>,
+    pub instances: Table<CloudInstance>,
     /// Network interfaces.
-    pub nics: BTreeMap<String, CloudNic>,
+    pub nics: Table<CloudNic>,
     /// Public IPs.
-    pub public_ips: BTreeMap<String, CloudPublicIp>,
+    pub public_ips: Table<CloudPublicIp>,
     /// Changes in progress, by the ID of the object they change.
-    pub pending: BTreeMap<String, Pending>,
+    pub pending: Table<Pending>,
     /// How the platform behaves.
     pub settings: SimSettings,
     /// Build deadlines written by an older simulator: read, turned into `pending`.
     #[serde(skip_serializing)]
     pub build_deadlines: BTreeMap<String, u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The counter and settings as a call found them, to put back or to compare with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Mark {
+    counter: u64,
+    settings: SimSettings,
+}
+
+/// What one successful call changed, as the journal records it: its sequence number,
+/// the new value of every object it touched (`None`: removed), and the counter and
+/// settings when they changed. Applying a record twice gives the same world.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct Record {
+    pub seq: u64,
+    pub counter: Option<u64>,
+    pub settings: Option<SimSettings>,
+    pub vpcs: BTreeMap<String, Option<CloudVpc>>,
+    pub subnets: BTreeMap<String, Option<CloudSubnet>>,
+    pub security_groups: BTreeMap<String, Option<CloudSecurityGroup>>,
+    pub instances: BTreeMap<String, Option<CloudInstance>>,
+    pub nics: BTreeMap<String, Option<CloudNic>>,
+    pub public_ips: BTreeMap<String, Option<CloudPublicIp>>,
+    pub pending: BTreeMap<String, Option<Pending>>,
+}
+
+/// A record as a call writes it, borrowing from the world.
+#[derive(Debug, Serialize)]
+pub(super) struct NewRecord<'a> {
+    pub seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counter: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<SimSettings>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub vpcs: BTreeMap<&'a str, Option<&'a CloudVpc>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub subnets: BTreeMap<&'a str, Option<&'a CloudSubnet>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub security_groups: BTreeMap<&'a str, Option<&'a CloudSecurityGroup>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub instances: BTreeMap<&'a str, Option<&'a CloudInstance>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub nics: BTreeMap<&'a str, Option<&'a CloudNic>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub public_ips: BTreeMap<&'a str, Option<&'a CloudPublicIp>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<&'a str, Option<&'a Pending>>,
+}
+
+impl NewRecord<'_> {
+    fn is_empty(&self) -> bool {
+        self.counter.is_none()
+            && self.settings.is_none()
+            && self.vpcs.is_empty()
+            && self.subnets.is_empty()
+            && self.security_groups.is_empty()
+            && self.instances.is_empty()
+            && self.nics.is_empty()
+            && self.public_ips.is_empty()
+            && self.pending.is_empty()
+    }
 }
 
 /// The platform's form of the `n`th ID: a version-4 UUID whose first groups are mixed
@@ -247,23 +322,123 @@ fn over_quota(what: &str, limit: u32) -> CloudError {
 }
 
 impl World {
+    /// The counter and settings now, to roll back to or compare with.
+    pub(super) fn mark(&self) -> Mark {
+        Mark {
+            counter: self.counter,
+            settings: self.settings,
+        }
+    }
+
+    /// Keeps what the call changed so far: a later [`World::rollback`] goes back to
+    /// here, and the call's record still holds it.
+    pub(super) fn savepoint(&mut self) -> Mark {
+        self.vpcs.savepoint();
+        self.subnets.savepoint();
+        self.security_groups.savepoint();
+        self.instances.savepoint();
+        self.nics.savepoint();
+        self.public_ips.savepoint();
+        self.pending.savepoint();
+        self.mark()
+    }
+
+    /// Puts back what the call changed since it began (or since its savepoint, whose
+    /// mark `to` is).
+    pub(super) fn rollback(&mut self, to: Mark) {
+        self.vpcs.rollback();
+        self.subnets.rollback();
+        self.security_groups.rollback();
+        self.instances.rollback();
+        self.nics.rollback();
+        self.public_ips.rollback();
+        self.pending.rollback();
+        self.counter = to.counter;
+        self.settings = to.settings;
+    }
+
+    /// What the call that began at `begun` changed, as the record numbered after the
+    /// world's last change; `None` when it changed nothing.
+    pub(super) fn record(&self, begun: Mark) -> Option<NewRecord<'_>> {
+        let record = NewRecord {
+            seq: self.seq + 1,
+            counter: (self.counter != begun.counter).then_some(self.counter),
+            settings: (self.settings != begun.settings).then_some(self.settings),
+            vpcs: self.vpcs.changes(),
+            subnets: self.subnets.changes(),
+            security_groups: self.security_groups.changes(),
+            instances: self.instances.changes(),
+            nics: self.nics.changes(),
+            public_ips: self.public_ips.changes(),
+            pending: self.pending.changes(),
+        };
+        (!record.is_empty()).then_some(record)
+    }
+
+    /// Ends the call: what it changed stays, numbered `seq` when it changed anything.
+    pub(super) fn commit(&mut self, seq: u64) {
+        self.vpcs.commit();
+        self.subnets.commit();
+        self.security_groups.commit();
+        self.instances.commit();
+        self.nics.commit();
+        self.public_ips.commit();
+        self.pending.commit();
+        self.seq = seq;
+    }
+
+    /// Applies a stored record, outside any call.
+    pub(super) fn apply(&mut self, record: Record) {
+        fn put<T: super::table::Row>(table: &mut Table<T>, rows: BTreeMap<String, Option<T>>) {
+            for (id, row) in rows {
+                table.restore(id, row);
+            }
+        }
+        put(&mut self.vpcs, record.vpcs);
+        put(&mut self.subnets, record.subnets);
+        put(&mut self.security_groups, record.security_groups);
+        put(&mut self.instances, record.instances);
+        put(&mut self.nics, record.nics);
+        put(&mut self.public_ips, record.public_ips);
+        put(&mut self.pending, record.pending);
+        if let Some(counter) = record.counter {
+            self.counter = counter;
+        }
+        if let Some(settings) = record.settings {
+            self.settings = settings;
+        }
+        self.seq = record.seq;
+    }
+
+    /// Turns the build deadlines an older simulator wrote into changes in progress, as
+    /// the world is read.
+    pub(super) fn adopt_build_deadlines(&mut self) {
+        for (id, deadline) in std::mem::take(&mut self.build_deadlines) {
+            if !self.pending.contains_key(&id) {
+                self.pending.restore(
+                    id,
+                    Some(Pending {
+                        due_ms: deadline,
+                        change: Change::Build,
+                    }),
+                );
+            }
+        }
+    }
+
     /// Finishes every change due by `now_ms`, earliest first; whether any was.
     pub(super) fn complete_due(&mut self, now_ms: u64, keep_primary: bool) -> bool {
-        for (id, deadline) in std::mem::take(&mut self.build_deadlines) {
-            self.pending.entry(id).or_insert(Pending {
-                due_ms: deadline,
-                change: Change::Build,
-            });
-        }
-        let mut due: Vec<(u64, String)> = self
+        self.adopt_build_deadlines();
+        let due: Vec<String> = self
             .pending
+            .index()
+            .by_due
             .iter()
-            .filter(|(_, p)| p.due_ms <= now_ms)
-            .map(|(id, p)| (p.due_ms, id.clone()))
+            .take_while(|(due, _)| *due <= now_ms)
+            .map(|(_, id)| id.clone())
             .collect();
-        due.sort();
         let any = !due.is_empty();
-        for (_, id) in due {
+        for id in due {
             if let Some(pending) = self.pending.remove(&id) {
                 self.finish(&id, pending.change, keep_primary);
             }
@@ -275,12 +450,8 @@ impl World {
     fn finish(&mut self, id: &str, change: Change, keep_primary: bool) {
         match change {
             Change::Provision => {
-                if let Some(v) = self.vpcs.get_mut(id) {
-                    v.status = Provisioning::Active;
-                }
-                if let Some(s) = self.subnets.get_mut(id) {
-                    s.status = Provisioning::Active;
-                }
+                self.vpcs.modify(id, |v| v.status = Provisioning::Active);
+                self.subnets.modify(id, |s| s.status = Provisioning::Active);
             }
             Change::Remove => {
                 self.vpcs.remove(id);
@@ -291,10 +462,10 @@ impl World {
             Change::Build | Change::Start => self.set_status(id, Status::Active),
             Change::Stop => self.set_status(id, Status::Stopped),
             Change::Resize { flavor } => {
-                if let Some(i) = self.instances.get_mut(id) {
+                self.instances.modify(id, |i| {
                     i.flavor = flavor;
                     i.status = Status::Stopped;
-                }
+                });
             }
             Change::DeleteInstance => {
                 let Some(instance) = self.instances.remove(id) else {
@@ -302,45 +473,42 @@ impl World {
                 };
                 let attached: Vec<String> = self
                     .nics
-                    .values()
-                    .filter(|n| n.device_id.as_deref() == Some(id))
-                    .map(|n| n.id.clone())
+                    .index()
+                    .by_device
+                    .get(id)
+                    .map(str::to_string)
                     .collect();
                 for nic_id in attached {
                     self.pending.remove(&nic_id);
                     if nic_id == instance.primary_nic_id && !keep_primary {
                         self.nics.remove(&nic_id);
-                    } else if let Some(nic) = self.nics.get_mut(&nic_id) {
-                        nic.device_id = None;
+                    } else {
+                        self.nics.modify(&nic_id, |nic| nic.device_id = None);
                     }
                 }
             }
             Change::Attach => {}
             Change::Detach => {
-                if let Some(nic) = self.nics.get_mut(id) {
-                    nic.device_id = None;
-                }
+                self.nics.modify(id, |nic| nic.device_id = None);
             }
             Change::Associate { private_ip } => {
-                if let Some(p) = self.public_ips.get_mut(id) {
+                self.public_ips.modify(id, |p| {
                     p.private_ip = Some(private_ip);
                     p.status = PublicIpStatus::InUse;
-                }
+                });
             }
             Change::Disassociate => {
-                if let Some(p) = self.public_ips.get_mut(id) {
+                self.public_ips.modify(id, |p| {
                     p.nic_id = None;
                     p.private_ip = None;
                     p.status = PublicIpStatus::Available;
-                }
+                });
             }
         }
     }
 
-    fn set_status(&mut self, id: &str, status: Status) {
-        if let Some(i) = self.instances.get_mut(id) {
-            i.status = status;
-        }
+    pub(super) fn set_status(&mut self, id: &str, status: Status) {
+        self.instances.modify(id, |i| i.status = status);
     }
 
     /// Records a change that finishes after `delay_ms`; with no delay it finishes now.
@@ -444,51 +612,61 @@ impl World {
 
     /// The ID of the instance with this ID, or else with this name.
     pub(super) fn find_instance(&self, name_or_id: &str) -> Result<String, CloudError> {
-        find(&self.instances, name_or_id, "instance", |i| &i.name)
+        let named = &self.instances.index().by_name;
+        find(&self.instances, named, name_or_id, "instance")
     }
 
     /// The ID of the subnet with this ID, or else with this name.
     pub(super) fn find_subnet(&self, name_or_id: &str) -> Result<String, CloudError> {
-        find(&self.subnets, name_or_id, "subnet", |s| &s.name)
+        find(
+            &self.subnets,
+            &self.subnets.index().by_name,
+            name_or_id,
+            "subnet",
+        )
     }
 
     /// The ID of the VPC with this ID, or else with this name.
     pub(super) fn find_vpc(&self, name_or_id: &str) -> Result<String, CloudError> {
-        find(&self.vpcs, name_or_id, "VPC", |v| &v.name)
+        find(&self.vpcs, &self.vpcs.index().by_name, name_or_id, "VPC")
     }
 
     /// The ID of the security group with this ID, or else with this name.
     pub(super) fn find_security_group(&self, name_or_id: &str) -> Result<String, CloudError> {
-        find(&self.security_groups, name_or_id, "security group", |g| {
-            &g.name
-        })
+        let named = &self.security_groups.index().by_name;
+        find(&self.security_groups, named, name_or_id, "security group")
     }
 
     /// The ID of the NIC with this ID, or else with this name.
     pub(super) fn find_nic(&self, name_or_id: &str) -> Result<String, CloudError> {
-        find(&self.nics, name_or_id, "network interface", |n| &n.name)
+        let named = &self.nics.index().by_name;
+        find(&self.nics, named, name_or_id, "network interface")
     }
 
-    /// The NICs attached to an instance, primary included.
+    /// The NICs attached to an instance, primary included, by ID.
     fn nics_of(&self, instance_id: &str) -> impl Iterator<Item = &CloudNic> {
         self.nics
-            .values()
-            .filter(move |n| n.device_id.as_deref() == Some(instance_id))
+            .index()
+            .by_device
+            .get(instance_id)
+            .filter_map(|id| self.nics.get(id))
     }
 
-    /// Every address held in a subnet, with the NIC holding it, leaving out `except`.
-    fn held_ips(&self, subnet_id: &str, except: Option<&str>) -> BTreeMap<Ipv4Addr, String> {
-        let mut held = BTreeMap::new();
-        for nic in self.nics.values() {
-            if nic.subnet_id != subnet_id || Some(nic.id.as_str()) == except {
-                continue;
-            }
-            held.insert(nic.private_ip, nic.id.clone());
-            for ip in &nic.secondary_ips {
-                held.insert(*ip, nic.id.clone());
-            }
-        }
-        held
+    /// The public IPs associated with a NIC, by ID.
+    fn public_ips_on(&self, nic_id: &str) -> impl Iterator<Item = &CloudPublicIp> {
+        self.public_ips
+            .index()
+            .by_nic
+            .get(nic_id)
+            .filter_map(|id| self.public_ips.get(id))
+    }
+
+    /// The NIC other than `except` that holds `ip` in a subnet, if any.
+    fn holder(&self, subnet_id: &str, ip: Ipv4Addr, except: Option<&str>) -> Option<&str> {
+        self.nics
+            .index()
+            .held_in(subnet_id)
+            .and_then(|held| held.holder(ip, except))
     }
 
     /// Refuses unknown security groups.
@@ -516,7 +694,6 @@ impl World {
         ips: &[Ipv4Addr],
     ) -> Result<(), CloudError> {
         let net = subnet.cidr_block;
-        let held = self.held_ips(&subnet.id, own);
         let who = label(&subnet.id, &subnet.name);
         let mut seen = BTreeSet::new();
         for ip in ips {
@@ -530,7 +707,7 @@ impl World {
                     "IP {ip} of network interface {nic} is the {role} of subnet {who} ({net}), which is reserved"
                 )));
             }
-            if let Some(holder) = held.get(ip) {
+            if let Some(holder) = self.holder(&subnet.id, *ip, own) {
                 return Err(CloudError::Rejected(format!(
                     "IP {ip} is already used by network interface {holder} in subnet {who}"
                 )));
@@ -607,16 +784,21 @@ impl World {
             return Ok(());
         }
         Self::check_active("VPC", id, &vpc.name, vpc.status, "a delete")?;
-        if let Some(subnet) = self.subnets.values().find(|s| s.vpc_id == id) {
+        if let Some(subnet) = self
+            .subnets
+            .index()
+            .by_vpc
+            .get(id)
+            .find_map(|s| self.subnets.get(s))
+        {
             return Err(CloudError::Rejected(format!(
                 "VPC {} still holds subnet {}; delete its subnets first",
                 label(&vpc.id, &vpc.name),
                 label(&subnet.id, &subnet.name)
             )));
         }
-        if let Some(v) = self.vpcs.get_mut(id) {
-            v.status = Provisioning::PendingDelete;
-        }
+        self.vpcs
+            .modify(id, |v| v.status = Provisioning::PendingDelete);
         self.schedule(cx, id, cx.delays.delete, Change::Remove);
         Ok(())
     }
@@ -639,9 +821,14 @@ impl World {
                 vpc.cidr_block
             )));
         }
-        if let Some(other) = self.subnets.values().find(|s| {
-            s.vpc_id == vpc_id && (s.cidr_block.contains(&cidr) || cidr.contains(&s.cidr_block))
-        }) {
+        if let Some(other) = self
+            .subnets
+            .index()
+            .by_vpc
+            .get(vpc_id)
+            .filter_map(|s| self.subnets.get(s))
+            .find(|s| s.cidr_block.contains(&cidr) || cidr.contains(&s.cidr_block))
+        {
             return Err(CloudError::Rejected(format!(
                 "subnet {name} ({cidr}) overlaps subnet {} ({}) of VPC {}",
                 label(&other.id, &other.name),
@@ -678,16 +865,21 @@ impl World {
             return Ok(());
         }
         Self::check_active("subnet", id, &subnet.name, subnet.status, "a delete")?;
-        if let Some(nic) = self.nics.values().find(|n| n.subnet_id == id) {
+        if let Some(nic) = self
+            .nics
+            .index()
+            .by_subnet
+            .get(id)
+            .find_map(|n| self.nics.get(n))
+        {
             return Err(CloudError::Rejected(format!(
                 "subnet {} still holds network interface {}; delete its network interfaces first",
                 label(&subnet.id, &subnet.name),
                 label(&nic.id, &nic.name)
             )));
         }
-        if let Some(s) = self.subnets.get_mut(id) {
-            s.status = Provisioning::PendingDelete;
-        }
+        self.subnets
+            .modify(id, |s| s.status = Provisioning::PendingDelete);
         self.schedule(cx, id, cx.delays.delete, Change::Remove);
         Ok(())
     }
@@ -697,7 +889,13 @@ impl World {
         name: &str,
         description: &str,
     ) -> Result<String, CloudError> {
-        if let Some(other) = self.security_groups.values().find(|g| g.name == name) {
+        if let Some(other) = self
+            .security_groups
+            .index()
+            .by_name
+            .get(name)
+            .find_map(|g| self.security_groups.get(g))
+        {
             return Err(CloudError::Rejected(format!(
                 "a security group named {name} already exists ({}); security group names are unique in a project",
                 other.id
@@ -719,11 +917,8 @@ impl World {
         description: &str,
     ) -> Result<(), CloudError> {
         self.security_group(id)?;
-        let group = self
-            .security_groups
-            .get_mut(id)
-            .ok_or_else(|| not_found("security group", id))?;
-        group.description = description.to_string();
+        self.security_groups
+            .modify(id, |g| g.description = description.to_string());
         Ok(())
     }
 
@@ -731,8 +926,10 @@ impl World {
         let group = self.security_group(id)?;
         if let Some(nic) = self
             .nics
-            .values()
-            .find(|n| n.security_group_ids.iter().any(|g| g == id))
+            .index()
+            .by_group
+            .get(id)
+            .find_map(|n| self.nics.get(n))
         {
             return Err(CloudError::Rejected(format!(
                 "security group {} is still used by network interface {}",
@@ -766,16 +963,17 @@ impl World {
             Some(ip) => ip,
             None => {
                 // The lowest free address: the worst case for pinned addresses.
-                let held = self.held_ips(&subnet.id, None);
+                let held = self.nics.index().held_in(&subnet.id);
                 let net = subnet.cidr_block;
                 let first = u32::from(net.network()).checked_add(2);
                 let last = u32::from(net.broadcast()).checked_sub(1);
                 first
                     .zip(last)
-                    .and_then(|(first, last)| {
-                        (first..=last).map(Ipv4Addr::from).find(|ip| {
-                            !held.contains_key(ip) && !request.secondary_ips.contains(ip)
-                        })
+                    .and_then(|(first, last)| match held {
+                        Some(held) => held.lowest_free(first, last, &request.secondary_ips),
+                        None => (first..=last)
+                            .map(Ipv4Addr::from)
+                            .find(|ip| !request.secondary_ips.contains(ip)),
                     })
                     .ok_or_else(|| {
                         CloudError::Rejected(format!(
@@ -840,11 +1038,9 @@ impl World {
             )));
         }
         self.check_ips(subnet, &who, Some(id), &update.secondary_ips)?;
-        if let Some(public) = self.public_ips.values().find(|p| {
-            p.nic_id.as_deref() == Some(id)
-                && self
-                    .mapped_ip(p)
-                    .is_some_and(|ip| ip != nic.private_ip && !update.secondary_ips.contains(&ip))
+        if let Some(public) = self.public_ips_on(id).find(|p| {
+            self.mapped_ip(p)
+                .is_some_and(|ip| ip != nic.private_ip && !update.secondary_ips.contains(&ip))
         }) {
             return Err(CloudError::Rejected(format!(
                 "secondary IP {} of network interface {who} is mapped to public IP {} ({}); disassociate it first",
@@ -855,14 +1051,14 @@ impl World {
                 public.address
             )));
         }
-        let nic = self
-            .nics
-            .get_mut(id)
-            .ok_or_else(|| not_found("network interface", id))?;
-        nic.description = update.description.clone();
-        nic.security_group_ids = update.security_group_ids.clone();
-        nic.source_dest_check = update.source_dest_check;
-        nic.secondary_ips = update.secondary_ips.clone();
+        if !self.nics.modify(id, |nic| {
+            nic.description = update.description.clone();
+            nic.security_group_ids = update.security_group_ids.clone();
+            nic.source_dest_check = update.source_dest_check;
+            nic.secondary_ips = update.secondary_ips.clone();
+        }) {
+            return Err(not_found("network interface", id));
+        }
         Ok(())
     }
 
@@ -885,11 +1081,7 @@ impl World {
                 "network interface {who} is attached to instance {instance_id}; detach it first"
             )));
         }
-        if let Some(public) = self
-            .public_ips
-            .values()
-            .find(|p| p.nic_id.as_deref() == Some(id))
-        {
+        if let Some(public) = self.public_ips_on(id).next() {
             return Err(CloudError::Rejected(format!(
                 "network interface {who} has public IP {} ({}) associated; disassociate it first",
                 public.id, public.address
@@ -944,9 +1136,9 @@ impl World {
             primary_nic_id: request.primary_nic_id.clone(),
             attached_nic_ids: Vec::new(),
         };
-        if let Some(nic) = self.nics.get_mut(&request.primary_nic_id) {
-            nic.device_id = Some(id.clone());
-        }
+        self.nics.modify(&request.primary_nic_id, |nic| {
+            nic.device_id = Some(id.clone())
+        });
         self.instances.insert(id.clone(), instance);
         self.schedule(cx, &id, cx.delays.build, Change::Build);
         Ok(id)
@@ -1035,11 +1227,11 @@ impl World {
         if self.going(id) {
             return Ok(());
         }
-        let nics: BTreeSet<&str> = self.nics_of(id).map(|n| n.id.as_str()).collect();
+        // The first by ID of the public IPs on any of its NICs.
         if let Some(public) = self
-            .public_ips
-            .values()
-            .find(|p| p.nic_id.as_deref().is_some_and(|n| nics.contains(n)))
+            .nics_of(id)
+            .filter_map(|n| self.public_ips_on(&n.id).next())
+            .min_by(|a, b| a.id.cmp(&b.id))
         {
             return Err(CloudError::Rejected(format!(
                 "public IP {} ({}) is associated with network interface {} of instance {}; disassociate it first",
@@ -1095,9 +1287,8 @@ impl World {
                 instance.flavor
             )));
         }
-        if let Some(nic) = self.nics.get_mut(nic_id) {
-            nic.device_id = Some(instance_id.to_string());
-        }
+        self.nics
+            .modify(nic_id, |nic| nic.device_id = Some(instance_id.to_string()));
         self.schedule(cx, nic_id, cx.delays.attach, Change::Attach);
         Ok(())
     }
@@ -1133,11 +1324,11 @@ impl World {
     }
 
     pub(super) fn create_public_ip(&mut self, description: &str) -> Result<String, CloudError> {
-        let used: BTreeSet<Ipv4Addr> = self.public_ips.values().map(|p| p.address).collect();
+        let used = &self.public_ips.index().by_address;
         let address = PUBLIC_POOLS
             .iter()
             .flat_map(|[a, b, c]| (1..=254).map(move |d| Ipv4Addr::new(*a, *b, *c, d)))
-            .find(|ip| !used.contains(ip))
+            .find(|ip| !used.any(ip))
             .ok_or_else(|| CloudError::Rejected("the public IP pool is exhausted".to_string()))?;
         let (id, _) = self.next_id("pip");
         let public = CloudPublicIp {
@@ -1181,22 +1372,21 @@ impl World {
             )));
         }
         if let Some(other) = self
-            .public_ips
-            .values()
-            .find(|p| p.nic_id.as_deref() == Some(nic_id) && self.mapped_ip(p) == Some(ip))
+            .public_ips_on(nic_id)
+            .find(|p| self.mapped_ip(p) == Some(ip))
         {
             return Err(CloudError::Rejected(format!(
                 "IP {ip} of network interface {nic_who} is already mapped to public IP {} ({})",
                 other.id, other.address
             )));
         }
-        let public = self
-            .public_ips
-            .get_mut(id)
-            .ok_or_else(|| not_found("public IP", id))?;
-        public.nic_id = Some(nic_id.to_string());
-        public.status = PublicIpStatus::Attaching;
-        public.private_ip = None;
+        if !self.public_ips.modify(id, |public| {
+            public.nic_id = Some(nic_id.to_string());
+            public.status = PublicIpStatus::Attaching;
+            public.private_ip = None;
+        }) {
+            return Err(not_found("public IP", id));
+        }
         self.schedule(
             cx,
             id,
@@ -1265,12 +1455,12 @@ impl World {
             })
             .collect();
         Inventory {
-            vpcs: self.vpcs.clone(),
-            subnets: self.subnets.clone(),
-            security_groups: self.security_groups.clone(),
+            vpcs: self.vpcs.rows().clone(),
+            subnets: self.subnets.rows().clone(),
+            security_groups: self.security_groups.rows().clone(),
             instances,
-            nics: self.nics.clone(),
-            public_ips: self.public_ips.clone(),
+            nics: self.nics.rows().clone(),
+            public_ips: self.public_ips.rows().clone(),
             quotas: Some(crate::cloud::CloudQuotas {
                 vpcs: self.settings.quotas.vpcs,
                 subnets: self.settings.quotas.subnets,
@@ -1299,29 +1489,21 @@ fn change_words(change: &Change) -> &'static str {
 /// The ID of the object with this ID, or else the only one with this name.
 fn find<T>(
     objects: &BTreeMap<String, T>,
+    by_name: &Multi<String>,
     name_or_id: &str,
     kind: &'static str,
-    name: impl Fn(&T) -> &String,
 ) -> Result<String, CloudError> {
     if objects.contains_key(name_or_id) {
         return Ok(name_or_id.to_string());
     }
-    let named: Vec<&String> = objects
-        .iter()
-        .filter(|(_, o)| name(o) == name_or_id)
-        .map(|(id, _)| id)
-        .collect();
+    let named: Vec<&str> = by_name.get(name_or_id).collect();
     match named.as_slice() {
         [] => Err(not_found(kind, name_or_id)),
-        [id] => Ok((*id).clone()),
+        [id] => Ok((*id).to_string()),
         several => Err(CloudError::Rejected(format!(
             "{} {kind}s are named {name_or_id} ({}); name one by its ID",
             several.len(),
-            several
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            several.join(", ")
         ))),
     }
 }
