@@ -21,8 +21,25 @@ use crate::cloud::{
 };
 use crate::resource::Status;
 
-/// The public address pools, used in this order.
-const PUBLIC_POOLS: [[u8; 3]; 2] = [[203, 0, 113], [198, 51, 100]];
+/// The public address pools, used in this order: the two documentation networks, then
+/// the benchmarking network (RFC 2544), so that the pool is no limit of its own at the
+/// sizes nicplan is used at (no source gives the platform's); addresses ending in `.0`
+/// or `.255` are skipped.
+const PUBLIC_POOLS: [([u8; 4], u8); 3] = [
+    ([203, 0, 113, 0], 24),
+    ([198, 51, 100, 0], 24),
+    ([198, 18, 0, 0], 15),
+];
+
+/// Every address of the public pools, in order.
+fn public_addresses() -> impl Iterator<Item = Ipv4Addr> {
+    PUBLIC_POOLS.iter().flat_map(|&(base, prefix)| {
+        let start = u32::from(Ipv4Addr::from(base));
+        (start..start + (1u32 << (32 - u32::from(prefix))))
+            .map(Ipv4Addr::from)
+            .filter(|ip| !matches!(ip.octets()[3], 0 | 255))
+    })
+}
 
 /// The platform's regions whose zones (`-a`, `-b`, `-c`) subnets may use.
 const REGIONS: [&str; 3] = ["kr-central-1", "kr-central-2", "kr-central-3"];
@@ -1325,9 +1342,7 @@ impl World {
 
     pub(super) fn create_public_ip(&mut self, description: &str) -> Result<String, CloudError> {
         let used = &self.public_ips.index().by_address;
-        let address = PUBLIC_POOLS
-            .iter()
-            .flat_map(|[a, b, c]| (1..=254).map(move |d| Ipv4Addr::new(*a, *b, *c, d)))
+        let address = public_addresses()
             .find(|ip| !used.any(ip))
             .ok_or_else(|| CloudError::Rejected("the public IP pool is exhausted".to_string()))?;
         let (id, _) = self.next_id("pip");
@@ -1511,6 +1526,18 @@ fn find<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_pools_hold_the_documentation_networks_first_then_thousands_more() {
+        let all: Vec<Ipv4Addr> = public_addresses().collect();
+        assert_eq!(all[0], Ipv4Addr::new(203, 0, 113, 1));
+        assert_eq!(all[253], Ipv4Addr::new(203, 0, 113, 254));
+        assert_eq!(all[254], Ipv4Addr::new(198, 51, 100, 1));
+        assert_eq!(all[508], Ipv4Addr::new(198, 18, 0, 1));
+        assert_eq!(all.len(), 508 + 512 * 254);
+        let unique: BTreeSet<Ipv4Addr> = all.iter().copied().collect();
+        assert_eq!(unique.len(), all.len());
+    }
 
     #[test]
     fn platform_ids_are_uuids_that_never_repeat_and_that_only_the_simulator_makes() {
