@@ -1711,3 +1711,98 @@ fn a_journal_out_of_step_or_damaged_is_unavailable_and_left_alone() {
     assert!(matches!(sim.inventory(), Err(CloudError::Unavailable(_))));
     assert_eq!(std::fs::read_to_string(&journal).unwrap(), bad);
 }
+
+#[test]
+fn a_read_of_one_object_shows_it_and_what_it_names_as_the_whole_inventory_does() {
+    let sim = Sim::in_memory(true);
+    sim.operator_create_vpc("main", net("10.0.0.0/16")).unwrap();
+    sim.operator_create_vpc("other", net("10.1.0.0/16"))
+        .unwrap();
+    sim.operator_create_subnet("app-a", "main", net("10.0.1.0/24"), "kr-central-2-a")
+        .unwrap();
+    sim.operator_create_subnet("db-a", "main", net("10.0.2.0/24"), "kr-central-2-a")
+        .unwrap();
+    sim.operator_create_subnet("far", "other", net("10.1.1.0/24"), "kr-central-2-b")
+        .unwrap();
+    sim.operator_create_security_group("web-sg").unwrap();
+    sim.operator_create_security_group("db-sg").unwrap();
+    let web = ["web-sg".to_string()];
+    let db = ["db-sg".to_string()];
+    let vm = sim
+        .operator_create_instance("web-1", "m2a.large", "app-a", None, &web)
+        .unwrap();
+    sim.operator_create_instance("web-2", "m2a.large", "app-a", None, &web)
+        .unwrap();
+    let second = sim
+        .operator_create_nic("web-1-eth1", "db-a", None, &db, Some(&vm))
+        .unwrap();
+    sim.operator_create_nic("spare", "far", None, &web, None)
+        .unwrap();
+    let public = sim.operator_create_public_ip(Some(&second)).unwrap();
+    sim.operator_create_public_ip(None).unwrap();
+
+    let all = sim.inventory().unwrap();
+    let ids: Vec<String> = all
+        .vpcs
+        .keys()
+        .chain(all.subnets.keys())
+        .chain(all.security_groups.keys())
+        .chain(all.instances.keys())
+        .chain(all.nics.keys())
+        .chain(all.public_ips.keys())
+        .cloned()
+        .collect();
+    for id in &ids {
+        let near = sim.inventory_near(&[id.as_str()]).unwrap();
+        // Every object it holds is exactly as the whole inventory shows it.
+        for (k, v) in &near.vpcs {
+            assert_eq!(Some(v), all.vpcs.get(k), "{id}");
+        }
+        for (k, v) in &near.subnets {
+            assert_eq!(Some(v), all.subnets.get(k), "{id}");
+            assert!(near.vpcs.contains_key(&v.vpc_id), "{id}: the subnet's VPC");
+        }
+        for (k, v) in &near.security_groups {
+            assert_eq!(Some(v), all.security_groups.get(k), "{id}");
+        }
+        for (k, v) in &near.instances {
+            assert_eq!(Some(v), all.instances.get(k), "{id}");
+            for n in &v.attached_nic_ids {
+                assert!(near.nics.contains_key(n), "{id}: the instance's NIC {n}");
+            }
+        }
+        for (k, v) in &near.nics {
+            assert_eq!(Some(v), all.nics.get(k), "{id}");
+            assert!(
+                near.subnets.contains_key(&v.subnet_id),
+                "{id}: the NIC's subnet"
+            );
+            for g in &v.security_group_ids {
+                assert!(near.security_groups.contains_key(g), "{id}: group {g}");
+            }
+            for p in all
+                .public_ips
+                .values()
+                .filter(|p| p.nic_id.as_ref() == Some(k))
+            {
+                assert!(near.public_ips.contains_key(&p.id), "{id}: its public IP");
+            }
+        }
+        for (k, v) in &near.public_ips {
+            assert_eq!(Some(v), all.public_ips.get(k), "{id}");
+        }
+        let holds = near.vpcs.contains_key(id)
+            || near.subnets.contains_key(id)
+            || near.security_groups.contains_key(id)
+            || near.instances.contains_key(id)
+            || near.nics.contains_key(id)
+            || near.public_ips.contains_key(id);
+        assert!(holds, "{id} itself");
+    }
+    // And no more than that: the instance's read leaves the other VPC's spare NIC out.
+    let near = sim.inventory_near(&[vm.as_str()]).unwrap();
+    assert_eq!(near.instances.len(), 1);
+    assert_eq!(near.nics.len(), 2);
+    assert!(near.public_ips.contains_key(&public));
+    assert!(!near.subnets.values().any(|s| s.name == "far"));
+}

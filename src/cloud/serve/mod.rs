@@ -838,6 +838,14 @@ fn inventory(shared: &Shared) -> Result<Inventory, Reply> {
     shared.sim.inventory().map_err(refused(Refusal::Invalid))
 }
 
+/// What a read of the object with this ID needs, without the rest of the world.
+fn near(shared: &Shared, id: &str) -> Result<Inventory, Reply> {
+    shared
+        .sim
+        .inventory_near(&[id])
+        .map_err(refused(Refusal::Invalid))
+}
+
 fn not_found(kind: &'static str, id: &str) -> Reply {
     let e = CloudError::NotFound {
         kind,

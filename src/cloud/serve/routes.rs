@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Answer, Query, Refusal, Reply, Shared, inventory, list, not_found, refused};
+use super::{Answer, Query, Refusal, Reply, Shared, inventory, list, near, not_found, refused};
 use crate::catalogue::{self, InstanceType};
 use crate::cloud::wire::{bcs, iam, network, vpc};
 use crate::cloud::{
@@ -708,7 +708,7 @@ pub(super) fn route(
             )
         }
         ("GET", ["subnets", id]) => {
-            let inv = inventory(shared)?;
+            let inv = near(shared, id)?;
             let subnet = inv
                 .subnets
                 .get(*id)
@@ -731,7 +731,7 @@ pub(super) fn route(
         }
         ("POST", ["network-interfaces"]) => create_nic(shared, body),
         ("GET", ["network-interfaces", id]) => {
-            let inv = inventory(shared)?;
+            let inv = near(shared, id)?;
             let nic = inv
                 .nics
                 .get(*id)
@@ -818,7 +818,7 @@ pub(super) fn route(
             )
         }
         ("GET", ["public-ips", id]) => {
-            let inv = inventory(shared)?;
+            let inv = near(shared, id)?;
             let public = inv
                 .public_ips
                 .get(*id)
@@ -880,7 +880,7 @@ pub(super) fn route(
         }
         ("POST", ["instances"]) => create_instance(shared, body),
         ("GET", ["instances", id]) => {
-            let inv = inventory(shared)?;
+            let inv = near(shared, id)?;
             let instance = inv
                 .instances
                 .get(*id)
@@ -921,7 +921,7 @@ pub(super) fn route(
             Ok(Reply::json(202, serde_json::json!({})))
         }
         ("GET", ["instances", id, "network-interfaces"]) => {
-            let inv = inventory(shared)?;
+            let inv = near(shared, id)?;
             if !inv.instances.contains_key(*id) {
                 return Err(not_found("instance", id));
             }
@@ -1142,7 +1142,7 @@ fn create_instance(shared: &Shared, body: &[u8]) -> Answer {
             "security_groups cannot go with a network interface made beforehand: it carries its own",
         ));
     }
-    let inv = inventory(shared)?;
+    let inv = near(shared, &nic_id)?;
     if let Some(nic) = inv.nics.get(&nic_id) {
         if subnet.id != nic.subnet_id {
             return Err(Reply::bad_request(format!(

@@ -308,6 +308,13 @@ impl Sim {
         })
     }
 
+    /// What [`Cloud::inventory`] shows of the objects with these IDs and of what
+    /// reading them names (see `World::inventory_near`), without copying the rest:
+    /// `sim serve` answers a read of one object from it.
+    pub fn inventory_near(&self, ids: &[&str]) -> Result<Inventory, CloudError> {
+        self.read(|w| Ok(w.inventory_near(ids)))
+    }
+
     /// A copy of the whole world, changes past their time finished.
     pub fn world(&self) -> Result<World, CloudError> {
         self.read(|w| Ok(w.clone()))

@@ -1449,6 +1449,77 @@ impl World {
 
     /// Everything, as a bulk read shows it: one pass over the NICs for what every
     /// instance shows, as `instance_view` shows it for one.
+    /// An inventory of the objects with these IDs and of what reading them names: a
+    /// subnet's VPC; a NIC's subnet (and its VPC), security groups and public IPs; an
+    /// instance's NICs (and theirs); a public IP's NIC (and its). Each object is as
+    /// [`World::inventory`] shows it, at a cost that does not grow with the world.
+    pub(super) fn inventory_near(&self, ids: &[&str]) -> Inventory {
+        let mut inv = Inventory {
+            quotas: self.inventory_quotas(),
+            ..Inventory::default()
+        };
+        for id in ids {
+            if let Some(v) = self.vpcs.get(*id) {
+                inv.vpcs.insert(v.id.clone(), v.clone());
+            }
+            if let Some(s) = self.subnets.get(*id) {
+                self.near_subnet(&mut inv, s);
+            }
+            if let Some(g) = self.security_groups.get(*id) {
+                inv.security_groups.insert(g.id.clone(), g.clone());
+            }
+            if let Some(n) = self.nics.get(*id) {
+                self.near_nic(&mut inv, n);
+            }
+            if let Ok(instance) = self.instance_view(id) {
+                for n in self.nics_of(id) {
+                    self.near_nic(&mut inv, n);
+                }
+                if let Some(n) = self.nics.get(&instance.primary_nic_id) {
+                    self.near_nic(&mut inv, n);
+                }
+                inv.instances.insert(instance.id.clone(), instance);
+            }
+            if let Some(p) = self.public_ips.get(*id) {
+                inv.public_ips.insert(p.id.clone(), p.clone());
+                if let Some(n) = p.nic_id.as_deref().and_then(|n| self.nics.get(n)) {
+                    self.near_nic(&mut inv, n);
+                }
+            }
+        }
+        inv
+    }
+
+    fn near_subnet(&self, inv: &mut Inventory, s: &CloudSubnet) {
+        inv.subnets.insert(s.id.clone(), s.clone());
+        if let Some(v) = self.vpcs.get(&s.vpc_id) {
+            inv.vpcs.insert(v.id.clone(), v.clone());
+        }
+    }
+
+    fn near_nic(&self, inv: &mut Inventory, n: &CloudNic) {
+        inv.nics.insert(n.id.clone(), n.clone());
+        if let Some(s) = self.subnets.get(&n.subnet_id) {
+            self.near_subnet(inv, s);
+        }
+        for g in &n.security_group_ids {
+            if let Some(g) = self.security_groups.get(g) {
+                inv.security_groups.insert(g.id.clone(), g.clone());
+            }
+        }
+        for p in self.public_ips_on(&n.id) {
+            inv.public_ips.insert(p.id.clone(), p.clone());
+        }
+    }
+
+    fn inventory_quotas(&self) -> Option<crate::cloud::CloudQuotas> {
+        Some(crate::cloud::CloudQuotas {
+            vpcs: self.settings.quotas.vpcs,
+            subnets: self.settings.quotas.subnets,
+            instances: self.settings.quotas.instances,
+        })
+    }
+
     pub(super) fn inventory(&self) -> Inventory {
         let mut shown: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for nic in self.nics.values() {
@@ -1476,11 +1547,7 @@ impl World {
             instances,
             nics: self.nics.rows().clone(),
             public_ips: self.public_ips.rows().clone(),
-            quotas: Some(crate::cloud::CloudQuotas {
-                vpcs: self.settings.quotas.vpcs,
-                subnets: self.settings.quotas.subnets,
-                instances: self.settings.quotas.instances,
-            }),
+            quotas: self.inventory_quotas(),
         }
     }
 }
