@@ -118,16 +118,28 @@ nicplan_pg_start() {
 		cat "$NICPLAN_PG_DIR/initdb.log" >&2
 		return 1
 	fi
-	# Durability is worthless here and fsync is slow.
-	local options="-c listen_addresses=127.0.0.1 -p $NICPLAN_PG_PORT"
-	options+=" -k $NICPLAN_PG_DIR/sock -c fsync=off -c synchronous_commit=off"
-	options+=" -c full_page_writes=off"
-	if ! nicplan_pg_as "$NICPLAN_PG_BIN/pg_ctl" -D "$NICPLAN_PG_DIR/data" \
-		-l "$NICPLAN_PG_DIR/server.log" -o "$options" -w -t 60 start >/dev/null; then
+	# Durability is worthless here and fsync is slow. A port that looked free can be
+	# taken by the time the server binds it (a socket of another program's connection
+	# holds it): then the next port is tried.
+	local options attempt
+	for attempt in 1 2 3 4 5 6 7 8; do
+		options="-c listen_addresses=127.0.0.1 -p $NICPLAN_PG_PORT"
+		options+=" -k $NICPLAN_PG_DIR/sock -c fsync=off -c synchronous_commit=off"
+		options+=" -c full_page_writes=off"
+		if nicplan_pg_as "$NICPLAN_PG_BIN/pg_ctl" -D "$NICPLAN_PG_DIR/data" \
+			-l "$NICPLAN_PG_DIR/server.log" -o "$options" -w -t 60 start >/dev/null; then
+			break
+		fi
+		if [ "$attempt" -lt 8 ] && grep -q "Address already in use" "$NICPLAN_PG_DIR/server.log"; then
+			nicplan_pg_log "port $NICPLAN_PG_PORT was taken; trying the next one"
+			: >"$NICPLAN_PG_DIR/server.log"
+			NICPLAN_PG_PORT=$((NICPLAN_PG_PORT + 1))
+			continue
+		fi
 		nicplan_pg_log "the server did not start within 60s:"
 		cat "$NICPLAN_PG_DIR/server.log" >&2
 		return 1
-	fi
+	done
 	if ! "$psql" -X -q -h 127.0.0.1 -p "$NICPLAN_PG_PORT" -U postgres -d postgres \
 		-v ON_ERROR_STOP=1 \
 		-c "CREATE ROLE nicplan LOGIN" \

@@ -17,8 +17,13 @@ fn mistakes() -> Validation {
     nicplan::validate("examples/mistakes.yaml", bytes, None)
 }
 
+/// The SARIF log of every finding one by one (`--verbose`).
 fn sarif_of(source: &Source, diagnostics: &[Diagnostic]) -> Value {
-    let text = sarif::sarif(&[(source, diagnostics)], false);
+    sarif_log(source, diagnostics, true)
+}
+
+fn sarif_log(source: &Source, diagnostics: &[Diagnostic], all: bool) -> Value {
+    let text = sarif::sarif(&[(source, diagnostics)], all);
     assert!(text.ends_with("}\n"), "ends in one newline: {text:?}");
     serde_json::from_str(&text).expect("the SARIF log is JSON")
 }
@@ -511,7 +516,7 @@ fn file_names_become_repository_paths() {
 #[test]
 fn github_writes_one_annotation_per_diagnostic_where_json_places_it() {
     let validation = mistakes();
-    let out = github::github(&validation.source, &validation.diagnostics, false);
+    let out = github::github(&validation.source, &validation.diagnostics, true);
     assert!(out.ends_with('\n'));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), validation.diagnostics.len());
@@ -622,19 +627,19 @@ fn repeated() -> (Source, Vec<Diagnostic>) {
 #[test]
 fn sarif_keeps_every_error_and_sums_up_repeated_advice_in_one_result_listing_each() {
     let (source, diagnostics) = repeated();
-    let log = sarif_of(&source, &diagnostics);
+    let log = sarif_log(&source, &diagnostics, false);
     assert_sarif_structure(&log);
     let results = log["runs"][0]["results"].as_array().expect("results");
     let of =
         |code: &str| -> Vec<&Value> { results.iter().filter(|r| r["ruleId"] == code).collect() };
     assert_eq!(of("nicplan::capacity").len(), 10, "every error is a result");
     let advice = of("nicplan::static_routing");
-    assert_eq!(advice.len(), 4, "three shown and one summing up");
-    let rest = advice[3];
+    assert_eq!(advice.len(), 2, "one shown and one summing up");
+    let rest = advice[1];
     assert_eq!(rest["level"], "note");
     let message = rest["message"]["text"].as_str().expect("text");
     assert!(
-        message.starts_with("7 more advice notes of nicplan::static_routing"),
+        message.starts_with("9 more advice notes of nicplan::static_routing"),
         "{message}"
     );
     let related = rest["relatedLocations"].as_array().expect("related");
@@ -648,12 +653,12 @@ fn sarif_keeps_every_error_and_sums_up_repeated_advice_in_one_result_listing_eac
         .collect();
     assert_eq!(
         lines,
-        vec![4, 5, 6, 7, 8, 9, 10],
+        vec![2, 3, 4, 5, 6, 7, 8, 9, 10],
         "each summed-up finding is listed"
     );
-    assert_eq!(related[0]["message"]["text"], "routes 3");
+    assert_eq!(related[0]["message"]["text"], "routes 1");
     assert_eq!(
-        rest["locations"][0]["physicalLocation"]["region"]["startLine"], 4,
+        rest["locations"][0]["physicalLocation"]["region"]["startLine"], 2,
         "the result sits on the first finding it sums up"
     );
     // `--verbose`: a result per finding.
@@ -672,12 +677,12 @@ fn github_annotates_every_error_and_sums_up_repeated_advice_unless_verbose() {
         10
     );
     let notices: Vec<&str> = out.lines().filter(|l| l.starts_with("::notice ")).collect();
-    assert_eq!(notices.len(), 4, "{out}");
+    assert_eq!(notices.len(), 2, "{out}");
     assert!(
-        notices[3].contains("title=nicplan%3A%3Astatic_routing (7 more)"),
+        notices[1].contains("title=nicplan%3A%3Astatic_routing (9 more)"),
         "{out}"
     );
-    assert!(notices[3].contains("(lines 4, 5, 6, 7, 8, ...)"), "{out}");
+    assert!(notices[1].contains("(lines 2, 3, 4, 5, 6, ...)"), "{out}");
     let all = github::github(&source, &diagnostics, true);
     assert_eq!(all.lines().count(), 20, "{all}");
 }

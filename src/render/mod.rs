@@ -11,9 +11,22 @@ pub mod text;
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::source::Source;
 
-/// How many warnings or advice notes of one code a text report or a set of GitHub
-/// annotations shows before it sums up the rest.
-pub const SHOWN_PER_CODE: usize = 3;
+/// How many warnings of one code a report (text, GitHub annotations, SARIF) shows
+/// before it sums up the rest.
+pub const WARNINGS_PER_CODE: usize = 3;
+
+/// How many advice notes of one code a report shows before it sums up the rest: one,
+/// since advice repeats the same words for every instance it concerns.
+pub const ADVICE_PER_CODE: usize = 1;
+
+/// How many findings of this severity and one code a report shows one by one.
+pub fn shown_per_code(severity: Severity) -> usize {
+    match severity {
+        Severity::Error => usize::MAX,
+        Severity::Warning => WARNINGS_PER_CODE,
+        Severity::Advice => ADVICE_PER_CODE,
+    }
+}
 
 /// The lines a summing-up note names, at most.
 const LINES_NAMED: usize = 5;
@@ -67,8 +80,8 @@ impl Rest<'_> {
     }
 }
 
-/// The blocks of a report: every error and the first few warnings and advice notes of
-/// each code in their order (all of them with `all`), then one summing-up note per
+/// The blocks of a report: every error, the first three warnings and the first advice
+/// note of each code in their order (all of them with `all`), then one summing-up note per
 /// code with more, in the order of their codes' first findings.
 pub(crate) fn blocks<'d>(
     source: &Source,
@@ -85,7 +98,7 @@ pub(crate) fn blocks<'d>(
         }
         let n = seen.entry(d.code).or_default();
         *n += 1;
-        if *n <= SHOWN_PER_CODE {
+        if *n <= shown_per_code(d.severity()) {
             out.push(Block::Finding(d));
             continue;
         }

@@ -2,10 +2,10 @@
 //! value, the labels, the help.
 //!
 //! Every error is drawn. Warnings and advice of one code are drawn the first
-//! [`super::SHOWN_PER_CODE`] times; the rest become one note with their count and lines, so
-//! that thousands of instances with the same advice do not bury what matters
-//! (`--verbose` draws every one; JSON and SARIF output keep each finding, GitHub
-//! annotations are summed up the same way).
+//! [`super::shown_per_code`] times (three warnings, one advice note); the rest become one
+//! note with their count and lines, so that thousands of instances with the same advice
+//! do not bury what matters (`--verbose` draws every one; JSON output keeps each
+//! finding; GitHub annotations and SARIF are summed up the same way).
 
 use std::borrow::Cow;
 
