@@ -1383,3 +1383,24 @@ fn terraform_spellings_of_the_long_options_work() {
     // A Terraform option nicplan does not have is still refused.
     assert_eq!(w.run(&["plan", "-compact-warnings"]).status.code(), Some(1));
 }
+
+#[test]
+fn a_refused_plan_leaves_no_older_plan_file_behind() {
+    let w = Workdir::new();
+    w.write(&base());
+    let out = w.run(&["plan", "--out", "p.plan"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(w.path("p.plan").exists());
+    // The same file with a NIC outside its subnet: refused, and the older plan goes.
+    w.write(&base().replace(
+        "network_interfaces:\n",
+        "network_interfaces:\n  stray:\n    subnet: app-a\n    private_ip: 10.9.9.9\n    security_groups: [web-sg]\n",
+    ));
+    let out = w.run(&["plan", "--out", "p.plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !w.path("p.plan").exists(),
+        "a stale plan could be applied for this one"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("removed p.plan, an older plan"));
+}

@@ -160,9 +160,22 @@ pub fn print_rendered(
     }
 }
 
+/// After a refused plan, removes an older plan file where `--out` would have written,
+/// so that no one applies it thinking it is this plan.
+fn drop_stale_plan(out: Option<&std::path::Path>) {
+    let Some(path) = out else { return };
+    if path.is_file() && std::fs::remove_file(path).is_ok() {
+        eprintln!(
+            "note: removed {}, an older plan: this one was refused and is not saved",
+            path.display()
+        );
+    }
+}
+
 pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
     let validation = args.common.file.validate(args.common.backend)?;
     if refuse_invalid(&validation, args.format)? {
+        drop_stale_plan(args.out.as_deref());
         return Ok(1);
     }
     let ws = args.common.open_with(Some(validation))?;
@@ -182,6 +195,7 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
         &validation.source,
     )?;
     if planned.plan.has_errors() {
+        drop_stale_plan(args.out.as_deref());
         return Ok(1);
     }
     if let Some(out) = &args.out {
