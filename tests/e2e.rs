@@ -1375,7 +1375,7 @@ fn terraform_spellings_of_the_long_options_work() {
     );
     assert!(
         String::from_utf8_lossy(&out.stdout).ends_with(
-            "steps done on the embedded simulator (.nicplan/sim.json; nothing real was touched).\n"
+            "steps done on the embedded simulator (.nicplan/sim.json), which touches nothing real.\n"
         ),
         "the last line names the backend: {}",
         String::from_utf8_lossy(&out.stdout)

@@ -493,7 +493,7 @@ fn run(
         return Ok(0);
     }
     if !auto_approve {
-        match confirm(command, &interrupts)? {
+        match confirm(command, &ws.cloud.described(), &interrupts)? {
             Answer::Yes => {}
             Answer::No => {
                 eprintln!("{command} cancelled; nothing was changed.");
@@ -577,6 +577,18 @@ fn execute(
     report(&outcome, &steps, command, &ws.cloud.described())
 }
 
+/// The question before `command` changes `cloud`: a destroy says what it destroys and
+/// that there is no undo, as Terraform's does.
+fn prompt(command: &str, cloud: &str) -> String {
+    if command == "destroy" {
+        format!(
+            "Do you really want to destroy every resource of this state in {cloud}, as shown above? There is no undo. Only 'yes' will be accepted: "
+        )
+    } else {
+        format!("Do you want to perform these actions in {cloud}? Only 'yes' will be accepted: ")
+    }
+}
+
 /// What the prompt got.
 enum Answer {
     Yes,
@@ -586,13 +598,13 @@ enum Answer {
 
 /// Asks for `yes`. The answer is read on a thread of its own, so that an interrupt at
 /// the prompt is seen at once and the command lets go of the state's lock.
-fn confirm(command: &str, interrupts: &Interrupts) -> Result<Answer, Error> {
+fn confirm(command: &str, cloud: &str, interrupts: &Interrupts) -> Result<Answer, Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::Usage(format!(
             "{command} needs --auto-approve when standard input is not a terminal; nothing was changed"
         )));
     }
-    eprint!("Do you want to perform these actions? Only 'yes' will be accepted: ");
+    eprint!("{}", prompt(command, cloud));
     std::io::stderr().flush()?;
     let (send, answer) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -773,4 +785,25 @@ fn report(
     });
     eprint!("{text}");
     Ok(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prompt;
+
+    #[test]
+    fn the_destroy_prompt_says_there_is_no_undo_and_both_name_the_cloud() {
+        let cloud = "the embedded simulator (.nicplan/sim.json), which touches nothing real";
+        let destroy = prompt("destroy", cloud);
+        assert!(destroy.contains("destroy every resource"), "{destroy}");
+        assert!(destroy.contains("There is no undo."), "{destroy}");
+        assert!(destroy.contains(cloud), "{destroy}");
+        let apply = prompt("apply", "kakaocloud https://example.test");
+        assert!(!apply.contains("undo"), "{apply}");
+        assert!(
+            apply.contains("in kakaocloud https://example.test?"),
+            "{apply}"
+        );
+        assert!(apply.ends_with("Only 'yes' will be accepted: "));
+    }
 }

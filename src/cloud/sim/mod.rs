@@ -609,10 +609,10 @@ impl Cloud for Sim {
     fn described(&self) -> String {
         match &self.path {
             Some(path) => format!(
-                "the embedded simulator ({}; nothing real was touched)",
+                "the embedded simulator ({}), which touches nothing real",
                 path.display()
             ),
-            None => "the embedded simulator (in memory; nothing real was touched)".to_string(),
+            None => "the embedded simulator (in memory), which touches nothing real".to_string(),
         }
     }
 
