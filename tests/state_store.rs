@@ -94,17 +94,6 @@ fn write_then_read_round_trips_and_keeps_a_backup() {
 }
 
 #[test]
-fn write_creates_the_folder() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("a/b/state.json");
-    let store = LocalStore::new(&path);
-    let mut state = State::new("lin");
-    store.write(&mut state).expect("writes");
-    assert_eq!(state.serial, 1);
-    assert_eq!(store.read().expect("reads"), Some(state));
-}
-
-#[test]
 fn a_stale_writer_gets_a_conflict_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("state.json");
@@ -673,4 +662,27 @@ fn a_damaged_journal_is_refused_naming_it_and_left_alone() {
         .expect_err("refused")
         .to_string();
     assert!(message.contains("both have ID vpc-a"), "{message}");
+}
+
+#[test]
+fn a_state_in_a_folder_that_does_not_exist_is_refused_and_no_folder_is_made() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().join("typo").join("deeper");
+    let store = LocalStore::new(folder.join("state.json"));
+    let mut state = State::new("lin");
+    let err = store.write(&mut state).expect_err("no such folder");
+    assert!(
+        err.to_string()
+            .contains("the state's folder does not exist"),
+        "{err}"
+    );
+    let err = store
+        .lock("apply")
+        .expect_err("no lock in a missing folder");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(!dir.path().join("typo").exists(), "no folder was made");
+    // Its folder made, the same state is written.
+    fs::create_dir_all(&folder).expect("mkdir");
+    store.write(&mut state).expect("written");
+    assert!(folder.join("state.json").exists());
 }

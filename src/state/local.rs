@@ -135,6 +135,21 @@ impl LocalStore {
         }
     }
 
+    /// Refuses a state whose folder does not exist: a mistyped `--state` must not
+    /// make folders and a second state in them.
+    fn existing_folder(folder: &Path) -> Result<(), StateError> {
+        if folder.is_dir() {
+            return Ok(());
+        }
+        Err(Self::io_error(
+            folder,
+            io::Error::new(
+                ErrorKind::NotFound,
+                "the state's folder does not exist, and nicplan makes none: create it, or correct the state's path",
+            ),
+        ))
+    }
+
     fn io_error(path: &Path, source: io::Error) -> StateError {
         StateError::Io {
             path: path.display().to_string(),
@@ -203,7 +218,7 @@ impl LocalStore {
     /// Replaces the state file with `state`, after keeping `previous` as the backup.
     fn replace(&self, state: &State, previous: Option<&str>) -> Result<(), StateError> {
         let folder = self.folder();
-        fs::create_dir_all(&folder).map_err(|e| Self::io_error(&folder, e))?;
+        Self::existing_folder(&folder)?;
         let new = write_private_temp(&folder, state.to_json().as_bytes())
             .map_err(|e| Self::io_error(&folder, e))?;
         if let Some(previous) = previous {
@@ -390,7 +405,7 @@ impl StateStore for LocalStore {
     fn lock(&self, command: &str) -> Result<LockInfo, StateError> {
         let lock_path = self.lock_path();
         let folder = self.folder();
-        fs::create_dir_all(&folder).map_err(|e| Self::io_error(&folder, e))?;
+        Self::existing_folder(&folder)?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
