@@ -354,12 +354,12 @@ fn print_streamed(write: impl FnOnce(&mut Streamed<'_>)) -> Result<(), Error> {
     })
 }
 
-/// The text style for output on stdout.
 /// Whether `--verbose` asks for every finding one by one.
 pub(crate) fn verbose() -> bool {
     VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// The text style for output on stdout.
 fn stdout_style() -> render::text::Style {
     render::text::Style {
         color: color_on_stdout(),

@@ -116,7 +116,7 @@ fn rest_annotation(file: &str, rest: &Rest) -> String {
     }
     properties.push(format!(
         "title={}",
-        escape_property(&format!("{} ({} more)", rest.code.as_str(), rest.count))
+        escape_property(&format!("{} ({} more)", rest.code.as_str(), rest.count()))
     ));
     format!(
         "::{} {}::{}",
@@ -124,7 +124,7 @@ fn rest_annotation(file: &str, rest: &Rest) -> String {
         properties.join(","),
         escape_data(&format!(
             "{} more {} of {} like those above{at}\n`--verbose` annotates each; `--format json` or `--format sarif` lists each with its location",
-            rest.count,
+            rest.count(),
             rest.noun(),
             rest.code.as_str()
         ))

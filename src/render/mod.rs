@@ -45,8 +45,6 @@ pub(crate) struct Rest<'d> {
     pub code: Code,
     /// Their severity (warning or advice).
     pub severity: Severity,
-    /// How many.
-    pub count: usize,
     /// The first lines they point at.
     pub lines: Vec<usize>,
     /// The findings themselves, in their order.
@@ -54,9 +52,14 @@ pub(crate) struct Rest<'d> {
 }
 
 impl Rest<'_> {
+    /// How many.
+    pub fn count(&self) -> usize {
+        self.findings.len()
+    }
+
     /// `advice notes`, `warning`...
     pub fn noun(&self) -> &'static str {
-        match (self.severity, self.count == 1) {
+        match (self.severity, self.count() == 1) {
             (Severity::Warning, true) => "warning",
             (Severity::Warning, false) => "warnings",
             (_, true) => "advice note",
@@ -71,7 +74,7 @@ impl Rest<'_> {
             return None;
         }
         let named: Vec<String> = self.lines.iter().map(ToString::to_string).collect();
-        let more = if self.count > self.lines.len() {
+        let more = if self.count() > self.lines.len() {
             ", ..."
         } else {
             ""
@@ -108,14 +111,12 @@ pub(crate) fn blocks<'d>(
                 rests.push(Rest {
                     code: d.code,
                     severity: d.severity(),
-                    count: 0,
                     lines: Vec::new(),
                     findings: Vec::new(),
                 });
                 rests.last_mut().expect("just pushed")
             }
         };
-        rest.count += 1;
         rest.findings.push(d);
         if let Some(span) = d.primary_span()
             && rest.lines.len() < LINES_NAMED

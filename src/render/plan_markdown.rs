@@ -560,8 +560,8 @@ fn capacity_part(capacity: &[Capacity]) -> Part {
     )
 }
 
-/// The diagnostics, errors first, then warnings, then advice; file order within each.
-/// The errors, then the warnings, each in full (advice has its own collapsed part).
+/// The errors, then the warnings, each in full and in file order within each (advice
+/// has its own collapsed part).
 fn diagnostics_part(diagnostics: &[Diagnostic], source: &Source) -> Part {
     let mut sorted: Vec<&Diagnostic> = diagnostics
         .iter()

@@ -3,8 +3,8 @@
 //!
 //! One log holds one run: the tool with one rule per code, in catalogue order, and one
 //! result per diagnostic, in the order given, except that warnings and advice repeated
-//! beyond a few of one code are summed up in one result (see [`sarif`]). Lines and columns are 1-based and columns
-//! count Unicode code points (as `Source::line_column` does; the run says so in
+//! beyond a few of one code are summed up in one result (see [`sarif`]). Lines and
+//! columns are 1-based and columns count Unicode code points (as `Source::line_column` does; the run says so in
 //! `columnKind`). A region ends as SARIF defines it: `endLine` is the line of its last
 //! character and `endColumn` the column just after it. The output depends on nothing but
 //! its input, so the same diagnostics always give the same bytes.
@@ -269,7 +269,7 @@ const RELATED_MAX: usize = 1000;
 /// them, each of them (up to [`RELATED_MAX`]) a related location with its message.
 fn rest_result<'a>(source: &Source, rest: &Rest<'a>) -> SarifResult<'a> {
     let listed = rest.findings.len().min(RELATED_MAX);
-    let unlisted = if listed < rest.count {
+    let unlisted = if listed < rest.count() {
         format!(
             " The first {listed} are its related locations; `--verbose` or `--format json` lists each."
         )
@@ -285,7 +285,7 @@ fn rest_result<'a>(source: &Source, rest: &Rest<'a>) -> SarifResult<'a> {
         message: Message {
             text: format!(
                 "{} more {} of {} like the results before it.{unlisted}",
-                rest.count,
+                rest.count(),
                 rest.noun(),
                 rest.code.as_str()
             )

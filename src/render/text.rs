@@ -101,15 +101,18 @@ fn rest_block(rest: &Rest) -> String {
         Severity::Warning => "⚠",
         _ => "☞",
     };
-    let verb = if rest.count == 1 { "is" } else { "are" };
+    let verb = if rest.count() == 1 { "is" } else { "are" };
     let lines = match rest.named_lines() {
-        Some(named) => format!(" (line{} {named})", if rest.count == 1 { "" } else { "s" }),
+        Some(named) => format!(
+            " (line{} {named})",
+            if rest.count() == 1 { "" } else { "s" }
+        ),
         None => String::new(),
     };
     format!(
         "{code}\n\n  {glyph} {count} more {noun} like those above {verb} not shown{lines}\n  help: `--verbose` shows every one; `--format json` lists each with its location\n\n",
         code = rest.code,
-        count = rest.count,
+        count = rest.count(),
         noun = rest.noun(),
     )
 }

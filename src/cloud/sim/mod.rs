@@ -18,9 +18,10 @@
 //!   even when the call is refused.
 //! - IDs (`vpc-000001`, `subnet-000002`, `sg-`, `i-`, `nic-`, `pip-`) come from one
 //!   counter per world, MAC addresses (`fa:16:3e:00:XX:YY`) from the NIC's ID number,
-//!   public addresses from 203.0.113.0/24, 198.51.100.0/24, then 198.18.0.0/15 (first free), private IPs
-//!   from network+2 up to broadcast-1 (lowest free, the worst case for an address a
-//!   later call pins): the same calls on two fresh worlds give identical worlds.
+//!   public addresses from 203.0.113.0/24, 198.51.100.0/24, then 198.18.0.0/15 (first
+//!   free), private IPs from network+2 up to broadcast-1 (lowest free, the worst case
+//!   for an address a later call pins): the same calls on two fresh worlds give
+//!   identical worlds.
 //! - In a subnet, an address is held by at most one NIC, as primary or secondary IP;
 //!   the network address, network+1 (the gateway) and the broadcast address are never
 //!   held.
