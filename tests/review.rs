@@ -485,11 +485,68 @@ fn diff_against_a_git_revision() {
         ],
     );
     assert_eq!(none.status.code(), Some(0), "{}", text(&none));
-    // A file that did not exist at the base is compared with an empty file.
+    // An absolute path, and one through `..` from another folder, name the same blob.
+    std::fs::create_dir_all(repo.join("ci")).expect("mkdir");
+    let absolute = repo.join("net/nicplan.yaml").display().to_string();
+    for (folder, file) in [
+        (repo.to_path_buf(), absolute.as_str()),
+        (repo.join("ci"), "../net/nicplan.yaml"),
+        (repo.join("net"), "./nicplan.yaml"),
+    ] {
+        let out = nicplan(
+            &folder,
+            &[
+                "diff",
+                "--base",
+                "HEAD~1",
+                "-f",
+                file,
+                "--detailed-exitcode",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", err(&out));
+        assert!(
+            text(&out).contains("2 to replace"),
+            "{file}: {}",
+            text(&out)
+        );
+        assert!(
+            !text(&out).contains("16 to create"),
+            "{file}: {}",
+            text(&out)
+        );
+        assert!(
+            !err(&out).contains("does not exist at"),
+            "{file}: {}",
+            err(&out)
+        );
+    }
+    // A file outside the repository is refused, not compared with nothing.
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::write(outside.path().join("nicplan.yaml"), base()).expect("write");
+    let out = nicplan(
+        repo,
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "-f",
+            &outside.path().join("nicplan.yaml").display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(err(&out).contains("git repository"), "{}", err(&out));
+    // A file that did not exist at the base is compared with an empty file, and the
+    // diff says so.
     std::fs::write(repo.join("net/new.yaml"), base()).expect("write");
     let new = nicplan(repo, &["diff", "--base", "HEAD", "-f", "net/new.yaml"]);
     assert_eq!(new.status.code(), Some(0), "{}", err(&new));
     assert!(text(&new).contains("Plan: 16 to create"), "{}", text(&new));
+    assert!(
+        err(&new).contains("net/new.yaml does not exist at HEAD"),
+        "{}",
+        err(&new)
+    );
     // A revision that does not exist is an error.
     let bad = nicplan(
         repo,

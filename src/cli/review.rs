@@ -59,37 +59,74 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
     super::workspace::read_file(path).map(|(_, bytes)| bytes)
 }
 
-/// The file at a git revision, through `git show`; `None` when the revision exists but
-/// the file does not.
-fn git_show(rev: &str, path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .map_err(|e| Error::Usage(format!("cannot run git: {e}")))
-    };
-    let prefix = run(&["rev-parse", "--show-prefix"])?;
-    if !prefix.status.success() {
+/// The file's path inside its git repository, and the folder git runs in: the file's
+/// own folder, so that an absolute path, `..` or a symbolic link names the same blob
+/// as the path from the repository's root does.
+fn in_repository(path: &Path) -> Result<(PathBuf, String), Error> {
+    let full = std::fs::canonicalize(path)
+        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let folder = full
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let top = git(&folder, &["rev-parse", "--show-toplevel"])?;
+    if !top.status.success() {
         return Err(Error::Usage(format!(
-            "--base needs a git repository: {}",
-            String::from_utf8_lossy(&prefix.stderr).trim()
+            "--base needs the file in a git repository: {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&top.stderr).trim()
         )));
     }
-    let verify = run(&[
-        "rev-parse",
-        "--verify",
-        "--quiet",
-        &format!("{rev}^{{commit}}"),
-    ])?;
+    let top = String::from_utf8_lossy(&top.stdout).trim().to_string();
+    let top = std::fs::canonicalize(&top).unwrap_or_else(|_| PathBuf::from(&top));
+    let inside = full.strip_prefix(&top).map_err(|_| {
+        Error::Usage(format!(
+            "{} is not inside the git repository at {}",
+            path.display(),
+            top.display()
+        ))
+    })?;
+    let inside: Vec<String> = inside
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Ok((folder, inside.join("/")))
+}
+
+fn git(folder: &Path, args: &[&str]) -> Result<std::process::Output, Error> {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .args(args)
+        .output()
+        .map_err(|e| Error::Usage(format!("cannot run git: {e}")))
+}
+
+/// The file at a git revision, through `git show`, with the path it has in the
+/// repository; `None` when the revision exists but the file does not.
+fn git_show(rev: &str, path: &Path) -> Result<(String, Option<Vec<u8>>), Error> {
+    let (folder, inside) = in_repository(path)?;
+    let verify = git(
+        &folder,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )?;
     if !verify.status.success() {
         return Err(Error::Usage(format!("`{rev}` is not a git revision here")));
     }
-    let prefix = String::from_utf8_lossy(&prefix.stdout).trim().to_string();
-    let relative = path.to_string_lossy().trim_start_matches("./").to_string();
-    let spec = format!("{rev}:{prefix}{relative}");
+    let spec = format!("{rev}:{inside}");
+    if !git(&folder, &["cat-file", "-e", &spec])?.status.success() {
+        return Ok((inside, None));
+    }
     // Read no further than one byte past the size limit: a huge blob at the revision
     // is refused by the loader like a huge file, without being held whole.
     let mut child = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&folder)
         .args(["show", &spec])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -104,15 +141,15 @@ fn git_show(rev: &str, path: &Path) -> Result<Option<Vec<u8>>, Error> {
     if bytes.len() > crate::spec::MAX_FILE_BYTES {
         let _ = child.kill();
         let _ = child.wait();
-        return Ok(Some(bytes));
+        return Ok((inside, Some(bytes)));
     }
     let status = child
         .wait()
         .map_err(|e| Error::Usage(format!("cannot run git: {e}")))?;
     match read {
         Some(Err(e)) => Err(Error::Usage(format!("cannot read `git show {spec}`: {e}"))),
-        _ if status.success() => Ok(Some(bytes)),
-        _ => Ok(None),
+        _ if status.success() => Ok((inside, Some(bytes))),
+        _ => Err(Error::Usage(format!("`git show {spec}` failed"))),
     }
 }
 
@@ -126,7 +163,13 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
         (None, None, Some(rev)) => {
             let path = args.file.path();
             let name = path.display().to_string();
-            let old_bytes = git_show(rev, &path)?.unwrap_or_else(|| b"version: 1\n".to_vec());
+            let (inside, found) = git_show(rev, &path)?;
+            let old_bytes = found.unwrap_or_else(|| {
+                eprintln!(
+                    "note: {inside} does not exist at {rev}; the diff compares the file with an empty one"
+                );
+                b"version: 1\n".to_vec()
+            });
             (
                 validate::validate(&format!("{name}@{rev}"), old_bytes, backend),
                 validate::validate(&name, read(&path)?, backend),
