@@ -43,11 +43,11 @@ pub fn validate(name: &str, bytes: Vec<u8>, backend: Option<BackendKind>) -> Val
     };
     let file = match spec::load(&source) {
         Ok(file) => file,
-        Err(diagnostic) => {
+        Err(diagnostics) => {
             return Validation {
                 source,
                 model: None,
-                diagnostics: vec![diagnostic],
+                diagnostics,
             };
         }
     };

@@ -217,95 +217,25 @@ struct Builder {
 impl Builder {
     fn name(&mut self, name: &Name, kind: &str) -> At<String> {
         let name = name.at();
-        if let Some(problem) = name_problem(&name.value) {
-            self.diagnostics.push(
-                Diagnostic::new(
-                    Code::Schema,
-                    format!("`{}` is not a valid {kind} name: {problem}", name.value),
-                )
-                .label(name.span, problem)
-                .help(
-                    "names are 1 to 63 characters of a-z, 0-9, - and _, starting with a letter or digit",
-                ),
-            );
-        }
+        self.diagnostics.extend(name_finding(&name, kind));
         name
     }
 
     fn ip(&mut self, value: &Sp<String>) -> Option<At<Ipv4Addr>> {
-        let text = value.value.trim();
-        match text.parse::<Ipv4Addr>() {
-            Ok(ip) => Some(At::new(ip, span_of(value))),
-            Err(_) => {
-                let mut d = Diagnostic::new(
-                    Code::Schema,
-                    format!("`{}` is not an IPv4 address", value.value),
-                )
-                .label(span_of(value), "expected an address such as 10.0.1.10");
-                d = d.help(if text.contains('/') {
-                    "a private IP is a single address, without a prefix length"
-                } else {
-                    "an IPv4 address is four numbers from 0 to 255 joined by dots"
-                });
-                self.diagnostics.push(d);
-                None
-            }
-        }
+        parse_ip(value).map_err(|d| self.diagnostics.push(d)).ok()
     }
 
     fn cidr(&mut self, value: &Sp<String>, owner: &str) -> Option<At<Ipv4Net>> {
-        let span = span_of(value);
-        match value.value.trim().parse::<Ipv4Net>() {
-            Ok(net) if net.network() == net.addr() => Some(At::new(net, span)),
-            Ok(net) => {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::Schema,
-                        format!(
-                            "the CIDR block of {owner}, `{}`, is not a network address",
-                            value.value
-                        ),
-                    )
-                    .label(span, "host bits are set")
-                    .help(format!("did you mean {}?", net.trunc())),
-                );
-                None
-            }
-            Err(_) => {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::Schema,
-                        format!(
-                            "the CIDR block of {owner}, `{}`, is not an IPv4 CIDR block",
-                            value.value
-                        ),
-                    )
-                    .label(span, "expected a block such as 10.0.0.0/16"),
-                );
-                None
-            }
-        }
+        parse_cidr(value, owner)
+            .map_err(|d| self.diagnostics.push(d))
+            .ok()
     }
 
     fn duration(&mut self, value: &Option<Sp<String>>, key: &str) -> Option<std::time::Duration> {
         let value = value.as_ref()?;
-        match parse_duration(&value.value) {
-            Some(d) => Some(d),
-            None => {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::Schema,
-                        format!(
-                            "`{}` is not a duration for settings.timeouts.{key}",
-                            value.value
-                        ),
-                    )
-                    .label(span_of(value), "expected a duration")
-                    .help("write a whole number with a unit: 500ms, 90s, 10m or 1h"),
-                );
-                None
-            }
-        }
+        duration_at(value, key)
+            .map_err(|d| self.diagnostics.push(d))
+            .ok()
     }
 
     fn misplaced<T>(&mut self, field: &Option<Sp<T>>, name: &str, belongs_to: &str) {
@@ -384,6 +314,81 @@ impl Builder {
             }
         }
     }
+}
+
+/// The finding for a resource name that breaks the naming rule, if it does.
+pub(crate) fn name_finding(name: &At<String>, kind: &str) -> Option<Diagnostic> {
+    let problem = name_problem(&name.value)?;
+    Some(
+        Diagnostic::new(
+            Code::Schema,
+            format!("`{}` is not a valid {kind} name: {problem}", name.value),
+        )
+        .label(name.span, problem)
+        .help("names are 1 to 63 characters of a-z, 0-9, - and _, starting with a letter or digit"),
+    )
+}
+
+/// A private IP as written, or the finding that it is not one.
+pub(crate) fn parse_ip(value: &At<String>) -> Result<At<Ipv4Addr>, Diagnostic> {
+    let text = value.value.trim();
+    text.parse::<Ipv4Addr>()
+        .map(|ip| At::new(ip, value.span))
+        .map_err(|_| {
+            Diagnostic::new(
+                Code::Schema,
+                format!("`{}` is not an IPv4 address", value.value),
+            )
+            .label(value.span, "expected an address such as 10.0.1.10")
+            .help(if text.contains('/') {
+                "a private IP is a single address, without a prefix length"
+            } else {
+                "an IPv4 address is four numbers from 0 to 255 joined by dots"
+            })
+        })
+}
+
+/// The CIDR block of `owner` as written, or the finding that it is not a network.
+pub(crate) fn parse_cidr(value: &At<String>, owner: &str) -> Result<At<Ipv4Net>, Diagnostic> {
+    let span = value.span;
+    match value.value.trim().parse::<Ipv4Net>() {
+        Ok(net) if net.network() == net.addr() => Ok(At::new(net, span)),
+        Ok(net) => Err(Diagnostic::new(
+            Code::Schema,
+            format!(
+                "the CIDR block of {owner}, `{}`, is not a network address",
+                value.value
+            ),
+        )
+        .label(span, "host bits are set")
+        .help(format!("did you mean {}?", net.trunc()))),
+        Err(_) => Err(Diagnostic::new(
+            Code::Schema,
+            format!(
+                "the CIDR block of {owner}, `{}`, is not an IPv4 CIDR block",
+                value.value
+            ),
+        )
+        .label(span, "expected a block such as 10.0.0.0/16")),
+    }
+}
+
+/// The duration of `settings.timeouts.KEY` as written, or the finding that it is none.
+pub(crate) fn duration_at(
+    value: &At<String>,
+    key: &str,
+) -> Result<std::time::Duration, Diagnostic> {
+    parse_duration(&value.value).ok_or_else(|| {
+        Diagnostic::new(
+            Code::Schema,
+            format!(
+                "`{}` is not a duration for settings.timeouts.{key}",
+                value.value
+            ),
+        )
+        .label(value.span, "expected a duration")
+        .help("write a whole number with a unit: 500ms, 90s, 10m or 1h")
+    })
 }
 
 /// A duration as the file writes it: a whole number and one of `ms`, `s`, `m`, `h`.

@@ -4,7 +4,7 @@
 //! References stay names: a reference to nothing is reported by the `reference` rule and
 //! skipped quietly by the others, so one mistake yields one diagnostic, not a cascade.
 
-mod build;
+pub(crate) mod build;
 
 use std::net::Ipv4Addr;
 

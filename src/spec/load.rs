@@ -48,7 +48,7 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Source, Diagnos
 }
 
 /// The parser options for an input of `len` bytes.
-fn options(len: usize) -> Options {
+pub(crate) fn options(len: usize) -> Options {
     let mut budget = Budget::default();
     // Every node takes at least two bytes of input ("a," or "a\n"); events are nodes plus
     // their closing events. Aliases replay without bytes, hence their own fixed limit.
@@ -62,30 +62,41 @@ fn options(len: usize) -> Options {
     options
 }
 
-/// Parses a source into the file's types; a failure is one `nicplan::schema` diagnostic
-/// pointing where the parser stopped.
-pub fn load(source: &Source) -> Result<File, Diagnostic> {
+/// Parses a source into the file's types. A file that does not fit them gets every
+/// schema finding there is, in file order (see `shape`); a file that is not YAML gets
+/// the one finding where the parser stopped.
+pub fn load(source: &Source) -> Result<File, Vec<Diagnostic>> {
     let text = source.text();
     if text.trim().is_empty()
         || text
             .lines()
             .all(|l| l.trim_start().starts_with('#') || l.trim().is_empty())
     {
-        return Err(Diagnostic::new(Code::Schema, "the file is empty")
-            .help("a desired-state file starts with `version: 1`"));
+        return Err(vec![
+            Diagnostic::new(Code::Schema, "the file is empty")
+                .help("a desired-state file starts with `version: 1`"),
+        ]);
     }
-    let file: File = serde_saphyr::from_str_with_options(text, options(text.len()))
-        .map_err(|err| schema_diagnostic(source, &err))?;
+    let file: File = match serde_saphyr::from_str_with_options(text, options(text.len())) {
+        Ok(file) => file,
+        Err(err) => {
+            return Err(super::shape::findings(source, options(text.len()))
+                .filter(|all| !all.is_empty())
+                .unwrap_or_else(|| vec![schema_diagnostic(source, &err)]));
+        }
+    };
     if file.version.value != 1 {
-        return Err(Diagnostic::new(
-            Code::Schema,
-            format!("format version {} is not supported", file.version.value),
-        )
-        .label(
-            super::span_of(&file.version),
-            "this nicplan reads version 1",
-        )
-        .help("write `version: 1`"));
+        return Err(vec![
+            Diagnostic::new(
+                Code::Schema,
+                format!("format version {} is not supported", file.version.value),
+            )
+            .label(
+                super::span_of(&file.version),
+                "this nicplan reads version 1",
+            )
+            .help("write `version: 1`"),
+        ]);
     }
     Ok(file)
 }

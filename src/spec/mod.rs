@@ -6,6 +6,7 @@
 //! one run instead of only the first.
 
 pub(crate) mod load;
+mod shape;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
