@@ -527,3 +527,89 @@ fn repeated_advice_is_summed_up_in_text_while_every_error_and_every_json_finding
         Some(5 + 12 + 12)
     );
 }
+
+#[test]
+fn a_file_that_cannot_be_read_still_gets_its_json_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for format in ["json", "sarif", "github"] {
+        let out = nicplan()
+            .current_dir(dir.path())
+            .args(["validate", "--format", format, "-f", "missing.yaml"])
+            .assert()
+            .code(1)
+            .get_output()
+            .clone();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("cannot read missing.yaml"),
+            "{format}: {stdout}"
+        );
+        if format == "json" {
+            let doc = json(&out.stdout);
+            assert_eq!(doc["valid"], false);
+            assert_eq!(doc["diagnostics"][0]["code"], "nicplan::schema");
+        }
+    }
+    // Text keeps the error on standard error.
+    nicplan()
+        .current_dir(dir.path())
+        .args(["validate", "-f", "missing.yaml"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicates::str::contains("cannot read missing.yaml"));
+}
+
+/// Line and column of the first finding `validate --format json` gives for a file.
+fn first_finding(text: &str) -> (String, u64, u64) {
+    let out = nicplan()
+        .args(["validate", "-f", "-", "--format", "json"])
+        .write_stdin(text)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let doc = json(&out.stdout);
+    let d = &doc["diagnostics"][0];
+    (
+        d["message"].as_str().unwrap_or_default().to_string(),
+        d["line"].as_u64().unwrap_or(0),
+        d["column"].as_u64().unwrap_or(0),
+    )
+}
+
+#[test]
+fn yaml_syntax_errors_are_named_and_placed_where_they_are() {
+    let (message, line, column) =
+        first_finding("version: 1\nvpcs:\n  main:\n\t  cidr_block: 10.0.0.0/16\n");
+    assert!(message.contains("a tab indents this line"), "{message}");
+    assert_eq!((line, column), (4, 1));
+    let (message, line, column) = first_finding("version: 1\nvpcs: [\n");
+    assert_eq!(message, "the `[` opened here is never closed");
+    assert_eq!((line, column), (2, 7));
+    let (message, line, column) =
+        first_finding("version: 1\nsubnets:\n  a: {vpc: [x, cidr_block: 1}\n");
+    assert_eq!(message, "the `[` opened here is closed by `}`");
+    assert_eq!((line, column), (3, 12));
+}
+
+#[test]
+fn a_finding_far_along_a_very_long_line_is_placed_without_a_drawing() {
+    let text = format!(
+        "version: 1\nvpcs: {{{}main: {{cidr_blok: 10.0.0.0/16}}}}\n",
+        " ".repeat(70_000)
+    );
+    let out = nicplan()
+        .args(["validate", "-f", "-"])
+        .write_stdin(text)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("unknown field `cidr_blok`"), "{stdout}");
+    assert!(
+        stdout.contains("at <stdin>:2:70015: not a field of VPC main"),
+        "{stdout}"
+    );
+}

@@ -114,7 +114,7 @@ struct InstanceTypesArgs {
     format: TableFormat,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum DiagnosticFormat {
     /// Findings drawn under the lines they concern.
     Text,
@@ -223,7 +223,24 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
 }
 
 fn exec_validate(args: ValidateArgs) -> Result<u8, Error> {
-    let validation = args.file.validate(args.backend)?;
+    let validation = match args.file.validate(args.backend) {
+        Ok(validation) => validation,
+        // A machine-read format gets its document even when the file cannot be read,
+        // with the reason as its one finding.
+        Err(Error::Read { path, source }) if args.format != DiagnosticFormat::Text => {
+            let finding = crate::diagnostic::Diagnostic::new(
+                crate::diagnostic::Code::Schema,
+                format!("cannot read {path}: {source}"),
+            )
+            .help("-f names the desired-state file (default nicplan.yaml; - reads standard input)");
+            crate::validate::Validation {
+                source: crate::source::Source::new(&path, ""),
+                model: None,
+                diagnostics: vec![finding],
+            }
+        }
+        Err(err) => return Err(err),
+    };
     let out = match args.format {
         DiagnosticFormat::Text => {
             render::text::diagnostics(&validation.source, &validation.diagnostics, stdout_style())

@@ -117,6 +117,23 @@ fn rest_block(rest: &Rest) -> String {
     )
 }
 
+/// The most characters a drawn label may sit from its line's start, or cover.
+const WIDEST_DRAWN: usize = 10_000;
+
+fn too_wide(source: &Source, label: &Label) -> bool {
+    let bytes = source.text().as_bytes();
+    let offset = label.span.offset.min(bytes.len());
+    let line_start = bytes[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_end = bytes[offset..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| offset + i);
+    line_end - line_start > WIDEST_DRAWN || label.span.len > WIDEST_DRAWN
+}
+
 /// Every diagnostic, then a closing line with the counts.
 pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic], style: Style) -> String {
     let mut out = String::new();
@@ -167,7 +184,15 @@ pub fn each_report(
             }
         };
         let mut out = String::new();
-        let diagnostic = &printable(diagnostic);
+        let mut diagnostic = printable(diagnostic);
+        // A label far along a very long line cannot be drawn (the drawing's widths have
+        // a limit): such labels are written as FILE:LINE:COLUMN lines instead.
+        let (wide, drawn): (Vec<Label>, Vec<Label>) = diagnostic
+            .labels
+            .drain(..)
+            .partition(|l| too_wide(source, l));
+        diagnostic.labels = drawn;
+        let diagnostic = &diagnostic;
         let report = Report { diagnostic, source };
         if handler.render_report(&mut out, &report).is_err() {
             // miette fails only on a span outside the file; fall back to the message.
@@ -175,6 +200,14 @@ pub fn each_report(
         }
         if !out.ends_with('\n') {
             out.push('\n');
+        }
+        for label in &wide {
+            let (line, column) = source.line_column(label.span.offset);
+            out.push_str(&format!(
+                "  at {}:{line}:{column}: {}\n",
+                source.name(),
+                label.text
+            ));
         }
         out.push('\n');
         each(i == last, out);

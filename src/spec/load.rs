@@ -80,9 +80,13 @@ pub fn load(source: &Source) -> Result<File, Vec<Diagnostic>> {
     let file: File = match serde_saphyr::from_str_with_options(text, options(text.len())) {
         Ok(file) => file,
         Err(err) => {
-            return Err(super::shape::findings(source, options(text.len()))
-                .filter(|all| !all.is_empty())
-                .unwrap_or_else(|| vec![schema_diagnostic(source, &err)]));
+            return Err(match super::shape::findings(source, options(text.len())) {
+                Ok(all) if !all.is_empty() => all,
+                // The plain reading names a broken YAML syntax as it is (an unclosed
+                // bracket), where the typed one names what it expected there.
+                Err(Some(syntax)) => vec![schema_diagnostic(source, &syntax)],
+                _ => vec![schema_diagnostic(source, &err)],
+            });
         }
     };
     if file.version.value != 1 {
@@ -101,16 +105,46 @@ pub fn load(source: &Source) -> Result<File, Vec<Diagnostic>> {
     Ok(file)
 }
 
+/// The byte offset of a 1-based line and column (in characters), when the text has
+/// them.
+fn offset_of(text: &str, line: u64, column: u64) -> Option<usize> {
+    let line = usize::try_from(line.checked_sub(1)?).ok()?;
+    let start = if line == 0 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 1)?.0 + 1
+    };
+    let column = usize::try_from(column.saturating_sub(1)).ok()?;
+    let rest = &text[start..];
+    Some(
+        start
+            + rest
+                .char_indices()
+                .nth(column)
+                .map_or(rest.len(), |(i, _)| i),
+    )
+}
+
 fn schema_diagnostic(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
     let (message, label, help) = explain(&err.without_snippet().to_string());
-    let mut diagnostic = Diagnostic::new(Code::Schema, message);
+    let mut diagnostic = Diagnostic::new(Code::Schema, message.clone());
     if let Some(location) = err.location() {
         let span = location.span();
         let offset = span
             .byte_offset()
             .and_then(|o| usize::try_from(o).ok())
+            .or_else(|| offset_of(source.text(), location.line(), location.column()))
             .unwrap_or(0)
             .min(source.text().len());
+        // A tab is reported after it; point at the first tab of the line's indent.
+        let offset = if err.to_string().starts_with("tabs disallowed") {
+            let line_start = source.text()[..offset].rfind('\n').map_or(0, |i| i + 1);
+            source.text()[line_start..]
+                .find('\t')
+                .map_or(offset, |i| line_start + i)
+        } else {
+            offset
+        };
         let len = span
             .byte_len()
             .and_then(|l| usize::try_from(l).ok())
@@ -159,6 +193,36 @@ fn explain(raw: &str) -> (String, String, Option<String>) {
             format!("unknown field `{field}`"),
             "not a field of this block".into(),
             Some(help),
+        );
+    }
+    if message.starts_with("tabs disallowed") {
+        return (
+            "a tab indents this line; YAML indents with spaces only".into(),
+            "a tab".into(),
+            Some("replace the tab with spaces".into()),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unclosed bracket '") {
+        let open = rest.chars().next().unwrap_or('[');
+        let close = if open == '{' { '}' } else { ']' };
+        return (
+            format!("the `{open}` opened here is never closed"),
+            format!("opened here, no `{close}` follows"),
+            Some(format!("close it with `{close}`")),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("mismatched bracket '") {
+        let open = rest.chars().next().unwrap_or('[');
+        let close = if open == '{' { '}' } else { ']' };
+        let found = rest
+            .rsplit("closed by '")
+            .next()
+            .and_then(|r| r.chars().next())
+            .unwrap_or('?');
+        return (
+            format!("the `{open}` opened here is closed by `{found}`"),
+            format!("opened here; `{close}` closes it"),
+            Some(format!("close the `{open}` with `{close}`")),
         );
     }
     if message.starts_with("multiple YAML documents detected") {

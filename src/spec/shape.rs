@@ -246,18 +246,24 @@ pub(crate) const FILE: &[Field] = &[
 /// 300,000); a larger file that does not fit keeps the parser's one finding.
 const MAX_NODES: usize = 4_000_000;
 
-/// Every schema finding of a file the typed parse refused, in file order; `None`
-/// when the file cannot be read as YAML at all (the parser's own finding is then the
-/// only one there is).
+/// Every schema finding of a file the typed parse refused, in file order. When the
+/// file cannot be read as YAML at all, the error of the plain reading, unless it is
+/// only that the file is larger than this reading holds (`Err(None)`).
 pub(crate) fn findings(
     source: &Source,
     mut options: serde_saphyr::Options,
-) -> Option<Vec<Diagnostic>> {
+) -> Result<Vec<Diagnostic>, Option<serde_saphyr::Error>> {
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
     if let Some(budget) = options.budget.as_mut() {
         budget.max_nodes = budget.max_nodes.min(MAX_NODES);
     }
-    let root: At<Node> = serde_saphyr::from_str_with_options(source.text(), options).ok()?;
+    let root: At<Node> =
+        serde_saphyr::from_str_with_options(source.text(), options).map_err(|err| match err {
+            serde_saphyr::Error::Budget { .. } => None,
+            // An alias bomb is refused by the budget whatever it is wrapped in.
+            err if err.to_string().contains("budget breached") => None,
+            err => Some(err),
+        })?;
     let mut walk = Walk {
         text: source.text(),
         out: Vec::new(),
@@ -269,7 +275,7 @@ pub(crate) fn findings(
     };
     walk.value(&root, &Block(FILE), &top);
     crate::diagnostic::sort(&mut walk.out);
-    Some(walk.out)
+    Ok(walk.out)
 }
 
 /// Where a value sits: what it belongs to (for messages), the span of the key that
