@@ -90,19 +90,40 @@ pub fn load(source: &Source) -> Result<File, Vec<Diagnostic>> {
         }
     };
     if file.version.value != 1 {
-        return Err(vec![
-            Diagnostic::new(
-                Code::Schema,
-                format!("format version {} is not supported", file.version.value),
-            )
-            .label(
-                super::span_of(&file.version),
-                "this nicplan reads version 1",
-            )
-            .help("write `version: 1`"),
-        ]);
+        return Err(vec![version_finding(
+            file.version.value,
+            super::span_of(&file.version),
+        )]);
     }
     Ok(file)
+}
+
+/// The help for an unknown field among the `known` ones of its block: the closest
+/// names, or a part of one (`zone` for `availability_zone`), else every name.
+pub(crate) fn unknown_field_help(field: &str, known: &[&str]) -> String {
+    let mut close = crate::suggest::closest(field, known.iter().copied());
+    if close.is_empty() && field.len() >= 3 {
+        close = known
+            .iter()
+            .copied()
+            .filter(|k| k.contains(field))
+            .collect();
+    }
+    if close.is_empty() {
+        format!("known fields here: {}", known.join(", "))
+    } else {
+        format!("did you mean {}?", crate::suggest::one_of(&close))
+    }
+}
+
+/// The finding for a format version other than 1, written as `shown`.
+pub(crate) fn version_finding(shown: impl std::fmt::Display, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Schema,
+        format!("format version {shown} is not supported"),
+    )
+    .label(span, "this nicplan reads version 1")
+    .help("write `version: 1`")
 }
 
 /// The byte offset of a 1-based line and column (in characters), when the text has
@@ -126,8 +147,9 @@ fn offset_of(text: &str, line: u64, column: u64) -> Option<usize> {
 }
 
 fn schema_diagnostic(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
-    let (message, label, help) = explain(&err.without_snippet().to_string());
-    let mut diagnostic = Diagnostic::new(Code::Schema, message.clone());
+    let raw = err.without_snippet().to_string();
+    let (message, label, help) = explain(&raw);
+    let mut diagnostic = Diagnostic::new(Code::Schema, message);
     if let Some(location) = err.location() {
         let span = location.span();
         let offset = span
@@ -137,7 +159,7 @@ fn schema_diagnostic(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
             .unwrap_or(0)
             .min(source.text().len());
         // A tab is reported after it; point at the first tab of the line's indent.
-        let offset = if err.to_string().starts_with("tabs disallowed") {
+        let offset = if raw.starts_with("tabs disallowed") {
             let line_start = source.text()[..offset].rfind('\n').map_or(0, |i| i + 1);
             source.text()[line_start..]
                 .find('\t')
@@ -183,16 +205,10 @@ fn explain(raw: &str) -> (String, String, Option<String>) {
         let (field, expected) = rest.split_once("`, expected one of ").unwrap_or((rest, ""));
         let field = field.trim_end_matches('`');
         let known: Vec<&str> = expected.split(", ").filter(|s| !s.is_empty()).collect();
-        let close = crate::suggest::closest(field, known.iter().copied());
-        let help = if !close.is_empty() {
-            format!("did you mean {}?", crate::suggest::one_of(&close))
-        } else {
-            format!("known fields here: {}", known.join(", "))
-        };
         return (
             format!("unknown field `{field}`"),
             "not a field of this block".into(),
-            Some(help),
+            Some(unknown_field_help(field, &known)),
         );
     }
     if message.starts_with("tabs disallowed") {

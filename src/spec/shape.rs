@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 
+use super::load::{unknown_field_help, version_finding};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::build::{duration_at, name_finding, parse_cidr, parse_ip};
 use crate::source::{At, Source, Span};
@@ -358,14 +359,7 @@ impl Walk<'_> {
             Version => match self.scalar(node) {
                 Some(text) if fits::<i64>(&text.value) => {
                     if text.value.trim() != "1" {
-                        self.push(
-                            Diagnostic::new(
-                                Code::Schema,
-                                format!("format version {} is not supported", text.value),
-                            )
-                            .label(node.span, "this nicplan reads version 1")
-                            .help("write `version: 1`"),
-                        );
+                        self.push(version_finding(&text.value, node.span));
                     }
                 }
                 _ => self.mistyped(node, "an integer", Some(at)),
@@ -473,23 +467,8 @@ impl Walk<'_> {
         let mut present = HashSet::new();
         for (key, value) in keys {
             let Some(field) = fields.iter().find(|f| f.key == key.value) else {
-                let known = fields.iter().map(|f| f.key);
-                let mut close = crate::suggest::closest(&key.value, known.clone());
-                if close.is_empty() && key.value.len() >= 3 {
-                    // `zone` for `availability_zone`: a part of a field's name.
-                    close = known
-                        .clone()
-                        .filter(|k| k.contains(key.value.as_str()))
-                        .collect();
-                }
-                let help = if close.is_empty() {
-                    format!(
-                        "known fields here: {}",
-                        known.collect::<Vec<_>>().join(", ")
-                    )
-                } else {
-                    format!("did you mean {}?", crate::suggest::one_of(&close))
-                };
+                let known: Vec<&str> = fields.iter().map(|f| f.key).collect();
+                let help = unknown_field_help(&key.value, &known);
                 self.push(
                     Diagnostic::new(Code::Schema, format!("unknown field `{}`", key.value))
                         .label(key.span, format!("not a field of {}", at.what))
