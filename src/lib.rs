@@ -5,6 +5,7 @@
 //! instance `catalogue` holds the platform's NIC limits.
 
 pub mod address;
+pub mod adopt;
 pub mod apply;
 pub mod catalogue;
 pub mod cli;

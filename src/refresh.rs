@@ -470,6 +470,11 @@ pub fn differences(before: &Attributes, after: &Attributes) -> Vec<String> {
     keys.dedup();
     keys.into_iter()
         .filter(|k| k.as_str() != "status" && b.get(*k) != a.get(*k))
+        // A value the cloud assigns that the state never held is learnt, not drift.
+        .filter(|k| {
+            !(matches!(k.as_str(), "mac_address" | "address" | "availability_zone")
+                && b.get(*k).is_none_or(serde_json::Value::is_null))
+        })
         .cloned()
         .collect()
 }

@@ -45,15 +45,41 @@ pub struct RefreshArgs {
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     #[command(flatten)]
-    common: Common,
+    pub(super) common: Common,
     /// The address to adopt the object as, such as network_interface.web-1-eth1.
-    address: Address,
+    #[arg(required_unless_present_any = ["all", "from_terraform"])]
+    address: Option<Address>,
     /// The object's cloud ID.
-    id: String,
-    /// Import an object that carries another state's marker: this state takes it over
-    /// (the other must forget it, `nicplan state rm`, or it too still manages it).
+    #[arg(required_unless_present_any = ["all", "from_terraform"])]
+    id: Option<String>,
+    /// Import objects that carry another state's marker: this state takes them over
+    /// (the other must forget them, `nicplan state rm`, or it too still manages them).
     #[arg(long)]
-    take_over: bool,
+    pub(super) take_over: bool,
+    /// Adopt the whole network the cloud holds (or the VPCs --vpc names): write the file
+    /// --write names, declaring every object, and record them all in the state.
+    #[arg(long, requires = "write", conflicts_with_all = ["address", "from_terraform"])]
+    pub(super) all: bool,
+    /// With --all, only this VPC (by name or ID) and what its objects refer to;
+    /// repeatable.
+    #[arg(long, value_name = "NAME_OR_ID", requires = "all")]
+    pub(super) vpc: Vec<String>,
+    /// Adopt what a Terraform state of the KakaoCloud provider holds, from the JSON of
+    /// `terraform show -json`: write the file --write names and the state, then refresh.
+    #[arg(
+        long,
+        value_name = "STATE_JSON",
+        requires = "write",
+        conflicts_with = "address"
+    )]
+    pub(super) from_terraform: Option<std::path::PathBuf>,
+    /// The desired-state file to write, with --all or --from-terraform.
+    #[arg(long, value_name = "FILE")]
+    pub(super) write: Option<std::path::PathBuf>,
+    /// Overwrite the file --write names, and re-address objects the state already
+    /// manages.
+    #[arg(long)]
+    pub(super) force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -355,6 +381,19 @@ pub fn exec_refresh(args: RefreshArgs) -> Result<u8, Error> {
 }
 
 pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
+    if args.all || args.from_terraform.is_some() {
+        return super::adopt::exec(args);
+    }
+    if args.write.is_some() || !args.vpc.is_empty() || args.force {
+        return Err(Error::Usage(
+            "--write and --force go with --all or --from-terraform; to import one object, give its address and ID".to_string(),
+        ));
+    }
+    let (Some(address), Some(id)) = (args.address.clone(), args.id.clone()) else {
+        return Err(Error::Usage(
+            "give the address and the cloud ID to import".to_string(),
+        ));
+    };
     let ws = args.common.open(false)?;
     // As Terraform does: an object is imported into an address the file declares, so
     // the next plan manages it rather than deleting it.
@@ -362,32 +401,32 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
         .validation
         .as_ref()
         .and_then(|v| v.model.as_ref())
-        .is_some_and(|m| crate::resource::desired(m).contains_key(&args.address));
+        .is_some_and(|m| crate::resource::desired(m).contains_key(&address));
     if !declared {
         let file = args.common.file.path().display().to_string();
         return Err(Error::Usage(match &ws.validation {
             None => format!(
                 "{} is not declared: there is no desired-state file {file}; declare the resource in the file first, then import it",
-                args.address
+                address
             ),
             Some(_) => format!(
                 "{} is not declared in {file}; declare it there first (as the object is in the cloud), then import it, so the next plan does not delete it",
-                args.address
+                address
             ),
         }));
     }
     let _lock = ws.lock("import")?;
     let mut state = ops::read_state(&*ws.store)?;
-    if let Some(entry) = state.resources.get(&args.address) {
+    if let Some(entry) = state.resources.get(&address) {
         return Err(Error::Usage(format!(
             "{} is already in state as {}; `nicplan state rm {}` first to import another object",
-            args.address, entry.id, args.address
+            address, entry.id, address
         )));
     }
-    if let Some((other, _)) = state.resources.iter().find(|(_, e)| e.id == args.id) {
+    if let Some((other, _)) = state.resources.iter().find(|(_, e)| e.id == id) {
         return Err(Error::Usage(format!(
             "{} is already managed as {other}",
-            args.id
+            id
         )));
     }
     let inventory = ws.cloud.inventory().map_err(|e| Error::Cloud {
@@ -399,38 +438,37 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
         .iter()
         .map(|(a, e)| (e.id.clone(), a.clone()))
         .collect();
-    names.insert(args.id.clone(), args.address.clone());
-    let Some(attributes) = refresh::observe(&inventory, &names, args.address.kind, &args.id, None)
-    else {
+    names.insert(id.clone(), address.clone());
+    let Some(attributes) = refresh::observe(&inventory, &names, address.kind, &id, None) else {
         return Err(Error::Usage(format!(
             "the {} backend has no {} with ID {}",
             ws.cloud.name(),
-            args.address.kind.noun(),
-            args.id
+            address.kind.noun(),
+            id
         )));
     };
     if let Some((prefix, as_address)) =
-        refresh::other_marker(&inventory, &state.lineage, args.address.kind, &args.id)
+        refresh::other_marker(&inventory, &state.lineage, address.kind, &id)
     {
         if !args.take_over {
             return Err(Error::Usage(format!(
                 "{} carries the marker of another state (lineage {prefix}..., where it is {as_address}): that state may manage it still. If it really moves here, forget it there (`nicplan state rm {as_address}` with that state) and import it with `--take-over`",
-                args.id
+                id
             )));
         }
-        state.taken_over.insert(args.id.clone());
+        state.taken_over.insert(id.clone());
     }
     let unmanaged = unmanaged_refs(&attributes);
-    state.forgotten.remove(&args.id);
+    state.forgotten.remove(&id);
     state.resources.insert(
-        args.address.clone(),
+        address.clone(),
         Entry {
-            id: args.id.clone(),
+            id: id.clone(),
             attributes,
         },
     );
     ws.store.write(&mut state)?;
-    let mut out = format!("Imported {} ({}).\n", args.address, args.id);
+    let mut out = format!("Imported {} ({}).\n", address, id);
     for id in unmanaged {
         let _ = writeln!(
             out,

@@ -5,6 +5,7 @@
 //! does), errors and progress go to stderr, colour only on a terminal and never with
 //! `NO_COLOR`.
 
+mod adopt;
 mod apply;
 mod inspect;
 mod review;
