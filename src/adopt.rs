@@ -498,6 +498,28 @@ pub fn valid_name(name: &str, kind: Kind, id: &str) -> String {
     out
 }
 
+/// The project's quotas, when they are not the platform's defaults: as the backend
+/// tells them, else at least what the project holds (the platform let it grow past a
+/// default, so its quota was raised).
+fn quotas(inventory: &Inventory) -> Option<(u32, u32, u32)> {
+    let default = crate::model::Quotas::DEFAULT;
+    let defaults = (
+        default.vpcs.limit,
+        default.subnets.limit,
+        default.instances.limit,
+    );
+    let held = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let found = match inventory.quotas {
+        Some(q) => (q.vpcs, q.subnets, q.instances),
+        None => (
+            defaults.0.max(held(inventory.vpcs.len())),
+            defaults.1.max(held(inventory.subnets.len())),
+            defaults.2.max(held(inventory.instances.len())),
+        ),
+    };
+    (found != defaults).then_some(found)
+}
+
 /// A YAML scalar for `text`: plain when it reads back as that very string, else
 /// double-quoted (a JSON string is a valid YAML one).
 fn scalar(text: &str) -> String {
@@ -533,13 +555,20 @@ fn write_file(
         "# `nicplan schema > nicplan.schema.json` writes the schema the first line names.\n",
     );
     out.push_str("version: 1\n");
-    if origin.kakaocloud || origin.state_path.is_some() {
+    let quotas = quotas(inventory);
+    if origin.kakaocloud || origin.state_path.is_some() || quotas.is_some() {
         out.push_str("\nsettings:\n");
         if origin.kakaocloud {
             out.push_str("  backend: { kind: kakaocloud }\n");
         }
         if let Some(path) = &origin.state_path {
             let _ = writeln!(out, "  state: {{ kind: local, path: {} }}", scalar(path));
+        }
+        if let Some((vpcs, subnets, instances)) = quotas {
+            let _ = writeln!(
+                out,
+                "  quotas: {{ vpcs: {vpcs}, subnets: {subnets}, instances: {instances} }}"
+            );
         }
     }
     let sorted = |kind: Kind| {
@@ -691,6 +720,39 @@ mod tests {
             valid_name("", Kind::SecurityGroup, "0f1e"),
             "security-group-0f1e"
         );
+    }
+
+    #[test]
+    fn quotas_are_written_only_when_not_the_defaults() {
+        let mut inventory = Inventory::default();
+        assert_eq!(quotas(&inventory), None);
+        inventory.quotas = Some(cloud::CloudQuotas {
+            vpcs: 3,
+            subnets: 30,
+            instances: 500,
+        });
+        assert_eq!(quotas(&inventory), None);
+        inventory.quotas = Some(cloud::CloudQuotas {
+            vpcs: 5,
+            subnets: 30,
+            instances: 800,
+        });
+        assert_eq!(quotas(&inventory), Some((5, 30, 800)));
+        // A backend that cannot tell: at least what the project holds.
+        inventory.quotas = None;
+        for i in 0..4 {
+            inventory.vpcs.insert(
+                format!("v{i}"),
+                cloud::CloudVpc {
+                    id: format!("v{i}"),
+                    name: format!("vpc-{i}"),
+                    description: String::new(),
+                    cidr_block: "10.0.0.0/16".parse().unwrap(),
+                    status: cloud::Provisioning::Active,
+                },
+            );
+        }
+        assert_eq!(quotas(&inventory), Some((4, 30, 500)));
     }
 
     #[test]
