@@ -389,6 +389,34 @@ fn import_all_through_the_platform_api() {
         "made.json",
     ]);
     succeeded("apply", &made);
+    // Made in the console, beside the state's: an instance with a second NIC in its
+    // primary's subnet.
+    for args in [
+        &[
+            "create-instance",
+            "console-1",
+            "--type",
+            "m2a.large",
+            "--subnet",
+            "db-a",
+            "--security-group",
+            "db-sg",
+        ][..],
+        &[
+            "create-nic",
+            "console-1-extra",
+            "--subnet",
+            "db-a",
+            "--security-group",
+            "db-sg",
+            "--attach",
+            "console-1",
+        ][..],
+    ] {
+        let mut all = vec!["sim"];
+        all.extend_from_slice(args);
+        w.ok(&all);
+    }
     let out = run(&[
         "import",
         "--all",
@@ -405,6 +433,32 @@ fn import_all_through_the_platform_api() {
     assert!(
         text.contains("state: { kind: local, path: adopted.json }"),
         "{text}"
+    );
+    assert!(text.contains("  console-1:\n"), "{text}");
+    assert!(
+        text.contains("  console-1-extra:\n    subnet: db-a\n"),
+        "{text}"
+    );
+    let validated = run(&["validate", "-f", "net.yaml", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&validated.stdout).expect("validate JSON");
+    let found: BTreeSet<(String, String)> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] != "advice")
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (code, message) = found.iter().next().unwrap();
+    assert_eq!(code, "nicplan::same_subnet");
+    assert!(
+        message.contains("console-1-extra") && message.contains("console-1-eth0"),
+        "{message}"
     );
     let plan = run(&["plan", "-f", "net.yaml", "--detailed-exitcode"]);
     assert_eq!(
