@@ -323,9 +323,9 @@ fn a_huge_plan_fits_in_one_comment() {
     assert!(md.contains("more steps did not fit in this comment (60,000 characters); run `nicplan plan` to see them."), "{md}");
     assert!(md.contains("#### Instance capacity\n"));
     assert!(md.contains("more instances did not fit in this comment (60,000 characters)"));
-    // The diagram is the first thing to go: a one-line note stands in for it.
+    // Far too many resources to draw: a one-line note stands in for the diagram.
     assert!(!md.contains("```mermaid"), "{md}");
-    assert!(md.contains("> The diagram did not fit in this comment (60,000 characters); run `nicplan graph --format mermaid` to see the network.\n"));
+    assert!(md.contains("> Diagram skipped: the plan touches 4003 resources (limit 150). Run `nicplan graph --format mermaid` to see the whole network.\n"), "{md}");
     // The few diagnostics are kept whole.
     assert!(md.contains("#### Diagnostics\n"));
     assert_eq!(
@@ -467,4 +467,51 @@ fn advice_for_many_instances_is_one_collapsed_summary_and_leaves_the_room_to_the
         md.matches("<details><summary><code>").count(),
         plan.changes.len()
     );
+}
+
+/// `n` spare NICs in one subnet, each with a description of 90 characters: long diffs,
+/// a small diagram.
+fn described_nics(n: usize) -> String {
+    let mut text = String::from(
+        "version: 1\nvpcs:\n  main: { cidr_block: 10.0.0.0/16 }\nsubnets:\n  app: { vpc: main, cidr_block: 10.0.0.0/16, availability_zone: kr-central-2-a }\nnetwork_interfaces:\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "  nic-{i:03}: {{ subnet: app, description: \"{}\" }}\n",
+            "d".repeat(90)
+        ));
+    }
+    text
+}
+
+#[test]
+fn the_diagram_gives_way_before_any_resource_diff() {
+    let w = World::empty();
+    let mut drawn_before = false;
+    for n in 60..140 {
+        let (plan, drift, source, network) = w.plan(&described_nics(n));
+        let md = markdown(&plan, &drift, &source, Some(&network));
+        assert!(md.chars().count() <= MAX_COMMENT_CHARS);
+        assert_well_formed(&md);
+        if md.contains("```mermaid\n") {
+            assert!(
+                md.contains("<details><summary>Diagram</summary>\n\n"),
+                "{md}"
+            );
+            drawn_before = true;
+            continue;
+        }
+        // The first size without the diagram: every diff is still there, whole.
+        assert!(drawn_before, "no diagram even for {n} NICs");
+        assert!(md.contains("> The diagram did not fit in this comment (60,000 characters); run `nicplan graph --format mermaid` to see the network.\n"), "{md}");
+        assert!(!md.contains("resource diffs did not fit"), "{md}");
+        assert!(!md.contains("more steps did not fit"), "{md}");
+        assert_eq!(
+            md.matches("<details><summary><code>+ network_interface.nic-")
+                .count(),
+            n
+        );
+        return;
+    }
+    panic!("the diagram never gave way");
 }

@@ -90,13 +90,15 @@ pub fn markdown(
         parts.push(diagnostics_part(&plan.diagnostics, source));
         parts.push(advice_part(&plan.diagnostics, source));
         if let Some(network) = network {
-            let diagram = diagram_part(&mermaid::bounded(plan, network));
+            let diagram = mermaid::bounded(plan, network);
+            let drawn = diagram_part(&diagram);
             let whole: usize = parts.iter().map(|p| p.len_with(p.items.len())).sum();
-            // The first thing to go when room is short, before any list is cut.
-            if whole + chars(&diagram) <= MAX_COMMENT_CHARS {
-                parts.push(Part::fixed(diagram));
-            } else if !diagram.is_empty() {
+            // The first thing to go when room is short, before any list is cut; a note
+            // that the diagram was too big to draw stays, as short as the other.
+            if matches!(diagram, Diagram::Drawn(_)) && whole + chars(&drawn) > MAX_COMMENT_CHARS {
                 parts.push(Part::fixed(DIAGRAM_LEFT_OUT.to_string()));
+            } else {
+                parts.push(Part::fixed(drawn));
             }
         }
     }
