@@ -28,7 +28,8 @@ use crate::resource::Attributes;
 /// The most resources a plan's diagram shows in a pull-request comment.
 pub const MAX_NODES: usize = 150;
 
-/// The most characters a plan's diagram takes in a pull-request comment.
+/// The most characters a plan's diagram takes in a pull-request comment: Mermaid's own
+/// default `maxTextSize`, past which GitHub draws an error instead of the diagram.
 pub const MAX_CHARS: usize = 50_000;
 
 /// The two sides of a plan: the resources it starts from (the state, or the old file),
@@ -135,21 +136,26 @@ pub fn plan(plan: &Plan, network: &Network) -> String {
 /// [`plan`], bounded for a pull-request comment: a note instead past [`MAX_NODES`]
 /// resources or [`MAX_CHARS`] characters.
 pub fn bounded(plan: &Plan, network: &Network) -> Diagram {
+    bounded_by(plan, network, MAX_NODES, MAX_CHARS)
+}
+
+/// [`bounded`] with the limits given.
+fn bounded_by(plan: &Plan, network: &Network, max_nodes: usize, max_chars: usize) -> Diagram {
     let drawing = touched(plan, network);
     if drawing.shown.is_empty() {
         return Diagram::Nothing;
     }
     let count = drawing.resources();
-    if count > MAX_NODES {
+    if count > max_nodes {
         return Diagram::Skipped(format!(
-            "Diagram skipped: the plan touches {count} resources (limit {MAX_NODES}). Run `nicplan graph --format mermaid` to see the whole network."
+            "Diagram skipped: the plan touches {count} resources (limit {max_nodes}). Run `nicplan graph --format mermaid` to see the whole network."
         ));
     }
     let text = drawing.render();
     let length = text.chars().count();
-    if length > MAX_CHARS {
+    if length > max_chars {
         return Diagram::Skipped(format!(
-            "Diagram skipped: it would take {length} characters (limit {MAX_CHARS}). Run `nicplan graph --format mermaid` to see the whole network."
+            "Diagram skipped: it would take {length} characters (limit {max_chars}). Run `nicplan graph --format mermaid` to see the whole network."
         ));
     }
     Diagram::Drawn(text)
@@ -205,10 +211,11 @@ fn touched<'n>(plan: &Plan, network: &'n Network) -> Drawing<'n> {
         marks.entry(m.address.clone()).or_insert(Mark::Moved);
     }
     // The touched resources and their direct neighbours, on either side.
+    let primaries = [primaries(&network.new), primaries(&network.old)];
     let mut shown: BTreeSet<Address> = BTreeSet::new();
     for address in marks.keys() {
         shown.insert(address.clone());
-        for side in [&network.new, &network.old] {
+        for (side, primary_of) in [&network.new, &network.old].into_iter().zip(&primaries) {
             let Some(attributes) = side.get(address) else {
                 continue;
             };
@@ -217,8 +224,8 @@ fn touched<'n>(plan: &Plan, network: &'n Network) -> Drawing<'n> {
                     if let Some(i) = &n.attach_to {
                         shown.insert(Address::new(Kind::Instance, i));
                     }
-                    if let Some(i) = primary_of(side, &address.name) {
-                        shown.insert(Address::new(Kind::Instance, i));
+                    if let Some(i) = primary_of.get(address.name.as_str()) {
+                        shown.insert(Address::new(Kind::Instance, *i));
                     }
                 }
                 Attributes::Instance(i) => {
@@ -237,12 +244,14 @@ fn touched<'n>(plan: &Plan, network: &'n Network) -> Drawing<'n> {
     Drawing::new(network, shown, marks)
 }
 
-/// The instance whose primary interface is the NIC `nic`, on one side.
-fn primary_of<'s>(side: &'s BTreeMap<Address, Attributes>, nic: &str) -> Option<&'s str> {
-    side.iter().find_map(|(a, attributes)| match attributes {
-        Attributes::Instance(i) if i.primary_interface == nic => Some(a.name.as_str()),
-        _ => None,
-    })
+/// The instance each NIC is the primary interface of, on one side, by NIC name.
+fn primaries(side: &BTreeMap<Address, Attributes>) -> BTreeMap<&str, &str> {
+    side.iter()
+        .filter_map(|(a, attributes)| match attributes {
+            Attributes::Instance(i) => Some((i.primary_interface.as_str(), a.name.as_str())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Where a node sits: in a subnet, directly in a zone of a VPC, or at the top.
@@ -866,6 +875,20 @@ mod tests {
         );
         let (plan, network) = diff(WEB_TIER, WEB_TIER);
         assert_eq!(bounded(&plan, &network), Diagram::Nothing);
+        // Past the characters: the same note, in characters.
+        let (plan, network) = diff("version: 1\n", WEB_TIER);
+        let length = super::plan(&plan, &network).chars().count();
+        assert!(matches!(
+            bounded_by(&plan, &network, MAX_NODES, length),
+            Diagram::Drawn(_)
+        ));
+        assert_eq!(
+            bounded_by(&plan, &network, MAX_NODES, length - 1),
+            Diagram::Skipped(format!(
+                "Diagram skipped: it would take {length} characters (limit {}). Run `nicplan graph --format mermaid` to see the whole network.",
+                length - 1
+            ))
+        );
     }
 
     #[test]
