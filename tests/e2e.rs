@@ -550,6 +550,39 @@ fn the_resource_and_plan_graphs_are_dot() {
 }
 
 #[test]
+fn the_resource_and_plan_graphs_are_mermaid_on_demand() {
+    let w = Workdir::new();
+    w.write(&base());
+    // DOT stays the default, byte for byte.
+    assert_eq!(w.ok(&["graph", "--format", "dot"]), w.ok(&["graph"]));
+    let chart = w.ok(&["graph", "--format", "mermaid"]);
+    assert!(chart.starts_with("flowchart LR\n"), "{chart}");
+    for line in [
+        "  subgraph vpc_main[\"vpc.main 10.0.0.0/16\"]",
+        "    subgraph zone_main_kr_central_2_a[\"zone kr-central-2-a\"]",
+        "      subgraph subnet_app_a[\"subnet.app-a 10.0.1.0/24\"]",
+        "  nic_web_1_eth1 -->|secondary| instance_web_1",
+        "  nic_web_1_eth0 -->|primary| instance_web_1",
+    ] {
+        assert!(chart.lines().any(|l| l == line), "{line:?} not in\n{chart}");
+    }
+    // The whole file, nothing marked.
+    assert!(
+        !chart.contains("classDef") && !chart.contains("\"+ "),
+        "{chart}"
+    );
+    assert_eq!(chart.matches("(\"network_interface.").count(), 7, "{chart}");
+    // With --plan, the steps, marked, and their constraints.
+    let steps = w.ok(&["graph", "--plan", "--format", "mermaid"]);
+    assert!(steps.starts_with("flowchart LR\n"), "{steps}");
+    assert!(steps.contains("  step_1[\"1. create "), "{steps}");
+    assert!(steps.contains("-->|\"needs vpc.main\"|"), "{steps}");
+    assert!(steps.contains(" created\n"), "{steps}");
+    let help = w.ok(&["graph", "--help"]);
+    assert!(help.contains("mermaid"), "{help}");
+}
+
+#[test]
 fn a_killed_apply_loses_nothing_and_the_next_converges() {
     let w = Workdir::new();
     w.write(&base());

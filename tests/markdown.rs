@@ -11,6 +11,7 @@ use nicplan::model::Model;
 use nicplan::ops;
 use nicplan::plan::Plan;
 use nicplan::refresh::Drift;
+use nicplan::render::mermaid::Network;
 use nicplan::render::plan_markdown::{MAX_COMMENT_CHARS, NO_CHANGES, markdown};
 use nicplan::state::memory::MemoryStore;
 
@@ -77,17 +78,19 @@ impl World {
         .expect("plan")
     }
 
-    /// The plan from this world to `text`, its drift, and the file.
-    fn plan(&self, text: &str) -> (Plan, Vec<Drift>, Source) {
+    /// The plan from this world to `text`, its drift, the file, and the network on
+    /// both sides.
+    fn plan(&self, text: &str) -> (Plan, Vec<Drift>, Source, Network) {
         let (model, source) = load(text);
         let planned = self.planned(&model);
-        (planned.plan, planned.drift, source)
+        let network = Network::between(&planned.state, &model);
+        (planned.plan, planned.drift, source, network)
     }
 
     /// The comment for the plan from this world to `text`.
     fn markdown(&self, text: &str) -> String {
-        let (plan, drift, source) = self.plan(text);
-        markdown(&plan, &drift, &source)
+        let (plan, drift, source, network) = self.plan(text);
+        markdown(&plan, &drift, &source, Some(&network))
     }
 }
 
@@ -195,9 +198,9 @@ fn everything() -> String {
 #[test]
 fn a_plan_with_every_kind_of_step() {
     let w = World::applied(&base());
-    let (plan, drift, source) = w.plan(&everything());
+    let (plan, drift, source, network) = w.plan(&everything());
     assert!(!plan.has_errors(), "{:#?}", plan.diagnostics);
-    let md = markdown(&plan, &drift, &source);
+    let md = markdown(&plan, &drift, &source, Some(&network));
     insta::assert_snapshot!("every_kind_of_step", md);
     assert_well_formed(&md);
 
@@ -305,9 +308,9 @@ fn a_huge_plan_fits_in_one_comment() {
     let mut settings = w.sim.settings().expect("settings");
     settings.quotas.instances = 5_000;
     w.sim.set_settings(settings).expect("raised");
-    let (plan, drift, source) = w.plan(&many_instances(2_000));
+    let (plan, drift, source, network) = w.plan(&many_instances(2_000));
     assert_eq!(plan.summary().create, 4_003);
-    let md = markdown(&plan, &drift, &source);
+    let md = markdown(&plan, &drift, &source, Some(&network));
     assert!(
         md.chars().count() <= MAX_COMMENT_CHARS,
         "{} characters",
@@ -320,6 +323,9 @@ fn a_huge_plan_fits_in_one_comment() {
     assert!(md.contains("more steps did not fit in this comment (60,000 characters); run `nicplan plan` to see them."), "{md}");
     assert!(md.contains("#### Instance capacity\n"));
     assert!(md.contains("more instances did not fit in this comment (60,000 characters)"));
+    // Far too many resources to draw: a one-line note stands in for the diagram.
+    assert!(!md.contains("```mermaid"), "{md}");
+    assert!(md.contains("> Diagram skipped: the plan touches 4003 resources (limit 150). Run `nicplan graph --format mermaid` to see the whole network.\n"), "{md}");
     // The few diagnostics are kept whole.
     assert!(md.contains("#### Diagnostics\n"));
     assert_eq!(
@@ -352,9 +358,9 @@ fn a_refused_plan_says_so() {
         "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
         "  spare:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n    attach_to: web-1\n",
     );
-    let (plan, drift, source) = w.plan(&text);
+    let (plan, drift, source, network) = w.plan(&text);
     assert!(plan.has_errors());
-    let md = markdown(&plan, &drift, &source);
+    let md = markdown(&plan, &drift, &source, Some(&network));
     insta::assert_snapshot!("refused", md);
     assert_well_formed(&md);
     assert!(md.contains("> [!WARNING]\n> **This plan is refused and cannot be applied:**"));
@@ -374,9 +380,9 @@ fn a_refused_plan_says_so() {
 #[test]
 fn the_same_plan_renders_the_same_bytes() {
     let w = World::applied(&base());
-    let (plan, drift, source) = w.plan(&everything());
-    let first = markdown(&plan, &drift, &source);
-    assert_eq!(first, markdown(&plan, &drift, &source));
+    let (plan, drift, source, network) = w.plan(&everything());
+    let first = markdown(&plan, &drift, &source, Some(&network));
+    assert_eq!(first, markdown(&plan, &drift, &source, Some(&network)));
     // And a world built again from nothing plans and renders the same comment.
     let again = World::applied(&base()).markdown(&everything());
     assert_eq!(first, again);
@@ -439,14 +445,14 @@ fn instances_with_two_nics(n: usize) -> String {
 #[test]
 fn advice_for_many_instances_is_one_collapsed_summary_and_leaves_the_room_to_the_diffs() {
     let w = World::empty();
-    let (plan, drift, source) = w.plan(&instances_with_two_nics(60));
+    let (plan, drift, source, network) = w.plan(&instances_with_two_nics(60));
     let advice = plan
         .diagnostics
         .iter()
         .filter(|d| d.severity() == nicplan::Severity::Advice)
         .count();
     assert_eq!(advice, 120);
-    let md = markdown(&plan, &drift, &source);
+    let md = markdown(&plan, &drift, &source, Some(&network));
     assert_well_formed(&md);
     assert!(
         md.contains("<details><summary>120 advice notes</summary>\n\n"),
@@ -461,4 +467,51 @@ fn advice_for_many_instances_is_one_collapsed_summary_and_leaves_the_room_to_the
         md.matches("<details><summary><code>").count(),
         plan.changes.len()
     );
+}
+
+/// `n` spare NICs in one subnet, each with a description of 90 characters: long diffs,
+/// a small diagram.
+fn described_nics(n: usize) -> String {
+    let mut text = String::from(
+        "version: 1\nvpcs:\n  main: { cidr_block: 10.0.0.0/16 }\nsubnets:\n  app: { vpc: main, cidr_block: 10.0.0.0/16, availability_zone: kr-central-2-a }\nnetwork_interfaces:\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "  nic-{i:03}: {{ subnet: app, description: \"{}\" }}\n",
+            "d".repeat(90)
+        ));
+    }
+    text
+}
+
+#[test]
+fn the_diagram_gives_way_before_any_resource_diff() {
+    let w = World::empty();
+    let mut drawn_before = false;
+    for n in 60..140 {
+        let (plan, drift, source, network) = w.plan(&described_nics(n));
+        let md = markdown(&plan, &drift, &source, Some(&network));
+        assert!(md.chars().count() <= MAX_COMMENT_CHARS);
+        assert_well_formed(&md);
+        if md.contains("```mermaid\n") {
+            assert!(
+                md.contains("<details><summary>Diagram</summary>\n\n"),
+                "{md}"
+            );
+            drawn_before = true;
+            continue;
+        }
+        // The first size without the diagram: every diff is still there, whole.
+        assert!(drawn_before, "no diagram even for {n} NICs");
+        assert!(md.contains("> The diagram did not fit in this comment (60,000 characters); run `nicplan graph --format mermaid` to see the network.\n"), "{md}");
+        assert!(!md.contains("resource diffs did not fit"), "{md}");
+        assert!(!md.contains("more steps did not fit"), "{md}");
+        assert_eq!(
+            md.matches("<details><summary><code>+ network_interface.nic-")
+                .count(),
+            n
+        );
+        return;
+    }
+    panic!("the diagram never gave way");
 }

@@ -629,3 +629,127 @@ fn a_diff_input_without_end_is_read_no_further_than_the_size_limit() {
         );
     }
 }
+
+#[allow(dead_code)]
+#[path = "../examples/generate.rs"]
+mod generate;
+
+/// The generated network of `instances` instances (seed 1), changed by `percent`% when
+/// given.
+fn generated(instances: usize, percent: Option<u32>) -> String {
+    let mut args = vec![
+        "generate".to_string(),
+        "--instances".to_string(),
+        instances.to_string(),
+    ];
+    if let Some(p) = percent {
+        args.extend(["--change-percent".to_string(), p.to_string()]);
+    }
+    let args = <generate::Args as clap::Parser>::parse_from(args);
+    generate::file(&args).expect("the arguments are valid")
+}
+
+/// The pull-request comment the example workflow posts: `diff --base` of the file
+/// committed as `old` and changed to `new`, in Markdown, with the exit code.
+fn pr_comment(old: &str, new: &str) -> (String, Option<i32>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    git(dir.path(), &["init", "-q"]);
+    std::fs::write(dir.path().join("nicplan.yaml"), old).expect("write");
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    std::fs::write(dir.path().join("nicplan.yaml"), new).expect("write");
+    let workflow = std::fs::read_to_string("examples/github-actions.yml").expect("workflow");
+    assert!(workflow.contains(
+        "nicplan diff --base \"origin/${{ github.base_ref }}\" -f \"$NICPLAN_FILE\" \\\n            --format markdown --detailed-exitcode > plan.md"
+    ));
+    let out = nicplan(
+        dir.path(),
+        &[
+            "diff",
+            "--base",
+            "HEAD",
+            "-f",
+            "nicplan.yaml",
+            "--format",
+            "markdown",
+            "--detailed-exitcode",
+        ],
+    );
+    (text(&out), out.status.code())
+}
+
+/// The addresses the plan from `old` to `new` changes, from the JSON plan.
+fn changed_addresses(old: &str, new: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("old.yaml"), old).expect("write");
+    std::fs::write(dir.path().join("new.yaml"), new).expect("write");
+    let out = nicplan(
+        dir.path(),
+        &["diff", "old.yaml", "new.yaml", "--format", "json"],
+    );
+    let plan: serde_json::Value = serde_json::from_str(&text(&out)).expect("json");
+    plan["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| c["address"].as_str().expect("address").to_string())
+        .collect()
+}
+
+#[test]
+fn the_comment_on_a_change_to_thirty_instances_holds_every_diff_and_the_diagram() {
+    let (old, new) = (generated(30, None), generated(30, Some(100)));
+    let (md, code) = pr_comment(&old, &new);
+    assert_eq!(code, Some(2), "{md}");
+    assert!(
+        md.chars().count() <= 60_000,
+        "{} characters",
+        md.chars().count()
+    );
+    assert!(!md.contains("did not fit"), "{md}");
+    assert!(!md.contains("Diagram skipped"), "{md}");
+    let changes = changed_addresses(&old, &new);
+    assert!(changes.len() >= 30, "{changes:?}");
+    let diagram = md
+        .split("<details><summary>Diagram</summary>\n\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```mermaid\n").nth(1))
+        .and_then(|rest| rest.split("\n```\n").next())
+        .expect("a diagram");
+    assert!(diagram.starts_with("flowchart LR\n"), "{diagram}");
+    for address in &changes {
+        assert!(
+            md.contains(&format!(" {address}</code> will be ")),
+            "no diff of {address}"
+        );
+        assert!(
+            diagram.contains(&format!(" {address}")),
+            "{address} not in the diagram"
+        );
+    }
+    // Every changed resource carries a class.
+    let classed: usize = diagram
+        .lines()
+        .filter_map(|l| l.strip_prefix("  class "))
+        .map(|l| l.split(' ').next().unwrap_or("").split(',').count())
+        .sum();
+    assert!(classed >= changes.len(), "{diagram}");
+}
+
+#[test]
+fn the_comment_on_two_hundred_new_instances_skips_the_diagram_with_a_note() {
+    let (md, code) = pr_comment("version: 1\n", &generated(200, None));
+    assert_eq!(code, Some(2), "{md}");
+    assert!(md.chars().count() <= 60_000);
+    assert!(!md.contains("```mermaid"), "{md}");
+    let note = md
+        .lines()
+        .find(|l| l.starts_with("> Diagram skipped: the plan touches "))
+        .expect("the note");
+    assert!(
+        note.ends_with(
+            " resources (limit 150). Run `nicplan graph --format mermaid` to see the whole network."
+        ),
+        "{note}"
+    );
+}

@@ -99,7 +99,7 @@ fn refuse_invalid(validation: &Validation, format: PlanFormat) -> Result<bool, E
                 capacity: Vec::new(),
                 outside_checked: false,
             };
-            print_rendered(format, &refused, &[], &validation.source)?;
+            print_rendered(format, &refused, &[], &validation.source, None)?;
         }
     }
     Ok(true)
@@ -111,6 +111,7 @@ pub fn render_plan(
     plan: &plan::Plan,
     drift: &[crate::refresh::Drift],
     source: &crate::source::Source,
+    network: Option<&render::mermaid::Network>,
 ) -> String {
     match format {
         PlanFormat::Text => {
@@ -119,7 +120,7 @@ pub fn render_plan(
             out
         }
         PlanFormat::Json => render::plan_json::plan(plan, drift, source),
-        PlanFormat::Markdown => render::plan_markdown::markdown(plan, drift, source),
+        PlanFormat::Markdown => render::plan_markdown::markdown(plan, drift, source, network),
     }
 }
 
@@ -137,6 +138,7 @@ fn print_plan(planned: &Planned, ws: &Workspace) -> Result<(), Error> {
         &planned.plan,
         &planned.drift,
         &ws.source(),
+        None,
     )
 }
 
@@ -146,6 +148,7 @@ pub fn print_rendered(
     plan: &plan::Plan,
     drift: &[crate::refresh::Drift],
     source: &crate::source::Source,
+    network: Option<&render::mermaid::Network>,
 ) -> Result<(), Error> {
     match format {
         PlanFormat::Text => super::print_streamed(|out| {
@@ -156,7 +159,9 @@ pub fn print_rendered(
         PlanFormat::Json => {
             super::print_buffered(|out| render::plan_json::write(out, plan, drift, source))
         }
-        PlanFormat::Markdown => print(&render::plan_markdown::markdown(plan, drift, source)),
+        PlanFormat::Markdown => print(&render::plan_markdown::markdown(
+            plan, drift, source, network,
+        )),
     }
 }
 
@@ -187,12 +192,16 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
         targets: args.target.clone(),
         destroy: false,
     };
-    let planned = ops::plan(&ws.model(), &*ws.store, &*ws.cloud, args.refresh, &options)?;
+    let model = ws.model();
+    let planned = ops::plan(&model, &*ws.store, &*ws.cloud, args.refresh, &options)?;
+    let network = (args.format == PlanFormat::Markdown)
+        .then(|| render::mermaid::Network::between(&planned.state, &model));
     print_rendered(
         args.format,
         &planned.plan,
         &planned.drift,
         &validation.source,
+        network.as_ref(),
     )?;
     if planned.plan.has_errors() {
         drop_stale_plan(args.out.as_deref());
@@ -385,6 +394,7 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
         &planned.plan,
         &planned.drift,
         &ws.source(),
+        None,
     )?;
     if planned.plan.has_errors() {
         return Ok(1);

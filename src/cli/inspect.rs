@@ -127,9 +127,24 @@ pub struct ForceUnlockArgs {
 pub struct GraphArgs {
     #[command(flatten)]
     common: Common,
-    /// The plan's steps and their ordering constraints instead of the resources.
+    /// The plan's steps and their ordering constraints instead of the resources (in
+    /// Mermaid, each step marked as a creation, a change or a deletion).
     #[arg(long)]
     plan: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    format: GraphFormat,
+}
+
+/// Output formats of `graph`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT: every resource and every reference between them.
+    Dot,
+    /// A Mermaid flowchart: the network as nested VPC, zone and subnet groups, with
+    /// instances, their NICs and public IPs (security groups left out), whole, never
+    /// cut short.
+    Mermaid,
 }
 
 #[derive(Debug, Subcommand)]
@@ -325,11 +340,18 @@ pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
             ))?;
         }
         let planned = &rederived.planned;
+        let network = rederived
+            .validation
+            .model
+            .as_ref()
+            .filter(|_| format == super::apply::PlanFormat::Markdown)
+            .map(|model| crate::render::mermaid::Network::between(&planned.state, model));
         super::apply::print_rendered(
             format,
             &planned.plan,
             &planned.drift,
             &rederived.validation.source,
+            network.as_ref(),
         )?;
         return Ok(0);
     }
@@ -645,6 +667,10 @@ pub fn exec_graph(args: GraphArgs) -> Result<u8, Error> {
             true,
             &plan::Options::default(),
         )?;
+        if args.format == GraphFormat::Mermaid {
+            print(&render::mermaid::steps(&planned.plan))?;
+            return Ok(0);
+        }
         out.push_str("digraph plan {\n  rankdir = LR;\n  node [shape = box];\n");
         for step in &planned.plan.steps {
             let _ = writeln!(
@@ -665,6 +691,9 @@ pub fn exec_graph(args: GraphArgs) -> Result<u8, Error> {
                 );
             }
         }
+    } else if args.format == GraphFormat::Mermaid {
+        print(&render::mermaid::network(&crate::resource::desired(&model)))?;
+        return Ok(0);
     } else {
         out.push_str("digraph resources {\n  rankdir = LR;\n  node [shape = box];\n");
         let desired = crate::resource::desired(&model);

@@ -64,7 +64,7 @@ enum Command {
     State(inspect::StateCommand),
     /// Release a stuck state lock.
     ForceUnlock(inspect::ForceUnlockArgs),
-    /// Print the resource graph, or the plan's step graph, as Graphviz DOT.
+    /// Print the resource graph, or the plan's step graph, as Graphviz DOT or Mermaid.
     Graph(inspect::GraphArgs),
     /// The simulator: its REST API face and its operator controls.
     #[command(subcommand)]

@@ -208,13 +208,28 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
             outside_checked: false,
         },
     };
+    let markdown = args.format == DiffFormat::Markdown && !new.has_errors();
+    let network = new
+        .model
+        .as_ref()
+        .filter(|_| markdown)
+        .map(|model| render::mermaid::Network {
+            old: crate::resource::desired(old_model),
+            new: crate::resource::desired(model),
+        });
     let out = match args.format {
-        DiffFormat::Text => render_plan(PlanFormat::Text, &plan, &[], &new.source).replace(
+        DiffFormat::Text => render_plan(PlanFormat::Text, &plan, &[], &new.source, None).replace(
             render::plan_text::NO_CHANGES,
             "No changes between the two files.\n",
         ),
-        DiffFormat::Json => render_plan(PlanFormat::Json, &plan, &[], &new.source),
-        DiffFormat::Markdown => render_plan(PlanFormat::Markdown, &plan, &[], &new.source),
+        DiffFormat::Json => render_plan(PlanFormat::Json, &plan, &[], &new.source, None),
+        DiffFormat::Markdown => render_plan(
+            PlanFormat::Markdown,
+            &plan,
+            &[],
+            &new.source,
+            network.as_ref(),
+        ),
         DiffFormat::Sarif => {
             render::sarif::sarif(&[(&new.source, &plan.diagnostics)], super::verbose())
         }

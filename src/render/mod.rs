@@ -2,6 +2,7 @@
 
 pub mod github;
 pub mod json;
+pub mod mermaid;
 pub mod plan_json;
 pub mod plan_markdown;
 pub mod plan_text;

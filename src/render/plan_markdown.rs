@@ -3,13 +3,16 @@
 //! is refused; a `[!CAUTION]` block naming everything destroyed or replaced; the drift;
 //! the steps in order; one collapsible `diff` of the attributes per resource (and per
 //! attachment or association move); the capacity of the instances touched; the
-//! diagnostics, errors first.
+//! diagnostics, errors first; a collapsible Mermaid diagram of the part of the network
+//! the plan touches.
 //!
 //! Invariants:
 //! - The comment never exceeds [`MAX_COMMENT_CHARS`] characters. Everything but the
 //!   per-resource diffs is mandatory and shares the room fairly; a list too long for its
 //!   share is cut between two items and ends in a note saying how many were left out.
 //!   The diffs then fill what is left, in order, and a note stands in for the rest.
+//!   The diagram comes last in priority: it shows only when everything else fits whole
+//!   beside it, and a one-line note stands in for it otherwise.
 //!   Nothing is ever cut inside a block, so the Markdown stays well formed.
 //! - User text (descriptions, images, messages quoting them, the file name) is escaped
 //!   for the context it lands in: inline Markdown, a table cell, a code span, HTML, or a
@@ -21,12 +24,16 @@ use serde_json::{Map, Value};
 use similar::{Algorithm, ChangeTag};
 
 use super::json::JsonDiagnostic;
+use super::mermaid::{self, Diagram, Network};
 use crate::address::{Address, Kind};
 use crate::diagnostic::{Counts, Diagnostic, Severity};
 use crate::plan::{Capacity, Change, ChangeKind, Move, Plan, Step};
 use crate::refresh::{Drift, DriftKind};
 use crate::resource::Attributes;
 use crate::source::Source;
+
+/// What stands in for the diagram when the rest of the comment leaves no room for it.
+pub const DIAGRAM_LEFT_OUT: &str = "> The diagram did not fit in this comment (60,000 characters); run `nicplan graph --format mermaid` to see the network.\n\n";
 
 /// The most characters a comment holds (GitHub refuses comments over 65,536).
 pub const MAX_COMMENT_CHARS: usize = 60_000;
@@ -35,8 +42,14 @@ pub const MAX_COMMENT_CHARS: usize = 60_000;
 pub const NO_CHANGES: &str = "**nicplan:** no changes. The cloud matches the file.\n";
 
 /// Renders `plan` (with the `drift` its refresh found) as a pull-request comment whose
-/// diagnostics point into `source`. At most [`MAX_COMMENT_CHARS`] characters.
-pub fn markdown(plan: &Plan, drift: &[Drift], source: &Source) -> String {
+/// diagnostics point into `source`, with a diagram of the part of `network` it touches
+/// (none without one). At most [`MAX_COMMENT_CHARS`] characters.
+pub fn markdown(
+    plan: &Plan,
+    drift: &[Drift],
+    source: &Source,
+    network: Option<&Network>,
+) -> String {
     let quiet = plan.changes.is_empty() && plan.steps.is_empty() && !plan.has_errors();
     let mut parts = Vec::new();
     if quiet {
@@ -76,6 +89,18 @@ pub fn markdown(plan: &Plan, drift: &[Drift], source: &Source) -> String {
         parts.push(capacity_part(&plan.capacity));
         parts.push(diagnostics_part(&plan.diagnostics, source));
         parts.push(advice_part(&plan.diagnostics, source));
+        if let Some(network) = network {
+            let diagram = mermaid::bounded(plan, network);
+            let drawn = diagram_part(&diagram);
+            let whole: usize = parts.iter().map(|p| p.len_with(p.items.len())).sum();
+            // The first thing to go when room is short, before any list is cut; a note
+            // that the diagram was too big to draw stays, as short as the other.
+            if matches!(diagram, Diagram::Drawn(_)) && whole + chars(&drawn) > MAX_COMMENT_CHARS {
+                parts.push(Part::fixed(DIAGRAM_LEFT_OUT.to_string()));
+            } else {
+                parts.push(Part::fixed(drawn));
+            }
+        }
     }
     fit(&mut parts, MAX_COMMENT_CHARS);
     let mut out: String = parts.iter().map(Part::render).collect();
@@ -513,6 +538,18 @@ fn details(label: &str, words: &str, note: &str, diff: &str) -> String {
         html(label),
         html(words),
     )
+}
+
+/// The collapsible diagram, or the note that stands in for one too big; nothing when
+/// the plan touches nothing that can be drawn.
+fn diagram_part(diagram: &Diagram) -> String {
+    match diagram {
+        Diagram::Nothing => String::new(),
+        Diagram::Skipped(note) => format!("> {note}\n\n"),
+        Diagram::Drawn(text) => format!(
+            "<details><summary>Diagram</summary>\n\nSigns: `+` created, `~` changed in place or moved, `-/+` replaced, `-` destroyed; a dotted arrow is a link the plan removes.\n\n```mermaid\n{text}```\n\n</details>\n\n"
+        ),
+    }
 }
 
 /// The capacity table of the instances the plan touches.
