@@ -651,6 +651,22 @@ impl KakaoCloud {
         guard(&self.token).as_ref().map(|t| t.value.clone())
     }
 
+    /// A random extra wait of up to a tenth of the backoff (at most 100 ms), so that
+    /// clients throttled together do not come back in the same order every time and
+    /// one of them meet the throttle on each try.
+    fn jitter(&self, attempt: u32) -> Duration {
+        use std::hash::{BuildHasher, Hasher};
+        let most = (self.pause(attempt) / 10).min(Duration::from_millis(100));
+        let nanos = u64::try_from(most.as_nanos()).unwrap_or(u64::MAX);
+        if nanos == 0 {
+            return Duration::ZERO;
+        }
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        Duration::from_nanos(random % (nanos + 1))
+    }
+
     fn pause(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
         self.config.backoff.saturating_mul(factor).min(MAX_BACKOFF)
@@ -815,7 +831,10 @@ impl KakaoCloud {
                     if changes && !matches!(raw.status, 429 | 503) {
                         *ambiguous = true;
                     }
-                    std::thread::sleep(raw.retry_after.unwrap_or_else(|| self.pause(attempt)));
+                    std::thread::sleep(
+                        raw.retry_after.unwrap_or_else(|| self.pause(attempt))
+                            + self.jitter(attempt),
+                    );
                 }
                 Ok(raw) => return Ok(Sent::Raw(raw, attempt + 1)),
                 Err(e) => {
