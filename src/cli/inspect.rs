@@ -317,20 +317,11 @@ pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
         print("No state yet: nothing has been applied.\n")?;
         return Ok(0);
     };
+    let shown = render::state_view::shown(&state);
     match args.format {
-        ShowFormat::Json => print(&state.to_json())?,
+        ShowFormat::Json => print(&render::state_view::json(&shown))?,
         ShowFormat::Text | ShowFormat::Markdown => {
-            let mut out = format!(
-                "# state {} (lineage {}, serial {})\n\n",
-                ws.store.describe(),
-                state.lineage,
-                state.serial
-            );
-            for (address, entry) in &state.resources {
-                out.push_str(&entry_text(address, entry));
-                out.push('\n');
-            }
-            print(&out)?;
+            print(&render::state_text::text(&ws.store.describe(), &shown))?;
         }
     }
     Ok(0)
@@ -346,9 +337,14 @@ pub fn exec_refresh(args: RefreshArgs) -> Result<u8, Error> {
     let (mut state, drift) = ops::refresh(&stored, &*ws.cloud)?;
     if drift.is_empty() {
         print("No changes outside nicplan.\n")?;
-        return Ok(0);
+        // Statuses, and values the state never had (written before nicplan recorded
+        // them): worth keeping, though none is a change.
+        if state.resources == stored.resources {
+            return Ok(0);
+        }
+    } else {
+        print(&render::plan_text::drift(&drift))?;
     }
-    print(&render::plan_text::drift(&drift))?;
     ws.store.write(&mut state)?;
     print(&format!("State updated (serial {}).\n", state.serial))?;
     Ok(0)
