@@ -127,6 +127,7 @@ pub fn observe(
                 source_dest_check: n.source_dest_check,
                 attach_to,
                 mac_address: Some(n.mac_address.clone()),
+                status: Some(n.status()),
             })
         }
         Kind::PublicIp => {
@@ -457,24 +458,72 @@ pub fn outside(state: &State, inventory: &Inventory) -> Outside {
     out
 }
 
+/// The attributes of `kind` that only the cloud gives (never desired): one the state
+/// lacks and the cloud reports is learned, not drift (a state written before nicplan
+/// recorded it, or by an import that could not see it).
+fn assigned_only(kind: Kind, key: &str) -> bool {
+    match kind {
+        Kind::NetworkInterface => matches!(key, "private_ip" | "mac_address" | "status"),
+        Kind::Instance => matches!(key, "availability_zone" | "status"),
+        Kind::PublicIp => key == "address",
+        Kind::Vpc | Kind::Subnet | Kind::SecurityGroup => false,
+    }
+}
+
 /// Names of the top-level attributes that differ, status excluded (it is observed,
-/// never desired, and changes on its own).
+/// never desired, and changes on its own), and so is a value only the cloud assigns
+/// that the state never had.
 pub fn differences(before: &Attributes, after: &Attributes) -> Vec<String> {
     let (serde_json::Value::Object(b), serde_json::Value::Object(a)) =
         (before.to_value(), after.to_value())
     else {
         return Vec::new();
     };
+    let kind = before.kind();
     let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
         .filter(|k| k.as_str() != "status" && b.get(*k) != a.get(*k))
         // A value the cloud assigns that the state never held is learnt, not drift.
-        .filter(|k| {
-            !(matches!(k.as_str(), "mac_address" | "address" | "availability_zone")
-                && b.get(*k).is_none_or(serde_json::Value::is_null))
-        })
+        .filter(|k| !(assigned_only(kind, k) && b.get(*k).is_none_or(serde_json::Value::is_null)))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nic(mac: Option<&str>, status: Option<resource::NicStatus>, sdc: bool) -> Attributes {
+        Attributes::NetworkInterface(resource::NetworkInterface {
+            subnet: "a".into(),
+            description: String::new(),
+            private_ip: Some("10.0.1.5".parse().expect("ip")),
+            secondary_private_ips: Vec::new(),
+            security_groups: Vec::new(),
+            source_dest_check: sdc,
+            attach_to: None,
+            mac_address: mac.map(str::to_string),
+            status,
+        })
+    }
+
+    #[test]
+    fn a_value_only_the_cloud_assigns_is_learned_not_drift_but_a_changed_one_is() {
+        let seen = nic(
+            Some("fa:16:3e:00:00:01"),
+            Some(resource::NicStatus::InUse),
+            true,
+        );
+        assert!(differences(&nic(None, None, true), &seen).is_empty());
+        assert_eq!(
+            differences(&nic(Some("fa:16:3e:00:00:02"), None, true), &seen),
+            ["mac_address"]
+        );
+        assert_eq!(
+            differences(&nic(None, None, false), &seen),
+            ["source_dest_check"]
+        );
+    }
 }

@@ -133,6 +133,56 @@ impl std::str::FromStr for Status {
     }
 }
 
+/// Whether a network interface is in use, as the cloud reports it.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum NicStatus {
+    /// Attached to no instance.
+    Available,
+    /// Attached to an instance.
+    InUse,
+}
+
+impl NicStatus {
+    /// The name the platform uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NicStatus::Available => "available",
+            NicStatus::InUse => "in_use",
+        }
+    }
+
+    /// Reads the platform's word; `None` for one it does not document.
+    pub fn parse(text: &str) -> Option<NicStatus> {
+        match text.to_ascii_lowercase().as_str() {
+            "available" => Some(NicStatus::Available),
+            "in_use" => Some(NicStatus::InUse),
+            _ => None,
+        }
+    }
+
+    /// The status of an interface attached to an instance, or to none.
+    pub fn of_attached(attached: bool) -> NicStatus {
+        if attached {
+            NicStatus::InUse
+        } else {
+            NicStatus::Available
+        }
+    }
+}
+
 /// An instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -189,6 +239,10 @@ pub struct NetworkInterface {
     /// Observed MAC address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
+    /// Observed status; never desired (absent from states written before it was
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<NicStatus>,
 }
 
 /// A public IP.
@@ -361,6 +415,7 @@ pub fn desired_with<T>(
                 source_dest_check: nic.source_dest_check(),
                 attach_to: nic.attach_to.as_ref().map(|a| a.value.clone()),
                 mac_address: None,
+                status: None,
             }),
         );
     }

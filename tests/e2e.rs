@@ -1437,3 +1437,177 @@ fn a_refused_plan_leaves_no_older_plan_file_behind() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("removed p.plan, an older plan"));
 }
+
+/// The `name = value` lines of the block `show` prints for `address`, headed
+/// `ADDRESS (ID)`: its ID and its values by name.
+fn shown_block(shown: &str, address: &str) -> (String, std::collections::BTreeMap<String, String>) {
+    let block = shown
+        .split("\n\n")
+        .find(|b| b.starts_with(&format!("{address} (")))
+        .unwrap_or_else(|| panic!("no block for {address} in {shown}"));
+    let mut lines = block.lines();
+    let head = lines.next().expect("a head line");
+    let id = head[address.len() + 2..head.len() - 1].to_string();
+    let values = lines
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    (id, values)
+}
+
+/// The NICs the simulator holds, by name.
+fn sim_nics(w: &Workdir) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let sim = common::sim_world(&w.path(".nicplan/sim.json"));
+    sim["nics"]
+        .as_object()
+        .expect("nics")
+        .values()
+        .map(|n| (n["name"].as_str().expect("name").to_string(), n.clone()))
+        .collect()
+}
+
+#[test]
+fn show_prints_the_addresses_and_macs_the_simulator_assigned() {
+    let w = Workdir::new();
+    w.write(&std::fs::read_to_string("examples/web-tier.yaml").expect("example"));
+    w.converge();
+    let nics = sim_nics(&w);
+    let text = w.ok(&["show"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&w.ok(&["show", "--format", "json"])).expect("show prints JSON");
+    assert_eq!(json["format_version"], "1");
+    let resources = json["resources"].as_array().expect("resources");
+    let addresses: Vec<&str> = resources
+        .iter()
+        .map(|r| r["address"].as_str().expect("address"))
+        .collect();
+    let listed = w.ok(&["state", "list"]);
+    assert_eq!(addresses, listed.lines().collect::<Vec<_>>());
+    let mut seen = 0;
+    for (name, nic) in &nics {
+        let address = format!("network_interface.{name}");
+        let (id, values) = shown_block(&text, &address);
+        assert_eq!(id, nic["id"].as_str().expect("id"), "{address}");
+        assert_eq!(
+            values["private_ip"],
+            nic["private_ip"].as_str().expect("ip")
+        );
+        assert_eq!(
+            values["mac_address"],
+            nic["mac_address"].as_str().expect("mac")
+        );
+        let device = nic["device_id"].as_str();
+        assert_eq!(
+            values["status"],
+            if device.is_some() {
+                "in_use"
+            } else {
+                "available"
+            },
+            "{address}"
+        );
+        match device {
+            Some(instance) => assert!(
+                values["attachment"].contains(&format!("({instance})")),
+                "{address}: {values:?}"
+            ),
+            None => assert_eq!(values["attachment"], "(none)"),
+        }
+        let entry = resources
+            .iter()
+            .find(|r| r["address"] == address.as_str())
+            .unwrap_or_else(|| panic!("no {address} in {json}"));
+        assert_eq!(entry["id"], nic["id"]);
+        assert_eq!(entry["private_ip"], nic["private_ip"]);
+        assert_eq!(entry["mac_address"], nic["mac_address"]);
+        assert_eq!(entry["attachment"]["instance"]["id"], nic["device_id"]);
+        seen += 1;
+    }
+    assert_eq!(seen, 4, "{nics:?}");
+    let (_, web1) = shown_block(&text, "instance.web-1");
+    assert!(
+        web1["network_interfaces"].contains("network_interface.web-1-eth0")
+            && web1["network_interfaces"].contains("primary"),
+        "{web1:?}"
+    );
+    assert_eq!(web1["status"], "active");
+    let (_, public) = shown_block(&text, "public_ip.web-1-public");
+    assert!(
+        public["public_ip"].parse::<std::net::Ipv4Addr>().is_ok(),
+        "{public:?}"
+    );
+    assert!(
+        public["maps_to"].starts_with("network_interface.web-1-eth0 (nic-"),
+        "{public:?}"
+    );
+    assert_eq!(
+        w.ok(&["show", "--format", "json"]),
+        w.ok(&["show", "--format", "json"])
+    );
+}
+
+#[test]
+fn a_state_written_before_nic_statuses_loads_shows_them_unrecorded_and_refresh_learns_them() {
+    let w = Workdir::new();
+    w.write(&std::fs::read_to_string("examples/web-tier.yaml").expect("example"));
+    w.converge();
+    // The state as an older nicplan wrote it: no NIC status, and one MAC never seen.
+    let path = w.path("nicplan.state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("state")).expect("JSON");
+    for (address, entry) in state["resources"].as_object_mut().expect("resources") {
+        if address.starts_with("network_interface.") {
+            let attributes = entry["attributes"].as_object_mut().expect("attributes");
+            assert!(
+                attributes.remove("status").is_some(),
+                "{address} records its status"
+            );
+            if address == "network_interface.web-2-eth1" {
+                attributes.remove("mac_address");
+            }
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&state).expect("JSON")).expect("write");
+    let _ = std::fs::remove_file(w.path("nicplan.state.json.journal"));
+
+    let text = w.ok(&["show"]);
+    let (_, eth1) = shown_block(&text, "network_interface.web-2-eth1");
+    assert_eq!(eth1["status"], "(not recorded; run nicplan refresh)");
+    assert_eq!(eth1["mac_address"], "(not recorded; run nicplan refresh)");
+    let (_, eth0) = shown_block(&text, "network_interface.web-1-eth0");
+    assert_eq!(eth0["status"], "(not recorded; run nicplan refresh)");
+    let json: serde_json::Value =
+        serde_json::from_str(&w.ok(&["show", "--format", "json"])).expect("JSON");
+    let entry = |json: &serde_json::Value, address: &str| {
+        json["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["address"] == address)
+            .cloned()
+            .expect("the address")
+    };
+    let nic = entry(&json, "network_interface.web-2-eth1");
+    assert!(
+        nic["status"].is_null() && nic["mac_address"].is_null(),
+        "{nic}"
+    );
+
+    // A plan does not take the values learned for changes.
+    assert_eq!(w.plan().1, Some(0));
+    let refreshed = w.ok(&["refresh"]);
+    assert!(
+        refreshed.contains("No changes outside nicplan."),
+        "{refreshed}"
+    );
+    assert!(refreshed.contains("State updated"), "{refreshed}");
+    let nics = sim_nics(&w);
+    let json: serde_json::Value =
+        serde_json::from_str(&w.ok(&["show", "--format", "json"])).expect("JSON");
+    for name in ["web-1-eth0", "web-2-eth1"] {
+        let nic = entry(&json, &format!("network_interface.{name}"));
+        assert_eq!(nic["status"], "in_use", "{nic}");
+        assert_eq!(nic["mac_address"], nics[name]["mac_address"], "{nic}");
+    }
+    assert_eq!(w.ok(&["refresh"]), "No changes outside nicplan.\n");
+}

@@ -107,6 +107,10 @@ fn checked_in_output_schemas_match_the_generated_ones() {
             "schemas/validate.schema.json",
             nicplan::render::plan_json::validate_schema(),
         ),
+        (
+            "schemas/show.schema.json",
+            nicplan::render::state_view::schema(),
+        ),
     ] {
         let text = fs::read_to_string(path).expect("schema checked in");
         let checked_in: serde_json::Value = serde_json::from_str(&text).expect("JSON");
@@ -116,6 +120,8 @@ fn checked_in_output_schemas_match_the_generated_ones() {
             "{path} is stale: run `cargo run -- schema {}` into it",
             if path.contains("plan") {
                 "plan"
+            } else if path.contains("show") {
+                "show"
             } else {
                 "validate"
             }

@@ -168,3 +168,113 @@ fn a_postgresql_password_never_shows() {
         assert_hidden(&path.display().to_string(), &content, &markers);
     }
 }
+
+/// `nicplan sim serve` in `w` on a free port with the credential variables as `vars`
+/// give them (the others removed), standard error piped.
+fn serve_with(w: &Workdir, vars: &[(&str, &str)]) -> std::process::Child {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("nicplan"));
+    command
+        .current_dir(w.dir.path())
+        .env("NICPLAN_SIM_BUILD_MS", "0")
+        .env_remove("NICPLAN_SIM_DELAYS")
+        .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_ID")
+        .env_remove("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET")
+        .env_remove("KAKAOCLOUD_ENDPOINT")
+        .args(["sim", "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command.spawn().expect("spawn")
+}
+
+#[test]
+fn sim_serve_without_a_credential_makes_one_and_says_how_to_use_it() {
+    use std::io::BufRead;
+    let w = Workdir::new();
+    w.write(&std::fs::read_to_string("tests/e2e/base.yaml").expect("base file"));
+    let mut child = serve_with(&w, &[]);
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines, told) = std::sync::mpsc::channel();
+    // Drained to the end, so the server's request log never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let export = loop {
+        let line = told
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("sim serve says how to use its credential");
+        if let Some(rest) = line.strip_prefix("export ") {
+            break rest.to_string();
+        }
+    };
+    let vars: std::collections::BTreeMap<&str, &str> = export
+        .split(' ')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let names: Vec<&str> = vars.keys().copied().collect();
+    assert_eq!(
+        names,
+        [
+            "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID",
+            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+            "KAKAOCLOUD_ENDPOINT"
+        ],
+        "{export}"
+    );
+    assert!(vars["KAKAOCLOUD_ENDPOINT"].starts_with("http://127.0.0.1:"));
+    assert!(vars["KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET"].len() >= 32);
+    let plan = |secret: &str| {
+        w.command()
+            .env("NICPLAN_BACKEND", "kakaocloud")
+            .envs(vars.iter().filter(|(k, _)| !k.ends_with("_SECRET")))
+            .env("KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET", secret)
+            .env("KAKAOCLOUD_MAX_RETRIES", "0")
+            .args(["plan", "--detailed-exitcode"])
+            .output()
+            .expect("runs")
+    };
+    let planned = plan(vars["KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET"]);
+    assert_eq!(planned.status.code(), Some(2), "{}", text(&planned));
+    assert!(
+        String::from_utf8_lossy(&planned.stdout).contains(" to create"),
+        "{}",
+        text(&planned)
+    );
+    // The credential made is the only one accepted.
+    let refused = plan("not-the-secret");
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn sim_serve_refuses_half_a_credential_without_showing_it() {
+    let w = Workdir::new();
+    for (given, missing) in [
+        (
+            "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID",
+            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+        ),
+        (
+            "KAKAOCLOUD_APPLICATION_CREDENTIAL_SECRET",
+            "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID",
+        ),
+    ] {
+        let child = serve_with(&w, &[(given, "half-marker-7731")]);
+        let out = child.wait_with_output().expect("exits");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("{given} is set but {missing} is not")),
+            "{err}"
+        );
+        assert_hidden("the refusal", &err, &["half-marker-7731"]);
+    }
+}

@@ -242,6 +242,8 @@ pub fn inventory(json: &str) -> Result<Converted, String> {
                         source_dest_check,
                         device_id: text(r.values, "device_id").filter(|s| !s.is_empty()),
                         mac_address: text(r.values, "mac_address").unwrap_or_default(),
+                        // Follows from device_id, as the refresh reads it.
+                        reported_status: None,
                     },
                 );
             }
@@ -343,6 +345,7 @@ pub fn inventory(json: &str) -> Result<Converted, String> {
                     source_dest_check: true,
                     device_id: Some(id.clone()),
                     mac_address: String::new(),
+                    reported_status: None,
                 },
             );
         }

@@ -342,6 +342,7 @@ impl Run<'_> {
                 let mut observed = n.clone();
                 observed.private_ip = Some(created.private_ip);
                 observed.mac_address = Some(created.mac_address.clone());
+                observed.status = Some(created.status());
                 // Attachment is a step of its own.
                 observed.attach_to = None;
                 self.record_created(step, &created.id, Attributes::NetworkInterface(observed))?;
@@ -361,7 +362,30 @@ impl Run<'_> {
                 let mut observed = i.clone();
                 observed.status = Some(created.status);
                 observed.availability_zone = Some(created.availability_zone.clone());
-                self.record_created(step, &created.id, Attributes::Instance(observed))?;
+                let address = step.address.clone();
+                let primary = Address::new(Kind::NetworkInterface, &i.primary_interface);
+                let id = created.id.clone();
+                // The primary NIC is in use from the create on.
+                self.record_many(move |s| {
+                    s.intents.remove(&address);
+                    s.resources.insert(
+                        address.clone(),
+                        Entry {
+                            id,
+                            attributes: Attributes::Instance(observed),
+                        },
+                    );
+                    let mut touched = vec![address];
+                    if let Some(Entry {
+                        attributes: Attributes::NetworkInterface(n),
+                        ..
+                    }) = s.resources.get_mut(&primary)
+                    {
+                        n.status = Some(resource::NicStatus::InUse);
+                        touched.push(primary);
+                    }
+                    touched
+                })?;
                 Ok(created.id)
             }
             Attributes::PublicIp(_) => {
@@ -442,6 +466,7 @@ impl Run<'_> {
                         && n.attach_to.as_deref() == Some(name.as_str())
                     {
                         n.attach_to = None;
+                        n.status = Some(resource::NicStatus::Available);
                         touched.push(nic.clone());
                     }
                 }
@@ -474,6 +499,7 @@ impl Run<'_> {
     fn update(&self, step: &Step, after: &Attributes) -> Result<String, StepError> {
         let address = step.address.clone();
         let id = self.id_of(address.kind, &address.name)?;
+        let mut updated = None;
         match after {
             Attributes::SecurityGroup(g) => {
                 self.cloud
@@ -486,7 +512,7 @@ impl Run<'_> {
                     source_dest_check: n.source_dest_check,
                     secondary_ips: n.secondary_private_ips.clone(),
                 };
-                self.cloud.update_nic(&id, &update)?;
+                updated = Some(self.cloud.update_nic(&id, &update)?.status());
             }
             // Lifecycle settings live in the state only.
             _ => {}
@@ -504,6 +530,9 @@ impl Run<'_> {
                     old.security_groups = n.security_groups;
                     old.source_dest_check = n.source_dest_check;
                     old.secondary_private_ips = n.secondary_private_ips;
+                    if updated.is_some() {
+                        old.status = updated;
+                    }
                 }
                 (Attributes::Instance(old), Attributes::Instance(i)) => {
                     old.prevent_destroy = i.prevent_destroy;
@@ -605,6 +634,7 @@ impl Run<'_> {
             }) = s.resources.get_mut(&address)
             {
                 n.attach_to = attach.then(|| instance.clone());
+                n.status = Some(resource::NicStatus::of_attached(attach));
             }
         })?;
         Ok(format!(

@@ -151,8 +151,9 @@ pub enum GraphFormat {
 pub enum SimCommand {
     /// Serve the simulator over the KakaoCloud REST API, for `--backend kakaocloud`
     /// with KAKAOCLOUD_ENDPOINT pointing here. It accepts the application credential
-    /// in KAKAOCLOUD_APPLICATION_CREDENTIAL_ID / _SECRET, and logs one line per
-    /// request on standard error.
+    /// in KAKAOCLOUD_APPLICATION_CREDENTIAL_ID / _SECRET; with neither set, it makes one
+    /// for the run and prints the `export` line to use it on standard error. It logs one
+    /// line per request on standard error.
     Serve {
         #[command(flatten)]
         file: super::workspace::FileArg,
@@ -365,20 +366,11 @@ pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
         print("No state yet: nothing has been applied.\n")?;
         return Ok(0);
     };
+    let shown = render::state_view::shown(&state);
     match args.format {
-        ShowFormat::Json => print(&state.to_json())?,
+        ShowFormat::Json => print(&render::state_view::json(&shown))?,
         ShowFormat::Text | ShowFormat::Markdown => {
-            let mut out = format!(
-                "# state {} (lineage {}, serial {})\n\n",
-                ws.store.describe(),
-                state.lineage,
-                state.serial
-            );
-            for (address, entry) in &state.resources {
-                out.push_str(&entry_text(address, entry));
-                out.push('\n');
-            }
-            print(&out)?;
+            print(&render::state_text::text(&ws.store.describe(), &shown))?;
         }
     }
     Ok(0)
@@ -394,9 +386,14 @@ pub fn exec_refresh(args: RefreshArgs) -> Result<u8, Error> {
     let (mut state, drift) = ops::refresh(&stored, &*ws.cloud)?;
     if drift.is_empty() {
         print("No changes outside nicplan.\n")?;
-        return Ok(0);
+        // Statuses, and values the state never had (written before nicplan recorded
+        // them): worth keeping, though none is a change.
+        if state.resources == stored.resources {
+            return Ok(0);
+        }
+    } else {
+        print(&render::plan_text::drift(&drift))?;
     }
-    print(&render::plan_text::drift(&drift))?;
     ws.store.write(&mut state)?;
     print(&format!("State updated (serial {}).\n", state.serial))?;
     Ok(0)
@@ -738,6 +735,42 @@ pub fn exec_graph(args: GraphArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
+/// The application credential `sim serve` accepts: the one in the environment, or, when
+/// neither of its two variables is set, one made at random for this run (`true`). Half
+/// of one is refused; a credential given is never shown.
+fn serve_credential() -> Result<((String, String), bool), Error> {
+    use crate::cloud::kakaocloud::{ID_VAR, SECRET_VAR};
+    let var = |name: &str| match std::env::var_os(name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(value) => value
+            .into_string()
+            .map(Some)
+            .map_err(|_| Error::Usage(format!("{name} is not valid UTF-8"))),
+    };
+    match (var(ID_VAR)?, var(SECRET_VAR)?) {
+        (Some(id), Some(secret)) => Ok(((id, secret), false)),
+        (None, None) => {
+            let id = format!("nicplan-sim-{}", uuid::Uuid::new_v4().simple());
+            let secret = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            Ok(((id, secret), true))
+        }
+        (set, _) => {
+            let (given, missing) = if set.is_some() {
+                (ID_VAR, SECRET_VAR)
+            } else {
+                (SECRET_VAR, ID_VAR)
+            };
+            Err(Error::Usage(format!(
+                "{given} is set but {missing} is not: sim serve takes both, or neither (then it makes a credential for the run and prints it)"
+            )))
+        }
+    }
+}
+
 /// The simulator of the file's settings, opened for an operator control (not through
 /// the trait: these are controls of the simulation, not platform calls).
 fn open_sim(file: &super::workspace::FileArg) -> Result<crate::cloud::sim::Sim, Error> {
@@ -778,16 +811,9 @@ pub fn exec_sim(command: SimCommand) -> Result<u8, Error> {
             drop_rate,
             seed,
         } => {
-            use crate::cloud::kakaocloud::{ID_VAR, SECRET_VAR};
-            let var = |name: &str| {
-                std::env::var(name).map_err(|_| {
-                    Error::Usage(format!(
-                        "sim serve accepts the application credential given in {ID_VAR} and {SECRET_VAR}; {name} is not set"
-                    ))
-                })
-            };
+            let (credential, made) = serve_credential()?;
             let mut options =
-                crate::cloud::serve::ServeOptions::new(var(ID_VAR)?, var(SECRET_VAR)?);
+                crate::cloud::serve::ServeOptions::new(credential.0.clone(), credential.1.clone());
             options.latency = std::time::Duration::from_millis(latency_ms);
             options.fail_every = fail_every;
             options.throttle_every = throttle_every;
@@ -814,6 +840,17 @@ pub fn exec_sim(command: SimCommand) -> Result<u8, Error> {
                 server.url(),
                 server.url()
             ))?;
+            if made {
+                use crate::cloud::kakaocloud::{ENDPOINT_VAR, ID_VAR, SECRET_VAR};
+                let told = format!(
+                    "nicplan sim serve: no application credential was given; this one, made for this run, is accepted. To use it with --backend kakaocloud:\nexport {ID_VAR}={} {SECRET_VAR}={} {ENDPOINT_VAR}={}\n",
+                    credential.0,
+                    credential.1,
+                    server.url()
+                );
+                // A closed standard error loses the hint, not the server.
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), told.as_bytes());
+            }
             server.wait();
             Ok(0)
         }

@@ -73,7 +73,8 @@ enum Command {
     InstanceTypes(InstanceTypesArgs),
     /// The plan from one version of a file to another, offline (for pull requests).
     Diff(review::DiffArgs),
-    /// Print the JSON Schema of the desired-state file, the plan or the validate output.
+    /// Print the JSON Schema of the desired-state file, the plan, the validate output or
+    /// the shown state.
     Schema(SchemaArgs),
     /// Print a shell completion script.
     Completions(review::CompletionsArgs),
@@ -94,6 +95,8 @@ enum SchemaKind {
     Plan,
     /// The output of `validate --format json` (schemas/validate.schema.json).
     Validate,
+    /// The output of `show --format json` without a plan file (schemas/show.schema.json).
+    Show,
 }
 
 #[derive(Debug, clap::Args)]
@@ -214,6 +217,7 @@ fn dispatch(cli: Cli) -> Result<u8, Error> {
                 SchemaKind::File => spec::json_schema(),
                 SchemaKind::Plan => render::plan_json::schema(),
                 SchemaKind::Validate => render::plan_json::validate_schema(),
+                SchemaKind::Show => render::state_view::schema(),
             };
             let schema =
                 serde_json::to_string_pretty(&schema).map_err(|e| Error::Write(e.into()))?;

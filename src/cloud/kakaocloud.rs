@@ -101,7 +101,7 @@ use super::{
     Cloud, CloudError, CloudInstance, CloudNic, CloudPublicIp, CloudSecurityGroup, CloudSubnet,
     CloudVpc, InstanceRequest, Inventory, NicRequest, NicUpdate, Provisioning, PublicIpStatus,
 };
-use crate::resource::Status;
+use crate::resource::{NicStatus, Status};
 
 /// The variable holding the application credential's ID.
 pub const ID_VAR: &str = "KAKAOCLOUD_APPLICATION_CREDENTIAL_ID";
@@ -1453,6 +1453,8 @@ fn nic_of(w: &vpc::Nic) -> Result<CloudNic, CloudError> {
         .map(|ip| parse_ip("network interface", &w.id, ip))
         .collect::<Result<Vec<_>, _>>()?;
     let pairs = w.allowed_address_pairs.clone().unwrap_or_default();
+    let device_id = w.device_id.clone().filter(|d| !d.is_empty());
+    let attached = device_id.is_some();
     Ok(CloudNic {
         name: w.name.clone().unwrap_or_default(),
         description: w.description.clone().unwrap_or_default(),
@@ -1466,8 +1468,15 @@ fn nic_of(w: &vpc::Nic) -> Result<CloudNic, CloudError> {
             .map(|g| g.id.clone())
             .collect(),
         source_dest_check: pairs.iter().all(|p| p.ip_address.is_none()),
-        device_id: w.device_id.clone().filter(|d| !d.is_empty()),
+        device_id,
         mac_address: w.mac_address.clone().unwrap_or_default(),
+        // Kept only where it says other than the attachment does (an attach or a
+        // detach under way): the same NIC reads the same from every backend.
+        reported_status: w
+            .status
+            .as_deref()
+            .and_then(NicStatus::parse)
+            .filter(|s| *s != NicStatus::of_attached(attached)),
         id: w.id.clone(),
     })
 }

@@ -185,6 +185,19 @@ pub struct CloudNic {
     pub device_id: Option<String>,
     /// MAC address.
     pub mac_address: String,
+    /// `available` or `in_use` as the platform reports it, where that is not what
+    /// `device_id` says (an attach or detach under way); none otherwise, and always for
+    /// the simulator, whose status follows from `device_id` (see [`CloudNic::status`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_status: Option<crate::resource::NicStatus>,
+}
+
+impl CloudNic {
+    /// Its status: as reported, else in use exactly when attached.
+    pub fn status(&self) -> crate::resource::NicStatus {
+        self.reported_status
+            .unwrap_or_else(|| crate::resource::NicStatus::of_attached(self.device_id.is_some()))
+    }
 }
 
 /// A public IP.

@@ -194,6 +194,7 @@ fn merged_after(want: &Attributes, have: Option<&Attributes>) -> Attributes {
             let mut n = w.clone();
             n.private_ip = w.private_ip.or(h.private_ip);
             n.mac_address.clone_from(&h.mac_address);
+            n.status = h.status;
             Attributes::NetworkInterface(n)
         }
         (Attributes::Instance(w), Some(Attributes::Instance(h))) => {

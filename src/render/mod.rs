@@ -7,6 +7,8 @@ pub mod plan_json;
 pub mod plan_markdown;
 pub mod plan_text;
 pub mod sarif;
+pub mod state_text;
+pub mod state_view;
 pub mod text;
 
 use crate::diagnostic::{Code, Diagnostic, Severity};

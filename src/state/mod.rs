@@ -672,6 +672,18 @@ mod tests {
     }
 
     #[test]
+    fn a_nic_recorded_before_its_status_was_loads_without_one() {
+        let old = r#"{"version":1,"lineage":"x","serial":3,"resources":{"network_interface.a":{"id":"nic-1","attributes":{"subnet":"s","private_ip":"10.0.1.5","security_groups":[],"source_dest_check":true,"mac_address":"fa:16:3e:00:00:01"}}}}"#;
+        let state = State::from_json("s", old).expect("an older state loads");
+        let entry = &state.resources[&Address::new(Kind::NetworkInterface, "a")];
+        let Attributes::NetworkInterface(nic) = &entry.attributes else {
+            panic!("a NIC");
+        };
+        assert_eq!(nic.status, None);
+        assert!(!state.to_json().contains("\"status\""));
+    }
+
+    #[test]
     fn newer_and_corrupt_states_are_refused() {
         let newer = r#"{"version": 2, "lineage": "x", "serial": 1, "resources": {}}"#;
         assert!(matches!(

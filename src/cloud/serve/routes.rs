@@ -312,12 +312,7 @@ fn group_written(g: &CloudSecurityGroup) -> network::SecurityGroupWritten {
 }
 
 fn nic_status(n: &CloudNic) -> String {
-    if n.device_id.is_some() {
-        "in_use"
-    } else {
-        "available"
-    }
-    .to_string()
+    n.status().as_str().to_string()
 }
 
 fn nic_read(inv: &Inventory, n: &CloudNic) -> vpc::Nic {

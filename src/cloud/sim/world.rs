@@ -1018,6 +1018,8 @@ impl World {
                 (n >> 8) & 0xff,
                 n & 0xff
             ),
+            // Follows from `device_id` on every read.
+            reported_status: None,
         };
         self.nics.insert(id.clone(), nic);
         Ok(id)
