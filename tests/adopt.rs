@@ -762,3 +762,47 @@ fn a_terraform_state_of_the_platform_is_not_read_against_the_simulator() {
         assert!(err.contains(wanted), "{wanted:?} not in {err}");
     }
 }
+
+#[test]
+fn importing_one_object_says_how_to_import_what_it_refers_to() {
+    let w = Workdir::new();
+    sim(&w, &["create-vpc", "Prod VPC", "--cidr", "10.9.0.0/16"]);
+    sim(
+        &w,
+        &[
+            "create-subnet",
+            "app-a",
+            "--vpc",
+            "Prod VPC",
+            "--cidr",
+            "10.9.1.0/24",
+            "--zone",
+            "kr-central-2-a",
+        ],
+    );
+    w.write("version: 1\nvpcs:\n  prod-vpc: { cidr_block: 10.9.0.0/16 }\nsubnets:\n  app-a: { vpc: prod-vpc, cidr_block: 10.9.1.0/24, availability_zone: kr-central-2-a }\n");
+    let world = common::sim_world(&w.path(".nicplan/sim.json"));
+    let id = |kind: &str| {
+        world[kind]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone()
+    };
+    let (vpc, subnet) = (id("vpcs"), id("subnets"));
+    let out = w.ok(&["import", "subnet.app-a", &subnet]);
+    assert!(
+        out.contains(&format!(
+            "note: it refers to VPC {vpc}, which nicplan does not manage yet"
+        )),
+        "{out}"
+    );
+    let command = format!("`nicplan import vpc.prod-vpc {vpc}`");
+    assert!(out.contains(&command), "{out}");
+    // The command it gives works, and then the plan is empty.
+    w.ok(&["import", "vpc.prod-vpc", &vpc]);
+    let (code, plan) = detailed(&w, &[]);
+    assert_eq!(code, Some(0), "{plan}");
+}

@@ -613,3 +613,26 @@ fn a_finding_far_along_a_very_long_line_is_placed_without_a_drawing() {
         "{stdout}"
     );
 }
+
+#[test]
+fn help_says_the_file_s_settings_come_before_the_defaults() {
+    let out = nicplan()
+        .args(["plan", "--help"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A file's settings.state or settings.backend wins over the built-in default, so
+    // the help must not promise the default.
+    assert!(
+        flat.contains("[default: the file's settings.state, else nicplan.state.json]"),
+        "{help}"
+    );
+    assert!(
+        flat.contains("[default: the file's settings.backend, else sim]"),
+        "{help}"
+    );
+    assert!(!flat.contains("[default: sim]"), "{help}");
+}

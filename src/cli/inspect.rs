@@ -488,34 +488,59 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
     );
     ws.store.write(&mut state)?;
     let mut out = format!("Imported {} ({}).\n", address, id);
-    for id in unmanaged {
+    for (kind, id) in unmanaged {
         let _ = writeln!(
             out,
-            "note: it refers to {id}, which nicplan does not manage yet; import it too so plans can name it"
+            "note: it refers to {} {id}, which nicplan does not manage yet: declare it in the file and import it too, {}, so plans can name it (or adopt the whole network with `nicplan import --all --write FILE`)",
+            kind.noun(),
+            import_command(&inventory, kind, &id)
         );
     }
     print(&out)?;
     Ok(0)
 }
 
-/// The IDs an imported object refers to that are not in state.
-fn unmanaged_refs(attributes: &Attributes) -> Vec<String> {
-    let mut refs: Vec<&str> = Vec::new();
+/// The objects an imported object refers to that are not in state: kind and ID.
+fn unmanaged_refs(attributes: &Attributes) -> Vec<(Kind, String)> {
+    let mut refs: Vec<(Kind, &str)> = Vec::new();
     match attributes {
-        Attributes::Subnet(s) => refs.push(&s.vpc),
+        Attributes::Subnet(s) => refs.push((Kind::Vpc, &s.vpc)),
         Attributes::NetworkInterface(n) => {
-            refs.push(&n.subnet);
-            refs.extend(n.security_groups.iter().map(String::as_str));
-            refs.extend(n.attach_to.as_deref());
+            refs.push((Kind::Subnet, &n.subnet));
+            refs.extend(
+                n.security_groups
+                    .iter()
+                    .map(|g| (Kind::SecurityGroup, g.as_str())),
+            );
+            refs.extend(n.attach_to.as_deref().map(|i| (Kind::Instance, i)));
         }
-        Attributes::Instance(i) => refs.push(&i.primary_interface),
-        Attributes::PublicIp(p) => refs.extend(p.network_interface.as_deref()),
+        Attributes::Instance(i) => refs.push((Kind::NetworkInterface, &i.primary_interface)),
+        Attributes::PublicIp(p) => refs.extend(
+            p.network_interface
+                .as_deref()
+                .map(|n| (Kind::NetworkInterface, n)),
+        ),
         _ => {}
     }
     refs.into_iter()
-        .filter_map(|r| r.strip_prefix("id:"))
-        .map(str::to_string)
+        .filter_map(|(kind, r)| Some((kind, r.strip_prefix("id:")?.to_string())))
         .collect()
+}
+
+/// The command that imports `id` of `kind`, under the name the cloud gives it made
+/// valid.
+fn import_command(inventory: &crate::cloud::Inventory, kind: Kind, id: &str) -> String {
+    let name = match kind {
+        Kind::Vpc => inventory.vpcs.get(id).map(|o| o.name.as_str()),
+        Kind::Subnet => inventory.subnets.get(id).map(|o| o.name.as_str()),
+        Kind::SecurityGroup => inventory.security_groups.get(id).map(|o| o.name.as_str()),
+        Kind::Instance => inventory.instances.get(id).map(|o| o.name.as_str()),
+        Kind::NetworkInterface => inventory.nics.get(id).map(|o| o.name.as_str()),
+        Kind::PublicIp => None,
+    }
+    .unwrap_or("");
+    let address = Address::new(kind, crate::adopt::valid_name(name, kind, id));
+    format!("`nicplan import {address} {id}`")
 }
 
 /// Renames every reference to `from` (of `kind`) in the attributes to `to`.

@@ -151,10 +151,11 @@ pub(crate) fn read_file(path: &std::path::Path) -> Result<(String, Vec<u8>), Err
 pub struct Common {
     #[command(flatten)]
     pub file: FileArg,
-    /// The state: a file path, or postgres://... [default: nicplan.state.json]
+    /// The state: a file path, or postgres://... [default: the file's settings.state, else
+    /// nicplan.state.json]
     #[arg(long, env = "NICPLAN_STATE")]
     pub state: Option<String>,
-    /// The cloud backend [default: sim]
+    /// The cloud backend [default: the file's settings.backend, else sim]
     #[arg(long, env = "NICPLAN_BACKEND", value_enum)]
     pub backend: Option<Backend>,
     /// How long a command that writes the state waits for a lock another one holds,
