@@ -323,7 +323,12 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
                 after: None,
             }),
             Some(now) => {
-                let changed = differences(&entry.attributes, &now);
+                // A reference that now reads `id:X` because the state forgot X
+                // (`state rm`) is the state's doing, not a change in the cloud.
+                let changed: Vec<String> = differences(&entry.attributes, &now)
+                    .into_iter()
+                    .filter(|key| !forgotten_only(&entry.attributes, &now, key, &state.forgotten))
+                    .collect();
                 if !changed.is_empty() {
                     drift.push(Drift {
                         address: address.clone(),
@@ -468,6 +473,32 @@ fn assigned_only(kind: Kind, key: &str) -> bool {
         Kind::PublicIp => key == "address",
         Kind::Vpc | Kind::Subnet | Kind::SecurityGroup => false,
     }
+}
+
+/// Whether attribute `key` differs only as the state forgot an object: the new value
+/// names some forgotten object by its ID where the old one did not.
+fn forgotten_only(
+    before: &Attributes,
+    after: &Attributes,
+    key: &str,
+    forgotten: &std::collections::BTreeSet<String>,
+) -> bool {
+    fn ids(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(s) => {
+                if let Some(id) = s.strip_prefix("id:") {
+                    out.push(id.to_string());
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| ids(v, out)),
+            _ => {}
+        }
+    }
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    ids(&before.to_value()[key], &mut old);
+    ids(&after.to_value()[key], &mut new);
+    let appeared: Vec<&String> = new.iter().filter(|id| !old.contains(id)).collect();
+    !appeared.is_empty() && appeared.iter().all(|id| forgotten.contains(*id))
 }
 
 /// Names of the top-level attributes that differ, status excluded (it is observed,
