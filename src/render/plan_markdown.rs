@@ -480,8 +480,30 @@ fn details_part(plan: &Plan) -> Part {
 
 fn change_details(change: &Change) -> String {
     let kind = change.address.kind;
-    let before = shown(kind, change.before.as_deref());
+    let mut before = shown(kind, change.before.as_deref());
     let mut after = shown(kind, change.after.as_deref());
+    match change.kind {
+        // What the cloud will choose, as Terraform says it: a public IP's address (a
+        // NIC's open address too, in the text plan; here the room goes to the diffs).
+        ChangeKind::Create if kind == Kind::PublicIp => {
+            after.insert(
+                "address".to_string(),
+                Value::String(super::plan_text::KNOWN_AFTER_APPLY.to_string()),
+            );
+        }
+        // What is lost with it: a public IP's address.
+        ChangeKind::Delete => {
+            before = object(change.before.as_deref())
+                .into_iter()
+                .filter(|(k, v)| {
+                    !matches!(k.as_str(), "status" | "mac_address")
+                        && !v.is_null()
+                        && v.as_str() != Some("")
+                })
+                .collect();
+        }
+        ChangeKind::Create | ChangeKind::Update | ChangeKind::Replace => {}
+    }
     let (sign, words) = match change.kind {
         ChangeKind::Create => ("+", "will be created"),
         ChangeKind::Update => ("~", "will be updated in place"),

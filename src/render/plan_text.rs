@@ -66,6 +66,25 @@ fn observed(kind: crate::address::Kind, key: &str) -> bool {
         || (kind == crate::address::Kind::Instance && key == "availability_zone")
 }
 
+/// What the plan shows for a value the cloud chooses when it makes the object.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+/// The attributes of a created object that the cloud chooses and a reviewer asks
+/// about: a NIC's address when the file leaves it open, a public IP's address.
+pub fn unknown_until_applied(
+    kind: crate::address::Kind,
+    after: &serde_json::Map<String, Value>,
+) -> Vec<&'static str> {
+    use crate::address::Kind;
+    match kind {
+        Kind::NetworkInterface if after.get("private_ip").is_none_or(Value::is_null) => {
+            vec!["private_ip"]
+        }
+        Kind::PublicIp => vec!["address"],
+        _ => Vec::new(),
+    }
+}
+
 /// The closing line of a plan without changes.
 pub const NO_CHANGES: &str = "No changes. The cloud matches the file.\n";
 
@@ -186,6 +205,9 @@ pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
                         let _ = writeln!(out, "      {k} = {}", show(Some(v)));
                     }
                 }
+                for k in unknown_until_applied(change.address.kind, &after) {
+                    let _ = writeln!(out, "      {k} = {KNOWN_AFTER_APPLY}");
+                }
             }
             ChangeKind::Update | ChangeKind::Replace => {
                 let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
@@ -199,8 +221,12 @@ pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
                         continue;
                     }
                     let (b, a) = (before.get(k), after.get(k));
-                    // An IP the cloud assigned stays when the file leaves it open.
+                    // An IP the cloud assigned stays when the file leaves it open; a
+                    // new NIC gets a new one.
                     if k == "private_ip" && a.is_none_or(Value::is_null) {
+                        if change.kind == ChangeKind::Replace && b.is_some_and(|b| !b.is_null()) {
+                            let _ = writeln!(out, "      {k}: {} -> {KNOWN_AFTER_APPLY}", show(b));
+                        }
                         continue;
                     }
                     if b != a {
@@ -208,7 +234,17 @@ pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
                     }
                 }
             }
-            ChangeKind::Delete => {}
+            ChangeKind::Delete => {
+                // What is lost: a public IP's address, a NIC's addresses...
+                for (k, v) in &before {
+                    let empty = v.is_null()
+                        || v.as_str() == Some("")
+                        || v.as_array().is_some_and(Vec::is_empty);
+                    if k != "status" && k != "mac_address" && !empty {
+                        let _ = writeln!(out, "      {k} = {}", show(Some(v)));
+                    }
+                }
+            }
         }
         let _ = out.write_char('\n');
     }
