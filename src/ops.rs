@@ -246,7 +246,7 @@ pub fn save(
     cloud: &dyn Cloud,
 ) -> crate::saved::Body {
     use crate::render::plan_json;
-    let document = plan_json::document(&planned.plan, &planned.drift, source);
+    let document = plan_json::document(&planned.plan, &planned.drift, source, None);
     crate::saved::Body {
         format_version: crate::render::json::FORMAT_VERSION.to_string(),
         nicplan_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -355,8 +355,9 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
     };
     let plan = plan::plan(&model, &state, &body.outside, &options);
     let drift = plan_json::drift_from_json(&body.drift);
-    let document = serde_json::to_value(plan_json::document(&plan, &drift, &validation.source))
-        .map_err(|e| damaged(e.to_string()))?;
+    let document =
+        serde_json::to_value(plan_json::document(&plan, &drift, &validation.source, None))
+            .map_err(|e| damaged(e.to_string()))?;
     if document != body.plan && body.nicplan_version == env!("CARGO_PKG_VERSION") {
         return Err(RederiveError::Edited {
             path: path.to_string(),

@@ -303,6 +303,7 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
         taken_over: state.taken_over.clone(),
         // Resolved here: adopted below, or still to do.
         intents: BTreeMap::new(),
+        applied_from: state.applied_from.clone(),
     };
     let mut drift = Vec::new();
     for (address, entry) in &state.resources {

@@ -1611,3 +1611,89 @@ fn a_state_written_before_nic_statuses_loads_shows_them_unrecorded_and_refresh_l
     }
     assert_eq!(w.ok(&["refresh"]), "No changes outside nicplan.\n");
 }
+
+/// The serial of the state file in `w`.
+fn serial(w: &Workdir) -> u64 {
+    let text = std::fs::read_to_string(w.path("nicplan.state.json")).expect("a state");
+    let state: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    state["serial"].as_u64().expect("a serial")
+}
+
+#[test]
+fn every_plan_says_first_which_backend_and_which_state_it_reads() {
+    let w = Workdir::new();
+    w.write(&base());
+    let text = w.ok(&["plan"]);
+    assert!(
+        text.starts_with(
+            "Backend: the embedded simulator (.nicplan/sim.json), which touches nothing real. State: nicplan.state.json (none yet: the first apply creates it).\n\n"
+        ),
+        "{text}"
+    );
+    std::fs::create_dir(w.path("envs")).expect("mkdir");
+    std::fs::write(w.path("envs/prod.yaml"), base()).expect("write");
+    w.ok(&["apply", "-f", "./envs/prod.yaml", "--auto-approve"]);
+    let n = serial(&w);
+    let line = format!(
+        "Backend: the embedded simulator (.nicplan/sim.json), which touches nothing real. State: nicplan.state.json (serial {n}), last applied from envs/prod.yaml.\n"
+    );
+    let text = w.ok(&["plan", "-f", "envs/prod.yaml"]);
+    assert!(text.starts_with(&line), "{text}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&w.ok(&["plan", "-f", "envs/prod.yaml", "--format", "json"]))
+            .expect("JSON");
+    assert_eq!(
+        json["context"],
+        serde_json::json!({
+            "backend": "the embedded simulator (.nicplan/sim.json), which touches nothing real",
+            "state": "nicplan.state.json",
+            "serial": n,
+            "last_applied_from": "envs/prod.yaml",
+            "warnings": [],
+        })
+    );
+
+    let changed = base().replacen("10.0.1.10", "10.0.1.20", 1);
+    std::fs::write(w.path("envs/prod.yaml"), &changed).expect("write");
+    let md = w.ok(&["plan", "-f", "envs/prod.yaml", "--format", "markdown"]);
+    let mut lines = md.lines();
+    assert_eq!(lines.next(), Some("### nicplan plan"), "{md}");
+    assert_eq!(lines.next(), Some(""));
+    assert!(
+        lines.next().is_some_and(|l| l.starts_with("**Plan: ")),
+        "{md}"
+    );
+    assert_eq!(lines.next(), Some(""));
+    assert_eq!(lines.next(), Some(line.trim_end()), "{md}");
+
+    // `diff` reads no state and no cloud, and names neither.
+    let diff = w.ok(&["diff", "nicplan.yaml", "envs/prod.yaml"]);
+    assert!(!diff.contains("Backend:"), "{diff}");
+    let json: serde_json::Value = serde_json::from_str(&w.ok(&[
+        "diff",
+        "nicplan.yaml",
+        "envs/prod.yaml",
+        "--format",
+        "json",
+    ]))
+    .expect("JSON");
+    assert!(json.get("context").is_none(), "{json}");
+}
+
+#[test]
+fn a_plan_through_the_platform_names_its_endpoint() {
+    let w = Workdir::new();
+    w.write(&base());
+    let served = serve(&w, &[]);
+    let out = kakaocloud(&w, &served, "ci-secret-value", &["plan"]);
+    let text = succeeded("plan", &out);
+    assert!(
+        text.starts_with(&format!(
+            "Backend: kakaocloud {}. State: nicplan.state.json (none yet: the first apply creates it).\n",
+            served.url
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("ci-secret-value"));
+}

@@ -204,6 +204,14 @@ impl Workspace {
         }
     }
 
+    /// The desired-state file as a state records it ([`crate::state::State::applied_from`]):
+    /// its path as given, cleaned of `.` and `dir/..`; `None` without a file or for
+    /// standard input, which names no file to compare with.
+    pub fn desired_file(&self) -> Option<String> {
+        let name = self.validation.as_ref()?.source.name().to_string();
+        (name != "<stdin>").then(|| clean_path(&name))
+    }
+
     /// The file's model (an empty one without a file).
     pub fn model(&self) -> std::borrow::Cow<'_, Model> {
         match self.validation.as_ref().and_then(|v| v.model.as_ref()) {
@@ -259,6 +267,29 @@ impl Common {
             cloud,
             lock_timeout: self.lock_timeout.unwrap_or_default(),
         })
+    }
+}
+
+/// `path` without `.` components and with each `dir/..` folded away, by its text alone:
+/// `./envs/../envs/prod.yaml` is `envs/prod.yaml`. Relative paths stay relative, so a
+/// state shared between checkouts in different folders records the same name.
+pub fn clean_path(path: &str) -> String {
+    use std::path::Component;
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for component in std::path::Path::new(path).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            Component::ParentDir if matches!(parts.last(), Some(Component::RootDir)) => {}
+            other => parts.push(other),
+        }
+    }
+    let cleaned: std::path::PathBuf = parts.iter().collect();
+    match cleaned.to_string_lossy().into_owned() {
+        empty if empty.is_empty() => ".".to_string(),
+        text => text,
     }
 }
 
