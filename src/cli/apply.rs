@@ -133,16 +133,38 @@ pub fn render_plan(
 
 /// What a plan made in `ws` shows first: its backend, its state, the file the state
 /// was last applied from.
-fn context(ws: &Workspace, planned: &Planned) -> Context {
+/// With `of_file`, a plan from another file than the state was last applied from is
+/// warned of (a destroy deletes what the state holds, whatever the file).
+fn context(ws: &Workspace, planned: &Planned, of_file: bool) -> Context {
+    let state = ws.store.describe();
+    let mut warnings = Vec::new();
+    if of_file
+        && let (Some(recorded), Some(file)) = (&planned.state.applied_from, ws.desired_file())
+        && *recorded != file
+    {
+        warnings.push(format!(
+            "this state was last applied from {recorded}, not {file}: the plan below would change what that file made"
+        ));
+    }
+    for (lineage, count) in &planned.made_by_others {
+        let objects = if *count == 1 {
+            "1 object".to_string()
+        } else {
+            format!("{count} objects")
+        };
+        warnings.push(format!(
+            "the state {state} does not exist yet, but the cloud holds {objects} made by another state (lineage {lineage}...): this new state would build a second copy beside them. If that state is the one meant, give it with --state"
+        ));
+    }
     Context {
         backend: ws.cloud.described(),
-        state: ws.store.describe(),
+        state,
         serial: planned
             .stored_digest
             .is_some()
             .then_some(planned.state.serial),
         last_applied_from: planned.state.applied_from.clone(),
-        warnings: Vec::new(),
+        warnings,
     }
 }
 
@@ -154,14 +176,14 @@ fn warn_targets(targets: &[Address]) {
     }
 }
 
-fn print_plan(planned: &Planned, ws: &Workspace) -> Result<(), Error> {
+fn print_plan(planned: &Planned, ws: &Workspace, command: &str) -> Result<(), Error> {
     print_rendered(
         PlanFormat::Text,
         &planned.plan,
         &planned.drift,
         &ws.source(),
         None,
-        Some(&context(ws, planned)),
+        Some(&context(ws, planned, command != "destroy")),
     )
 }
 
@@ -229,7 +251,7 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
         &planned.drift,
         &validation.source,
         network.as_ref(),
-        Some(&context(&ws, &planned)),
+        Some(&context(&ws, &planned, true)),
     )?;
     if planned.plan.has_errors() {
         drop_stale_plan(args.out.as_deref());
@@ -423,7 +445,7 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
         &planned.drift,
         &ws.source(),
         None,
-        Some(&context(&ws, &planned)),
+        Some(&context(&ws, &planned, true)),
     )?;
     if planned.plan.has_errors() {
         return Ok(1);
@@ -521,7 +543,7 @@ fn run(
     if interrupts.seen() {
         return Ok(cancelled(command));
     }
-    print_plan(&planned, ws)?;
+    print_plan(&planned, ws, command)?;
     if planned.plan.has_errors() {
         return Ok(1);
     }

@@ -324,6 +324,17 @@ fn open_store(
         let store = crate::state::postgres::PostgresStore::connect(&url, &name)?;
         return Ok(Box::new(store));
     }
+    // Refused before anything is read or touched: a mistyped folder would otherwise
+    // plan as if from nothing, a whole second copy of the network.
+    let path = std::path::Path::new(&location);
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "the folder {} does not exist, so the state {location} cannot be there; nothing was read or changed. nicplan makes no folder for a state: create it, or correct the state's path",
+            folder.display()
+        )));
+    }
     Ok(Box::new(LocalStore::new(location)))
 }
 

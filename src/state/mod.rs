@@ -693,6 +693,17 @@ mod tests {
     }
 
     #[test]
+    fn a_state_without_its_file_loads_and_one_with_it_keeps_it() {
+        let old = r#"{"version":1,"lineage":"x","serial":3,"resources":{}}"#;
+        let mut state = State::from_json("s", old).expect("an older state loads");
+        assert_eq!(state.applied_from, None);
+        assert!(!state.to_json().contains("applied_from"));
+        state.applied_from = Some("envs/prod.yaml".to_string());
+        let again = State::from_json("s", &state.to_json()).expect("reads");
+        assert_eq!(again.applied_from.as_deref(), Some("envs/prod.yaml"));
+    }
+
+    #[test]
     fn newer_and_corrupt_states_are_refused() {
         let newer = r#"{"version": 2, "lineage": "x", "serial": 1, "resources": {}}"#;
         assert!(matches!(
