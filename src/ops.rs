@@ -85,6 +85,17 @@ pub fn refresh_all(
     state: &State,
     cloud: &dyn Cloud,
 ) -> Result<(State, Vec<Drift>, Outside), OpError> {
+    refresh_reading(state, cloud).map(|(state, drift, outside, _)| (state, drift, outside))
+}
+
+/// How many objects in the cloud other states made, by their lineage's prefix.
+type MadeByOthers = std::collections::BTreeMap<String, usize>;
+
+/// [`refresh_all`], and what the cloud holds that other states made.
+fn refresh_reading(
+    state: &State,
+    cloud: &dyn Cloud,
+) -> Result<(State, Vec<Drift>, Outside, MadeByOthers), OpError> {
     for (address, entry) in &state.resources {
         if let Some(why) = cloud.id_problem(address.kind, &entry.id) {
             return Err(OpError::ForeignId {
@@ -114,9 +125,10 @@ pub fn refresh_all(
             more,
         });
     }
+    let others = refresh::made_by_others(&inventory, &state.lineage);
     let (state, drift) = refresh::refresh(state, &inventory);
     let outside = refresh::outside(&state, &inventory);
-    Ok((state, drift, outside))
+    Ok((state, drift, outside, others))
 }
 
 /// A refreshed plan: the state it is based on, the drift, the plan.
@@ -135,6 +147,10 @@ pub struct Planned {
     /// The digest of the stored state the plan was made from ([`state_digest`]), when
     /// there was one.
     pub stored_digest: Option<String>,
+    /// When there was no stored state: how many objects in the cloud carry the marker
+    /// of another state, by its lineage's prefix. A new state beside them would build a
+    /// second copy of what they are.
+    pub made_by_others: MadeByOthers,
 }
 
 /// SHA-256 of a state's document, hex: what a saved plan holds of the state it was
@@ -156,13 +172,23 @@ pub fn plan(
     let stored_digest = existing.as_ref().map(state_digest);
     let stored = existing.unwrap_or_else(fresh_state);
     check_targets(model, &stored, &options.targets)?;
-    let (state, drift, outside, refreshed_differs) = if refresh_first {
-        let (state, drift, outside) = refresh_all(&stored, cloud)?;
+    let (state, drift, outside, refreshed_differs, mut made_by_others) = if refresh_first {
+        let (state, drift, outside, others) = refresh_reading(&stored, cloud)?;
         let differs = existed && state.resources != stored.resources;
-        (state, drift, outside, differs)
+        (state, drift, outside, differs, others)
     } else {
-        (stored, Vec::new(), Outside::unknown(), false)
+        (
+            stored,
+            Vec::new(),
+            Outside::unknown(),
+            false,
+            Default::default(),
+        )
     };
+    if existed {
+        // An existing state's neighbours are told apart by the checks on outside objects.
+        made_by_others.clear();
+    }
     let plan = plan::plan(model, &state, &outside, options);
     Ok(Planned {
         state,
@@ -171,6 +197,7 @@ pub fn plan(
         plan,
         refreshed_differs,
         stored_digest,
+        made_by_others,
     })
 }
 
@@ -246,7 +273,7 @@ pub fn save(
     cloud: &dyn Cloud,
 ) -> crate::saved::Body {
     use crate::render::plan_json;
-    let document = plan_json::document(&planned.plan, &planned.drift, source);
+    let document = plan_json::document(&planned.plan, &planned.drift, source, None);
     crate::saved::Body {
         format_version: crate::render::json::FORMAT_VERSION.to_string(),
         nicplan_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -355,8 +382,9 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
     };
     let plan = plan::plan(&model, &state, &body.outside, &options);
     let drift = plan_json::drift_from_json(&body.drift);
-    let document = serde_json::to_value(plan_json::document(&plan, &drift, &validation.source))
-        .map_err(|e| damaged(e.to_string()))?;
+    let document =
+        serde_json::to_value(plan_json::document(&plan, &drift, &validation.source, None))
+            .map_err(|e| damaged(e.to_string()))?;
     if document != body.plan && body.nicplan_version == env!("CARGO_PKG_VERSION") {
         return Err(RederiveError::Edited {
             path: path.to_string(),
@@ -378,6 +406,7 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
             plan,
             refreshed_differs: false,
             stored_digest: body.state_digest.clone(),
+            made_by_others: Default::default(),
         },
     })
 }

@@ -146,6 +146,29 @@ fn marker_prefix(lineage: &str) -> String {
     lineage.chars().take(8).collect()
 }
 
+/// How many objects of the inventory carry the marker of a lineage other than
+/// `lineage`, by that lineage's prefix: what other states made and may manage still.
+pub fn made_by_others(inventory: &Inventory, lineage: &str) -> BTreeMap<String, usize> {
+    let own = marker_prefix(lineage);
+    let descriptions = inventory
+        .vpcs
+        .values()
+        .map(|v| &v.description)
+        .chain(inventory.security_groups.values().map(|g| &g.description))
+        .chain(inventory.instances.values().map(|i| &i.description))
+        .chain(inventory.nics.values().map(|n| &n.description))
+        .chain(inventory.public_ips.values().map(|p| &p.description));
+    let mut counts = BTreeMap::new();
+    for description in descriptions {
+        if let (_, Some((prefix, _))) = cloud::untag_description(description)
+            && prefix != own
+        {
+            *counts.entry(prefix.to_string()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
 /// An entry of the state whose object carries the marker of another state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claimed {
@@ -303,6 +326,7 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
         taken_over: state.taken_over.clone(),
         // Resolved here: adopted below, or still to do.
         intents: BTreeMap::new(),
+        applied_from: state.applied_from.clone(),
     };
     let mut drift = Vec::new();
     for (address, entry) in &state.resources {

@@ -1611,3 +1611,190 @@ fn a_state_written_before_nic_statuses_loads_shows_them_unrecorded_and_refresh_l
     }
     assert_eq!(w.ok(&["refresh"]), "No changes outside nicplan.\n");
 }
+
+/// The serial of the state file in `w`.
+fn serial(w: &Workdir) -> u64 {
+    let text = std::fs::read_to_string(w.path("nicplan.state.json")).expect("a state");
+    let state: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    state["serial"].as_u64().expect("a serial")
+}
+
+#[test]
+fn every_plan_says_first_which_backend_and_which_state_it_reads() {
+    let w = Workdir::new();
+    w.write(&base());
+    let text = w.ok(&["plan"]);
+    assert!(
+        text.starts_with(
+            "Backend: the embedded simulator (.nicplan/sim.json), which touches nothing real. State: nicplan.state.json (none yet: the first apply creates it).\n\n"
+        ),
+        "{text}"
+    );
+    std::fs::create_dir(w.path("envs")).expect("mkdir");
+    std::fs::write(w.path("envs/prod.yaml"), base()).expect("write");
+    w.ok(&["apply", "-f", "./envs/prod.yaml", "--auto-approve"]);
+    let n = serial(&w);
+    let line = format!(
+        "Backend: the embedded simulator (.nicplan/sim.json), which touches nothing real. State: nicplan.state.json (serial {n}), last applied from envs/prod.yaml.\n"
+    );
+    let text = w.ok(&["plan", "-f", "envs/prod.yaml"]);
+    assert!(text.starts_with(&line), "{text}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&w.ok(&["plan", "-f", "envs/prod.yaml", "--format", "json"]))
+            .expect("JSON");
+    assert_eq!(
+        json["context"],
+        serde_json::json!({
+            "backend": "the embedded simulator (.nicplan/sim.json), which touches nothing real",
+            "state": "nicplan.state.json",
+            "serial": n,
+            "last_applied_from": "envs/prod.yaml",
+            "warnings": [],
+        })
+    );
+
+    let changed = base().replacen("10.0.1.10", "10.0.1.20", 1);
+    std::fs::write(w.path("envs/prod.yaml"), &changed).expect("write");
+    let md = w.ok(&["plan", "-f", "envs/prod.yaml", "--format", "markdown"]);
+    let mut lines = md.lines();
+    assert_eq!(lines.next(), Some("### nicplan plan"), "{md}");
+    assert_eq!(lines.next(), Some(""));
+    assert!(
+        lines.next().is_some_and(|l| l.starts_with("**Plan: ")),
+        "{md}"
+    );
+    assert_eq!(lines.next(), Some(""));
+    assert_eq!(lines.next(), Some(line.trim_end()), "{md}");
+
+    // `diff` reads no state and no cloud, and names neither.
+    let diff = w.ok(&["diff", "nicplan.yaml", "envs/prod.yaml"]);
+    assert!(!diff.contains("Backend:"), "{diff}");
+    let json: serde_json::Value = serde_json::from_str(&w.ok(&[
+        "diff",
+        "nicplan.yaml",
+        "envs/prod.yaml",
+        "--format",
+        "json",
+    ]))
+    .expect("JSON");
+    assert!(json.get("context").is_none(), "{json}");
+}
+
+#[test]
+fn a_plan_through_the_platform_names_its_endpoint() {
+    let w = Workdir::new();
+    w.write(&base());
+    let served = serve(&w, &[]);
+    let out = kakaocloud(&w, &served, "ci-secret-value", &["plan"]);
+    let text = succeeded("plan", &out);
+    assert!(
+        text.starts_with(&format!(
+            "Backend: kakaocloud {}. State: nicplan.state.json (none yet: the first apply creates it).\n",
+            served.url
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("ci-secret-value"));
+}
+
+#[test]
+fn a_plan_from_another_file_than_the_state_was_applied_from_is_warned_of() {
+    let w = Workdir::new();
+    std::fs::create_dir(w.path("envs")).expect("mkdir");
+    std::fs::write(w.path("envs/prod.yaml"), base()).expect("write");
+    std::fs::write(w.path("envs/staging.yaml"), base()).expect("write");
+    w.ok(&["apply", "-f", "envs/prod.yaml", "--auto-approve"]);
+    let warning = "this state was last applied from envs/prod.yaml, not envs/staging.yaml: the plan below would change what that file made";
+
+    let out = w.run(&["plan", "-f", "envs/staging.yaml", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "a warning, not an error");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().nth(1) == Some(&format!("warning: {warning}")),
+        "{text}"
+    );
+    assert!(!w.ok(&["plan", "-f", "envs/prod.yaml"]).contains("warning:"));
+
+    let json: serde_json::Value =
+        serde_json::from_str(&w.ok(&["plan", "-f", "envs/staging.yaml", "--format", "json"]))
+            .expect("JSON");
+    assert_eq!(json["context"]["warnings"], serde_json::json!([warning]));
+    let md = w.ok(&["plan", "-f", "envs/staging.yaml", "--format", "markdown"]);
+    assert!(md.contains(&format!("> [!WARNING]\n> {warning}")), "{md}");
+
+    // Applying the other file on purpose records it: the warning is not repeated.
+    let text = w.ok(&["apply", "-f", "envs/staging.yaml", "--auto-approve"]);
+    assert!(text.contains(warning), "{text}");
+    let state = std::fs::read_to_string(w.path("nicplan.state.json")).expect("state");
+    assert!(
+        state.contains("\"applied_from\": \"envs/staging.yaml\""),
+        "{state}"
+    );
+    assert!(
+        !w.ok(&["plan", "-f", "envs/staging.yaml"])
+            .contains("warning:")
+    );
+}
+
+#[test]
+fn a_new_state_beside_objects_another_state_made_is_warned_of() {
+    let w = applied();
+    let text = std::fs::read_to_string(w.path("nicplan.state.json")).expect("state");
+    let state: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let lineage: String = state["lineage"]
+        .as_str()
+        .expect("lineage")
+        .chars()
+        .take(8)
+        .collect();
+    // It fails too (the addresses are taken), but it says why first.
+    let out = w.run(&["plan", "--state", "typo.json"]);
+    let plan = String::from_utf8_lossy(&out.stdout);
+    let warning = plan
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or_else(|| panic!("no warning: {plan}"));
+    let count: usize = warning
+        .strip_prefix("warning: the state typo.json does not exist yet, but the cloud holds ")
+        .and_then(|rest| rest.split_once(' '))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{warning}"));
+    // Every object but the subnets, which carry no marker.
+    assert!(count >= 10, "{warning}");
+    assert!(
+        warning.ends_with(&format!(
+            " objects made by another state (lineage {lineage}...): this new state would build a second copy beside them. If that state is the one meant, give it with --state"
+        )),
+        "{warning}"
+    );
+    assert!(!w.path("typo.json").exists());
+    // The state that made them hears nothing of the sort.
+    assert!(!w.ok(&["plan"]).contains("warning:"));
+}
+
+#[test]
+fn a_state_in_a_folder_that_does_not_exist_is_refused_before_anything_is_touched() {
+    let w = Workdir::new();
+    w.write(&base());
+    let state = w.path("missing/dir/s.json");
+    let state = state.to_str().expect("UTF-8");
+    for args in [
+        &["plan", "--state", state][..],
+        &["apply", "--auto-approve", "--state", state][..],
+    ] {
+        let out = w.run(args);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "the folder {} does not exist",
+                w.path("missing/dir").display()
+            )),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!w.path("missing").exists());
+    assert!(!w.path(".nicplan").exists(), "the simulator was not opened");
+}

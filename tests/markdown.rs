@@ -90,7 +90,7 @@ impl World {
     /// The comment for the plan from this world to `text`.
     fn markdown(&self, text: &str) -> String {
         let (plan, drift, source, network) = self.plan(text);
-        markdown(&plan, &drift, &source, Some(&network))
+        markdown(&plan, &drift, &source, Some(&network), None)
     }
 }
 
@@ -200,7 +200,7 @@ fn a_plan_with_every_kind_of_step() {
     let w = World::applied(&base());
     let (plan, drift, source, network) = w.plan(&everything());
     assert!(!plan.has_errors(), "{:#?}", plan.diagnostics);
-    let md = markdown(&plan, &drift, &source, Some(&network));
+    let md = markdown(&plan, &drift, &source, Some(&network), None);
     insta::assert_snapshot!("every_kind_of_step", md);
     assert_well_formed(&md);
 
@@ -310,7 +310,7 @@ fn a_huge_plan_fits_in_one_comment() {
     w.sim.set_settings(settings).expect("raised");
     let (plan, drift, source, network) = w.plan(&many_instances(2_000));
     assert_eq!(plan.summary().create, 4_003);
-    let md = markdown(&plan, &drift, &source, Some(&network));
+    let md = markdown(&plan, &drift, &source, Some(&network), None);
     assert!(
         md.chars().count() <= MAX_COMMENT_CHARS,
         "{} characters",
@@ -360,7 +360,7 @@ fn a_refused_plan_says_so() {
     );
     let (plan, drift, source, network) = w.plan(&text);
     assert!(plan.has_errors());
-    let md = markdown(&plan, &drift, &source, Some(&network));
+    let md = markdown(&plan, &drift, &source, Some(&network), None);
     insta::assert_snapshot!("refused", md);
     assert_well_formed(&md);
     assert!(md.contains("> [!WARNING]\n> **This plan is refused and cannot be applied:**"));
@@ -381,8 +381,11 @@ fn a_refused_plan_says_so() {
 fn the_same_plan_renders_the_same_bytes() {
     let w = World::applied(&base());
     let (plan, drift, source, network) = w.plan(&everything());
-    let first = markdown(&plan, &drift, &source, Some(&network));
-    assert_eq!(first, markdown(&plan, &drift, &source, Some(&network)));
+    let first = markdown(&plan, &drift, &source, Some(&network), None);
+    assert_eq!(
+        first,
+        markdown(&plan, &drift, &source, Some(&network), None)
+    );
     // And a world built again from nothing plans and renders the same comment.
     let again = World::applied(&base()).markdown(&everything());
     assert_eq!(first, again);
@@ -452,7 +455,7 @@ fn advice_for_many_instances_is_one_collapsed_summary_and_leaves_the_room_to_the
         .filter(|d| d.severity() == nicplan::Severity::Advice)
         .count();
     assert_eq!(advice, 120);
-    let md = markdown(&plan, &drift, &source, Some(&network));
+    let md = markdown(&plan, &drift, &source, Some(&network), None);
     assert_well_formed(&md);
     assert!(
         md.contains("<details><summary>120 advice notes</summary>\n\n"),
@@ -490,7 +493,7 @@ fn the_diagram_gives_way_before_any_resource_diff() {
     let mut drawn_before = false;
     for n in 60..140 {
         let (plan, drift, source, network) = w.plan(&described_nics(n));
-        let md = markdown(&plan, &drift, &source, Some(&network));
+        let md = markdown(&plan, &drift, &source, Some(&network), None);
         assert!(md.chars().count() <= MAX_COMMENT_CHARS);
         assert_well_formed(&md);
         if md.contains("```mermaid\n") {

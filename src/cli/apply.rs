@@ -13,6 +13,7 @@ use crate::apply::{self as executor, Event, Outcome};
 use crate::ops::{self, Planned};
 use crate::plan;
 use crate::render;
+use crate::render::context::Context;
 use crate::validate::Validation;
 
 /// How a plan is printed.
@@ -99,7 +100,7 @@ fn refuse_invalid(validation: &Validation, format: PlanFormat) -> Result<bool, E
                 capacity: Vec::new(),
                 outside_checked: false,
             };
-            print_rendered(format, &refused, &[], &validation.source, None)?;
+            print_rendered(format, &refused, &[], &validation.source, None, None)?;
         }
     }
     Ok(true)
@@ -112,15 +113,58 @@ pub fn render_plan(
     drift: &[crate::refresh::Drift],
     source: &crate::source::Source,
     network: Option<&render::mermaid::Network>,
+    context: Option<&Context>,
 ) -> String {
     match format {
         PlanFormat::Text => {
-            let mut out = render::plan_text::drift(drift);
+            let mut out = context
+                .map(|c| render::plan_text::header(c, stdout_style()))
+                .unwrap_or_default();
+            out.push_str(&render::plan_text::drift(drift));
             out.push_str(&render::plan_text::plan(plan, source, stdout_style()));
             out
         }
-        PlanFormat::Json => render::plan_json::plan(plan, drift, source),
-        PlanFormat::Markdown => render::plan_markdown::markdown(plan, drift, source, network),
+        PlanFormat::Json => render::plan_json::plan(plan, drift, source, context),
+        PlanFormat::Markdown => {
+            render::plan_markdown::markdown(plan, drift, source, network, context)
+        }
+    }
+}
+
+/// What a plan made in `ws` shows first: its backend, its state, the file the state
+/// was last applied from.
+/// With `of_file`, a plan from another file than the state was last applied from is
+/// warned of (a destroy deletes what the state holds, whatever the file).
+fn context(ws: &Workspace, planned: &Planned, of_file: bool) -> Context {
+    let state = ws.store.describe();
+    let mut warnings = Vec::new();
+    if of_file
+        && let (Some(recorded), Some(file)) = (&planned.state.applied_from, ws.desired_file())
+        && *recorded != file
+    {
+        warnings.push(format!(
+            "this state was last applied from {recorded}, not {file}: the plan below would change what that file made"
+        ));
+    }
+    for (lineage, count) in &planned.made_by_others {
+        let objects = if *count == 1 {
+            "1 object".to_string()
+        } else {
+            format!("{count} objects")
+        };
+        warnings.push(format!(
+            "the state {state} does not exist yet, but the cloud holds {objects} made by another state (lineage {lineage}...): this new state would build a second copy beside them. If that state is the one meant, give it with --state"
+        ));
+    }
+    Context {
+        backend: ws.cloud.described(),
+        state,
+        serial: planned
+            .stored_digest
+            .is_some()
+            .then_some(planned.state.serial),
+        last_applied_from: planned.state.applied_from.clone(),
+        warnings,
     }
 }
 
@@ -132,13 +176,14 @@ fn warn_targets(targets: &[Address]) {
     }
 }
 
-fn print_plan(planned: &Planned, ws: &Workspace) -> Result<(), Error> {
+fn print_plan(planned: &Planned, ws: &Workspace, command: &str) -> Result<(), Error> {
     print_rendered(
         PlanFormat::Text,
         &planned.plan,
         &planned.drift,
         &ws.source(),
         None,
+        Some(&context(ws, planned, command != "destroy")),
     )
 }
 
@@ -149,18 +194,22 @@ pub fn print_rendered(
     drift: &[crate::refresh::Drift],
     source: &crate::source::Source,
     network: Option<&render::mermaid::Network>,
+    context: Option<&Context>,
 ) -> Result<(), Error> {
     match format {
         PlanFormat::Text => super::print_streamed(|out| {
             use std::fmt::Write as _;
+            if let Some(context) = context {
+                let _ = out.write_str(&render::plan_text::header(context, stdout_style()));
+            }
             let _ = out.write_str(&render::plan_text::drift(drift));
             render::plan_text::write(out, plan, source, stdout_style());
         }),
         PlanFormat::Json => {
-            super::print_buffered(|out| render::plan_json::write(out, plan, drift, source))
+            super::print_buffered(|out| render::plan_json::write(out, plan, drift, source, context))
         }
         PlanFormat::Markdown => print(&render::plan_markdown::markdown(
-            plan, drift, source, network,
+            plan, drift, source, network, context,
         )),
     }
 }
@@ -202,6 +251,7 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
         &planned.drift,
         &validation.source,
         network.as_ref(),
+        Some(&context(&ws, &planned, true)),
     )?;
     if planned.plan.has_errors() {
         drop_stale_plan(args.out.as_deref());
@@ -395,6 +445,7 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
         &planned.drift,
         &ws.source(),
         None,
+        Some(&context(&ws, &planned, true)),
     )?;
     if planned.plan.has_errors() {
         return Ok(1);
@@ -405,6 +456,8 @@ fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
     if interrupts.seen() {
         return Ok(cancelled("apply"));
     }
+    let mut planned = planned;
+    record_file(&ws, &mut planned);
     // A saved plan was reviewed already: applying it is the approval.
     execute(&ws, planned, "apply", args.parallelism, &interrupts)
 }
@@ -486,17 +539,21 @@ fn run(
     // From here to the end an interrupt lets go of the lock on the way out: before the
     // first step it cancels the command, during the apply it stops it cleanly.
     let interrupts = Interrupts::register()?;
-    let planned = ops::plan(&ws.model(), &*ws.store, &*ws.cloud, refresh, options)?;
+    let mut planned = ops::plan(&ws.model(), &*ws.store, &*ws.cloud, refresh, options)?;
     if interrupts.seen() {
         return Ok(cancelled(command));
     }
-    print_plan(&planned, ws)?;
+    print_plan(&planned, ws, command)?;
     if planned.plan.has_errors() {
         return Ok(1);
     }
+    // An apply records its file, with its first write; a destroy keeps the file that
+    // made what it deletes.
+    let file_moved = command == "apply" && record_file(ws, &mut planned);
     if planned.plan.steps.is_empty() {
-        // Record what the refresh found (drift, statuses), as `nicplan refresh` would.
-        if planned.refreshed_differs {
+        // Record what the refresh found (drift, statuses), as `nicplan refresh` would,
+        // and the file applied, which the next plan compares with its own.
+        if planned.refreshed_differs || (file_moved && planned.stored_digest.is_some()) {
             let mut state = planned.state;
             ws.store.write(&mut state)?;
         }
@@ -515,6 +572,18 @@ fn run(
     let code = execute(ws, planned, command, parallelism, &interrupts);
     drop(lock);
     code
+}
+
+/// Sets the file `ws` applies as the one the state was last applied from; whether that
+/// changes what the state records.
+fn record_file(ws: &Workspace, planned: &mut Planned) -> bool {
+    match ws.desired_file() {
+        Some(file) if planned.state.applied_from.as_deref() != Some(file.as_str()) => {
+            planned.state.applied_from = Some(file);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Says that an interrupt cancelled `command` before its first step; the exit code.

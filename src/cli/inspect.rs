@@ -353,6 +353,7 @@ pub fn exec_show(args: ShowArgs) -> Result<u8, Error> {
             &planned.drift,
             &rederived.validation.source,
             network.as_ref(),
+            None,
         )?;
         return Ok(0);
     }

@@ -218,17 +218,19 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
             new: crate::resource::desired(model),
         });
     let out = match args.format {
-        DiffFormat::Text => render_plan(PlanFormat::Text, &plan, &[], &new.source, None).replace(
-            render::plan_text::NO_CHANGES,
-            "No changes between the two files.\n",
-        ),
-        DiffFormat::Json => render_plan(PlanFormat::Json, &plan, &[], &new.source, None),
+        DiffFormat::Text => render_plan(PlanFormat::Text, &plan, &[], &new.source, None, None)
+            .replace(
+                render::plan_text::NO_CHANGES,
+                "No changes between the two files.\n",
+            ),
+        DiffFormat::Json => render_plan(PlanFormat::Json, &plan, &[], &new.source, None, None),
         DiffFormat::Markdown => render_plan(
             PlanFormat::Markdown,
             &plan,
             &[],
             &new.source,
             network.as_ref(),
+            None,
         ),
         DiffFormat::Sarif => {
             render::sarif::sarif(&[(&new.source, &plan.diagnostics)], super::verbose())

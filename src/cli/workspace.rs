@@ -205,6 +205,14 @@ impl Workspace {
         }
     }
 
+    /// The desired-state file as a state records it ([`crate::state::State::applied_from`]):
+    /// its path as given, cleaned of `.` and `dir/..`; `None` without a file or for
+    /// standard input, which names no file to compare with.
+    pub fn desired_file(&self) -> Option<String> {
+        let name = self.validation.as_ref()?.source.name().to_string();
+        (name != "<stdin>").then(|| clean_path(&name))
+    }
+
     /// The file's model (an empty one without a file).
     pub fn model(&self) -> std::borrow::Cow<'_, Model> {
         match self.validation.as_ref().and_then(|v| v.model.as_ref()) {
@@ -263,6 +271,29 @@ impl Common {
     }
 }
 
+/// `path` without `.` components and with each `dir/..` folded away, by its text alone:
+/// `./envs/../envs/prod.yaml` is `envs/prod.yaml`. Relative paths stay relative, so a
+/// state shared between checkouts in different folders records the same name.
+pub fn clean_path(path: &str) -> String {
+    use std::path::Component;
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for component in std::path::Path::new(path).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            Component::ParentDir if matches!(parts.last(), Some(Component::RootDir)) => {}
+            other => parts.push(other),
+        }
+    }
+    let cleaned: std::path::PathBuf = parts.iter().collect();
+    match cleaned.to_string_lossy().into_owned() {
+        empty if empty.is_empty() => ".".to_string(),
+        text => text,
+    }
+}
+
 fn open_store(
     flag: Option<&str>,
     settings: &crate::model::Settings,
@@ -293,6 +324,17 @@ fn open_store(
             .unwrap_or_else(|| "default".to_string());
         let store = crate::state::postgres::PostgresStore::connect(&url, &name)?;
         return Ok(Box::new(store));
+    }
+    // Refused before anything is read or touched: a mistyped folder would otherwise
+    // plan as if from nothing, a whole second copy of the network.
+    let path = std::path::Path::new(&location);
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "the folder {} does not exist, so the state {location} cannot be there; nothing was read or changed. nicplan makes no folder for a state: create it, or correct the state's path",
+            folder.display()
+        )));
     }
     Ok(Box::new(LocalStore::new(location)))
 }

@@ -1,5 +1,6 @@
 //! Renderers: functions from typed results to text. Nothing here decides anything.
 
+pub mod context;
 pub mod github;
 pub mod json;
 pub mod mermaid;

@@ -81,6 +81,10 @@ pub struct JsonDrift {
 pub struct PlanDocument<'a> {
     /// Always "1".
     pub format_version: &'static str,
+    /// The backend, the state and the file it was last applied from, with warnings
+    /// about them; absent where the plan reads neither (`nicplan diff`, a saved plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<super::context::Context>,
     /// Whether the plan has no error and can be applied.
     pub applicable: bool,
     /// The counts of the summary line.
@@ -150,7 +154,12 @@ pub fn drift_from_json(items: &[JsonDrift]) -> Vec<Drift> {
 }
 
 /// The document of a plan.
-pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> PlanDocument<'a> {
+pub fn document<'a>(
+    plan: &'a Plan,
+    drift: &[Drift],
+    source: &'a Source,
+    context: Option<&super::context::Context>,
+) -> PlanDocument<'a> {
     // Why each replaced resource is replaced, looked up once per step.
     let replaced: std::collections::HashMap<&crate::address::Address, &String> = plan
         .changes
@@ -159,6 +168,7 @@ pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> Plan
         .collect();
     PlanDocument {
         format_version: FORMAT_VERSION,
+        context: context.cloned(),
         applicable: !plan.has_errors(),
         summary: plan.summary(),
         summary_line: plan.summary().to_string(),
@@ -212,8 +222,13 @@ pub fn document<'a>(plan: &'a Plan, drift: &[Drift], source: &'a Source) -> Plan
 }
 
 /// The plan as a pretty JSON document ending in a newline.
-pub fn plan(plan: &Plan, drift: &[Drift], source: &Source) -> String {
-    let mut out = serde_json::to_string_pretty(&document(plan, drift, source))
+pub fn plan(
+    plan: &Plan,
+    drift: &[Drift],
+    source: &Source,
+    context: Option<&super::context::Context>,
+) -> String {
+    let mut out = serde_json::to_string_pretty(&document(plan, drift, source, context))
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');
     out
@@ -226,8 +241,9 @@ pub fn write(
     plan: &Plan,
     drift: &[Drift],
     source: &Source,
+    context: Option<&super::context::Context>,
 ) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(plan, drift, source))?;
+    serde_json::to_writer_pretty(&mut *out, &document(plan, drift, source, context))?;
     out.write_all(b"\n")
 }
 

@@ -49,12 +49,16 @@ pub fn markdown(
     drift: &[Drift],
     source: &Source,
     network: Option<&Network>,
+    context: Option<&crate::render::context::Context>,
 ) -> String {
     let quiet = plan.changes.is_empty() && plan.steps.is_empty() && !plan.has_errors();
     let mut parts = Vec::new();
     if quiet {
         // Nothing to review: one line, then whatever was found on the way.
         parts.push(Part::fixed(NO_CHANGES.to_string()));
+        if let Some(context) = context {
+            parts.push(Part::fixed(format!("\n{}", context_part(context))));
+        }
         if !drift.is_empty() || !plan.diagnostics.is_empty() {
             parts.push(Part::fixed("\n".to_string()));
         }
@@ -72,6 +76,9 @@ pub fn markdown(
             "### nicplan plan\n\n**{}**\n\n",
             plan.summary()
         )));
+        if let Some(context) = context {
+            parts.push(Part::fixed(context_part(context)));
+        }
         if plan.has_errors() {
             parts.push(Part::fixed(refusal(&plan.diagnostics)));
         }
@@ -311,6 +318,16 @@ fn fit(parts: &mut [Part], limit: usize) {
 // The sections
 
 /// The `[!WARNING]` block of a plan that breaks a rule.
+/// The backend and the state under the summary, then a warning block for each thing
+/// about them that may undo or duplicate what exists.
+fn context_part(context: &crate::render::context::Context) -> String {
+    let mut out = format!("{}\n\n", escape(&context.line()));
+    for warning in &context.warnings {
+        out.push_str(&format!("> [!WARNING]\n> {}\n\n", escape(warning)));
+    }
+    out
+}
+
 fn refusal(diagnostics: &[Diagnostic]) -> String {
     let errors = Counts::of(diagnostics).errors;
     let rules = if errors == 1 {

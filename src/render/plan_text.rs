@@ -155,6 +155,19 @@ fn moves(plan: &Plan, p: &Paint) -> String {
     out
 }
 
+/// The top of a plan: the backend and the state in one line, then each warning about
+/// them, then a blank line.
+pub fn header(context: &crate::render::context::Context, style: Style) -> String {
+    let p = Paint { on: style.color };
+    let mut out = context.line();
+    out.push('\n');
+    for warning in &context.warnings {
+        let _ = writeln!(out, "{} {warning}", p.yellow("warning:"));
+    }
+    out.push('\n');
+    out
+}
+
 /// Renders a plan, with its diagnostics pointing into `source`.
 pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
     let mut out = String::new();

@@ -47,6 +47,10 @@ pub struct State {
     /// that the object a call made is found again after a crash although VPCs and
     /// subnets carry no marker. A refresh resolves them.
     pub intents: BTreeMap<Address, Intent>,
+    /// The desired-state file the last `apply` planned from, as its path was given
+    /// (cleaned of `.` and `x/..`): a plan from another file would undo what that one
+    /// made. `None` in a state no apply has written yet, or written by an older nicplan.
+    pub applied_from: Option<String>,
 }
 
 /// A VPC or subnet create about to be made: what identifies its object on the
@@ -169,6 +173,8 @@ struct RawState {
         deserialize_with = "unique_keys"
     )]
     intents: BTreeMap<String, Intent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    applied_from: Option<String>,
 }
 
 /// A JSON object as a map, refusing a key given twice: of two entries for one address
@@ -234,6 +240,7 @@ impl State {
             forgotten: std::collections::BTreeSet::new(),
             taken_over: std::collections::BTreeSet::new(),
             intents: BTreeMap::new(),
+            applied_from: None,
         }
     }
 
@@ -263,6 +270,7 @@ impl State {
                 .iter()
                 .map(|(a, i)| (a.to_string(), i.clone()))
                 .collect(),
+            applied_from: self.applied_from.clone(),
         };
         let mut text = serde_json::to_string_pretty(&raw).unwrap_or_default();
         text.push('\n');
@@ -350,6 +358,7 @@ impl State {
             forgotten: raw.forgotten,
             taken_over: raw.taken_over,
             intents,
+            applied_from: raw.applied_from,
         })
     }
 }
@@ -681,6 +690,17 @@ mod tests {
         };
         assert_eq!(nic.status, None);
         assert!(!state.to_json().contains("\"status\""));
+    }
+
+    #[test]
+    fn a_state_without_its_file_loads_and_one_with_it_keeps_it() {
+        let old = r#"{"version":1,"lineage":"x","serial":3,"resources":{}}"#;
+        let mut state = State::from_json("s", old).expect("an older state loads");
+        assert_eq!(state.applied_from, None);
+        assert!(!state.to_json().contains("applied_from"));
+        state.applied_from = Some("envs/prod.yaml".to_string());
+        let again = State::from_json("s", &state.to_json()).expect("reads");
+        assert_eq!(again.applied_from.as_deref(), Some("envs/prod.yaml"));
     }
 
     #[test]
