@@ -42,9 +42,13 @@ pub struct PlanArgs {
     /// Read the cloud before planning (`--refresh=false` plans from the state alone).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     refresh: bool,
-    /// Plan only this address and what it needs; repeatable.
+    /// Plan only this address and what it needs; repeatable. With `--destroy`: destroy
+    /// only this address and what depends on it.
     #[arg(long, value_name = "ADDR")]
     target: Vec<Address>,
+    /// Plan the deletion of everything in state, as `nicplan destroy` would run it.
+    #[arg(long)]
+    destroy: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -190,7 +194,7 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
     warn_targets(&args.target);
     let options = plan::Options {
         targets: args.target.clone(),
-        destroy: false,
+        destroy: args.destroy,
     };
     let model = ws.model();
     let planned = ops::plan(&model, &*ws.store, &*ws.cloud, args.refresh, &options)?;
