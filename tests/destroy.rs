@@ -123,4 +123,114 @@ fn plan_destroy_respects_prevent_destroy_and_saves_nothing() {
         stdout(&out)
     );
     assert!(!w.path("d.plan").exists(), "a refused plan is not saved");
+    // Destroying what it depends on destroys it: refused too.
+    let out = w.run(&["destroy", "--auto-approve", "--target", "subnet.app-a"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("nicplan::prevent_destroy"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(state_list(&w).len(), 16, "nothing was destroyed");
+    // What does not reach it is destroyed.
+    let out = w.ok(&["destroy", "--auto-approve", "--target", "subnet.db-a"]);
+    assert!(out.contains("Destroy complete"), "{out}");
+}
+
+#[test]
+fn destroy_target_takes_its_dependents_and_detaches_from_surviving_instances() {
+    let w = applied();
+    // The secondary NICs in db-a go with it; their instances stay, so they are detached
+    // first.
+    let planned = w.ok(&["plan", "--destroy", "--target", "subnet.db-a"]);
+    assert!(
+        planned.contains(
+            "Plan: 0 to create, 0 to update, 0 to replace, 3 to destroy; 0 attach, 2 detach"
+        ),
+        "{planned}"
+    );
+    let s = steps(&planned);
+    assert!(
+        position(
+            &s,
+            "detach network_interface.web-1-eth1 from instance.web-1"
+        ) < position(&s, "delete network_interface.web-1-eth1")
+    );
+    assert!(
+        position(&s, "delete network_interface.web-2-eth1") < position(&s, "delete subnet.db-a")
+    );
+    let out = w.ok(&["destroy", "--auto-approve", "--target", "subnet.db-a"]);
+    assert!(out.contains("Destroy complete"), "{out}");
+    let left = state_list(&w);
+    for gone in [
+        "subnet.db-a",
+        "network_interface.web-1-eth1",
+        "network_interface.web-2-eth1",
+    ] {
+        assert!(!left.iter().any(|a| a == gone), "{gone} in {left:?}");
+    }
+    assert_eq!(left.len(), 13, "{left:?}");
+    assert!(left.iter().any(|a| a == "instance.web-1"), "{left:?}");
+    // The file still declares them: the next plan makes them again.
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    assert!(plan.contains("3 to create"), "{plan}");
+    w.converge();
+}
+
+#[test]
+fn destroying_a_subnet_destroys_the_instances_whose_primary_nic_is_there() {
+    let w = applied();
+    w.ok(&[
+        "plan",
+        "--destroy",
+        "--target",
+        "subnet.app-a",
+        "--out",
+        "d.plan",
+    ]);
+    let shown = w.ok(&["show", "d.plan"]);
+    assert!(shown.contains("6 to destroy"), "{shown}");
+    let out = w.ok(&["apply", "d.plan"]);
+    assert!(out.contains("Apply complete"), "{out}");
+    let left = state_list(&w);
+    for gone in [
+        "subnet.app-a",
+        "network_interface.web-1-eth0",
+        "network_interface.web-2-eth0",
+        "instance.web-1",
+        "instance.web-2",
+        "public_ip.web-public",
+    ] {
+        assert!(!left.iter().any(|a| a == gone), "{gone} in {left:?}");
+    }
+    // The secondary NICs of the destroyed instances stay, detached.
+    assert!(
+        left.iter().any(|a| a == "network_interface.web-1-eth1"),
+        "{left:?}"
+    );
+    assert_eq!(left.len(), 10, "{left:?}");
+    let shown = w.ok(&["state", "show", "network_interface.web-1-eth1"]);
+    assert!(!shown.contains("attach_to"), "{shown}");
+    w.converge();
+}
+
+#[test]
+fn a_destroy_target_nothing_holds_is_refused_with_the_closest_addresses() {
+    let w = applied();
+    for args in [
+        &["destroy", "--auto-approve", "--target", "subnet.ap-a"][..],
+        &["plan", "--destroy", "--target", "subnet.ap-a"][..],
+    ] {
+        let out = w.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "--target subnet.ap-a: the file declares no subnet.ap-a and the state holds none"
+            ) && err.contains("did you mean `subnet.app-a`"),
+            "{err}"
+        );
+    }
+    assert_eq!(state_list(&w).len(), 16, "nothing was destroyed");
 }

@@ -549,6 +549,87 @@ pub(super) fn diff(
     }
 }
 
+/// What a destroy leaves of the state, as the desired resources: nothing without
+/// targets. With targets, the targets go and, as
+/// Terraform destroys dependents, everything that depends on them: a VPC's subnets, a
+/// subnet's NICs, the NICs of a security group, a NIC's public IPs and the instance it
+/// is the primary interface of, an instance's primary NIC. What stays is desired as it
+/// is in state, except that a secondary NIC of a destroyed instance stays detached.
+pub(super) fn surviving(state: &State, targets: &[Address]) -> BTreeMap<Address, Arc<Attributes>> {
+    if targets.is_empty() {
+        return BTreeMap::new();
+    }
+    let gone = destroyed_with(state, targets);
+    state
+        .resources
+        .iter()
+        .filter(|(address, _)| !gone.contains(*address))
+        .map(|(address, entry)| {
+            let mut attributes = entry.attributes.clone();
+            if let Attributes::NetworkInterface(n) = &mut attributes
+                && n.attach_to
+                    .as_ref()
+                    .is_some_and(|i| gone.contains(&Address::new(Kind::Instance, i)))
+            {
+                n.attach_to = None;
+            }
+            (address.clone(), Arc::new(attributes))
+        })
+        .collect()
+}
+
+/// The targets held in state and, transitively, what depends on them there.
+fn destroyed_with(state: &State, targets: &[Address]) -> BTreeSet<Address> {
+    // Who depends on whom, once: dependency -> dependents.
+    let mut dependents: BTreeMap<Address, Vec<&Address>> = BTreeMap::new();
+    for (address, entry) in &state.resources {
+        let needs: Vec<Address> = match &entry.attributes {
+            Attributes::Subnet(s) => vec![Address::new(Kind::Vpc, &s.vpc)],
+            Attributes::NetworkInterface(n) => {
+                std::iter::once(Address::new(Kind::Subnet, &n.subnet))
+                    .chain(
+                        n.security_groups
+                            .iter()
+                            .map(|g| Address::new(Kind::SecurityGroup, g)),
+                    )
+                    .collect()
+            }
+            Attributes::Instance(i) => {
+                vec![Address::new(Kind::NetworkInterface, &i.primary_interface)]
+            }
+            Attributes::PublicIp(p) => p
+                .network_interface
+                .iter()
+                .map(|n| Address::new(Kind::NetworkInterface, n))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for need in needs {
+            dependents.entry(need).or_default().push(address);
+        }
+        // An instance takes its primary NIC with it.
+        if let Attributes::Instance(i) = &entry.attributes {
+            dependents.entry(address.clone()).or_default().extend(
+                state
+                    .resources
+                    .get_key_value(&Address::new(Kind::NetworkInterface, &i.primary_interface))
+                    .map(|(a, _)| a),
+            );
+        }
+    }
+    let mut gone = BTreeSet::new();
+    let mut queue: Vec<&Address> = targets
+        .iter()
+        .filter_map(|t| state.resources.get_key_value(t).map(|(a, _)| a))
+        .collect();
+    while let Some(address) = queue.pop() {
+        if gone.insert(address.clone()) {
+            queue.extend(dependents.get(address).into_iter().flatten().copied());
+        }
+    }
+    gone
+}
+
 impl Diffed {
     /// Instances the plan deletes or replaces.
     pub(super) fn removed_instances(&self) -> impl Iterator<Item = &String> {

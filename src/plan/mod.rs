@@ -391,7 +391,8 @@ impl Plan {
 /// What the planner is given besides the model and the state.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Plan only these addresses and what they depend on; empty means everything.
+    /// Plan only these addresses and what they depend on; empty means everything. With
+    /// `destroy`: destroy only these and what depends on them.
     pub targets: Vec<Address>,
     /// Plan the deletion of everything in state (`nicplan destroy`).
     pub destroy: bool,
@@ -419,7 +420,9 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
         })
         .collect();
     let desired: BTreeMap<Address, Arc<Attributes>> = if options.destroy {
-        BTreeMap::new()
+        // A targeted destroy keeps the rest of the state as it is; an untargeted one
+        // keeps nothing.
+        diff::surviving(state, &options.targets)
     } else {
         resource::desired_with(model, Arc::new)
     };
@@ -430,7 +433,7 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
         .map(|i| i.name.value.clone())
         .collect();
     let mut diffed = diff::diff(&desired, state, &index, &allow_stop);
-    if !options.targets.is_empty() {
+    if !options.targets.is_empty() && !options.destroy {
         diffed.retain_targets(&options.targets, &desired);
     }
     diagnostics.extend(diffed.diagnostics(model, state, &index));
