@@ -234,3 +234,157 @@ fn a_destroy_target_nothing_holds_is_refused_with_the_closest_addresses() {
     }
     assert_eq!(state_list(&w).len(), 16, "nothing was destroyed");
 }
+
+fn id_of(w: &Workdir, address: &str) -> String {
+    let shown = w.ok(&["state", "show", address]);
+    let first = shown.lines().next().unwrap_or_default();
+    first
+        .split_once(" (")
+        .map(|(_, id)| id.trim_end_matches(')').to_string())
+        .unwrap_or_else(|| panic!("no ID in {shown}"))
+}
+
+#[test]
+fn replace_recreates_an_unchanged_instance_with_everything_a_replacement_takes() {
+    let w = applied();
+    let old = id_of(&w, "instance.web-1");
+    let out = w.run(&[
+        "plan",
+        "--replace",
+        "instance.web-1",
+        "--detailed-exitcode",
+        "--out",
+        "r.plan",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let plan = stdout(&out);
+    assert!(
+        plan.contains("instance.web-1 is replaced, as --replace asked"),
+        "{plan}"
+    );
+    let s = steps(&plan);
+    // Its secondary NICs leave the old instance and join the new one, its public IP
+    // leaves the primary NIC that goes with it and comes back.
+    assert!(
+        position(
+            &s,
+            "detach network_interface.web-1-eth1 from instance.web-1"
+        ) < position(&s, "delete instance.web-1")
+    );
+    assert!(
+        position(&s, "create instance.web-1")
+            < position(&s, "attach network_interface.web-1-eth1 to instance.web-1")
+    );
+    assert!(
+        position(&s, "disassociate public_ip.web-public") < position(&s, "delete instance.web-1")
+    );
+    assert!(position(&s, "create instance.web-1") < position(&s, "associate public_ip.web-public"));
+    assert!(!plan.contains("instance.web-2 is replaced"), "{plan}");
+    // Terraform's spelling is the same plan.
+    assert_eq!(
+        stdout(&w.run(&["plan", "-replace=instance.web-1"])),
+        stdout(&w.run(&["plan", "--replace", "instance.web-1"]))
+    );
+    // The saved plan carries it.
+    let out = w.ok(&["apply", "r.plan"]);
+    assert!(out.contains("Apply complete"), "{out}");
+    assert_ne!(id_of(&w, "instance.web-1"), old, "a new instance");
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(0), "{plan}");
+}
+
+#[test]
+fn replacing_a_primary_nic_replaces_its_instance_and_says_why() {
+    let w = applied();
+    let plan = w.ok(&["plan", "--replace", "network_interface.web-2-eth0"]);
+    assert!(
+        plan.contains("network_interface.web-2-eth0 is replaced, as --replace asked"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(
+            "instance.web-2 is replaced because its primary interface network_interface.web-2-eth0 is replaced, as --replace asked"
+        ),
+        "{plan}"
+    );
+    assert!(plan.contains("2 to replace"), "{plan}");
+}
+
+#[test]
+fn replace_recreates_an_instance_stuck_in_error() {
+    let w = Workdir::new();
+    // web-2 with its primary NIC only.
+    let text = base()
+        .replace("    attach_to: web-2\n", "")
+        .replace(
+            "  web-2-eth1:\n    subnet: db-a\n    security_groups: [db-sg]\n",
+            "",
+        )
+        .replace(
+            "  web-2-eth2:\n    subnet: mgmt-a\n    security_groups: [db-sg]\n",
+            "",
+        );
+    assert!(!text.contains("web-2-eth1"), "{text}");
+    w.write(&text);
+    w.converge();
+    w.ok(&["sim", "set-instance-status", "web-2", "error"]);
+    let old = id_of(&w, "instance.web-2");
+    let out = w.ok(&["apply", "--auto-approve", "--replace", "instance.web-2"]);
+    assert!(
+        out.contains("instance.web-2 is replaced, as --replace asked"),
+        "{out}"
+    );
+    assert!(out.contains("Apply complete"), "{out}");
+    assert_ne!(id_of(&w, "instance.web-2"), old);
+    let shown = w.ok(&["state", "show", "instance.web-2"]);
+    assert!(shown.contains("status = \"active\""), "{shown}");
+    w.converge();
+}
+
+#[test]
+fn replace_is_refused_for_what_cannot_be_replaced() {
+    let w = Workdir::new();
+    let protected = base().replacen(
+        "    primary_interface: web-1-eth0\n",
+        "    primary_interface: web-1-eth0\n    lifecycle: { prevent_destroy: true }\n",
+        1,
+    );
+    w.write(&protected);
+    // Nothing in state yet: nothing to replace.
+    let out = w.run(&["plan", "--replace", "instance.web-2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--replace instance.web-2: the state holds no instance.web-2, so there is nothing to replace"),
+        "{}",
+        stderr(&out)
+    );
+    w.converge();
+    let out = w.run(&["plan", "--replace", "instance.web-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("nicplan::prevent_destroy"),
+        "{}",
+        stdout(&out)
+    );
+    let out = w.run(&["apply", "--auto-approve", "--replace", "instance.web-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = w.run(&["plan", "--replace", "instance.wbe-2"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "--replace instance.wbe-2: the file declares no instance.wbe-2 and the state holds none"
+        ) && err.contains("did you mean `instance.web-2`"),
+        "{err}"
+    );
+    let out = w.run(&["plan", "--replace", "public_ip.web-public"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("never a public IP"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stdout(&out).contains("No changes"));
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(0), "nothing was replaced: {plan}");
+}

@@ -49,6 +49,10 @@ pub struct PlanArgs {
     /// Plan the deletion of everything in state, as `nicplan destroy` would run it.
     #[arg(long)]
     destroy: bool,
+    /// Replace this resource even when nothing forces it (an instance stuck in
+    /// `error`); repeatable.
+    #[arg(long, value_name = "ADDR", conflicts_with = "destroy")]
+    replace: Vec<Address>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +73,10 @@ pub struct ApplyArgs {
     /// Apply only this address and what it needs; repeatable.
     #[arg(long, value_name = "ADDR")]
     target: Vec<Address>,
+    /// Replace this resource even when nothing forces it (an instance stuck in
+    /// `error`); repeatable.
+    #[arg(long, value_name = "ADDR")]
+    replace: Vec<Address>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -198,6 +206,7 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
     let options = plan::Options {
         targets: args.target.clone(),
         destroy: args.destroy,
+        replace: args.replace.clone(),
     };
     let model = ws.model();
     let planned = ops::plan(&model, &*ws.store, &*ws.cloud, args.refresh, &options)?;
@@ -262,6 +271,7 @@ pub fn exec_apply(args: ApplyArgs) -> Result<u8, Error> {
     let options = plan::Options {
         targets: args.target.clone(),
         destroy: false,
+        replace: args.replace.clone(),
     };
     run(
         &ws,
@@ -315,9 +325,9 @@ pub fn load_saved(path: &std::path::Path) -> Result<(crate::saved::Body, ops::Re
 }
 
 fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
-    if args.common.file.given() || !args.target.is_empty() {
+    if args.common.file.given() || !args.target.is_empty() || !args.replace.is_empty() {
         return Err(Error::Usage(
-            "a saved plan carries its own file and targets; give either -f/--target or a plan file"
+            "a saved plan carries its own file, targets and replacements; give either -f/--target/--replace or a plan file"
                 .to_string(),
         ));
     }
@@ -470,6 +480,7 @@ pub fn exec_destroy(args: DestroyArgs) -> Result<u8, Error> {
     let options = plan::Options {
         targets: args.target.clone(),
         destroy: true,
+        replace: Vec::new(),
     };
     run(
         &ws,

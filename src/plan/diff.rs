@@ -237,12 +237,25 @@ fn step(action: Action, address: Address) -> Step {
     }
 }
 
-/// Diffs desired attributes against state.
+/// The reason of a replacement `--replace` asks for: worded apart in the outputs.
+const REPLACE_ASKED: &str = "--replace asks for it";
+
+/// `{address} is replaced because {reason}`, or `, as --replace asked`.
+fn replaced_because(subject: &str, reason: &str) -> String {
+    if reason == REPLACE_ASKED {
+        format!("{subject} is replaced, as --replace asked")
+    } else {
+        format!("{subject} is replaced because {reason}")
+    }
+}
+
+/// Diffs desired attributes against state; `forced` are replaced even unchanged.
 pub(super) fn diff(
     desired: &BTreeMap<Address, Arc<Attributes>>,
     state: &State,
     index: &StateIndex,
     allow_stop: &BTreeSet<String>,
+    forced: &[Address],
 ) -> Diffed {
     let current = &state.resources;
     let have = |a: &Address| current.get(a).map(|e| &e.attributes);
@@ -256,6 +269,14 @@ pub(super) fn diff(
             && let Some(reason) = replacement_reason(want, h)
         {
             replaced.insert(address.clone(), reason);
+        }
+    }
+    // A change that forces the replacement anyway says more than the flag.
+    for address in forced {
+        if desired.contains_key(address) && current.contains_key(address) {
+            replaced
+                .entry(address.clone())
+                .or_insert_with(|| REPLACE_ASKED.to_string());
         }
     }
     let gone = |a: &Address, replaced: &BTreeMap<Address, String>| {
@@ -292,8 +313,15 @@ pub(super) fn diff(
                     let nic = Address::new(Kind::NetworkInterface, &i.primary_interface);
                     replaced.get(&nic).and_then(|why| {
                         // A NIC replaced only because this instance goes is no cause.
-                        (!why.starts_with("it is deleted with its instance"))
-                            .then(|| format!("its primary interface {nic} is replaced: {why}"))
+                        (!why.starts_with("it is deleted with its instance")).then(|| {
+                            if why == REPLACE_ASKED {
+                                format!(
+                                    "its primary interface {nic} is replaced, as --replace asked"
+                                )
+                            } else {
+                                format!("its primary interface {nic} is replaced: {why}")
+                            }
+                        })
                     })
                 }
                 _ => None,
@@ -341,7 +369,7 @@ pub(super) fn diff(
                         before: before(),
                         after: Some(w.clone()),
                         changed: Vec::new(),
-                        reason: Some(format!("{address} is replaced because {reason}")),
+                        reason: Some(replaced_because(&address.to_string(), reason)),
                     })
                 } else {
                     let changed = in_place_changes(w, h);

@@ -396,6 +396,9 @@ pub struct Options {
     pub targets: Vec<Address>,
     /// Plan the deletion of everything in state (`nicplan destroy`).
     pub destroy: bool,
+    /// Replace these even when nothing forces it (`--replace`): each must be declared
+    /// and in state.
+    pub replace: Vec<Address>,
 }
 
 /// Plans the way from `state` to `model`, in a cloud that also holds `outside` (what
@@ -432,7 +435,7 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
         .filter(|i| i.allows_stop())
         .map(|i| i.name.value.clone())
         .collect();
-    let mut diffed = diff::diff(&desired, state, &index, &allow_stop);
+    let mut diffed = diff::diff(&desired, state, &index, &allow_stop, &options.replace);
     if !options.targets.is_empty() && !options.destroy {
         diffed.retain_targets(&options.targets, &desired);
     }
