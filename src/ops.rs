@@ -25,6 +25,16 @@ pub enum OpError {
         /// ` (did you mean ...?)`, or nothing.
         hint: String,
     },
+    /// A `--replace` names nothing that can be replaced.
+    #[error("--replace {address}: {why}; nothing was planned{hint}")]
+    CannotReplace {
+        /// The address as given.
+        address: String,
+        /// Why it cannot be replaced.
+        why: String,
+        /// ` (did you mean ...?)`, or nothing.
+        hint: String,
+    },
     /// The state holds an ID the backend could not have made.
     #[error(
         "the state holds {address} with ID {id}, which the {backend} backend could not have made ({why}); nothing was read or changed. Use the backend the state was made with, or remove the entry (`nicplan state rm {address}`)"
@@ -172,6 +182,7 @@ pub fn plan(
     let stored_digest = existing.as_ref().map(state_digest);
     let stored = existing.unwrap_or_else(fresh_state);
     check_targets(model, &stored, &options.targets)?;
+    check_replace(model, &stored, &options.replace)?;
     let (state, drift, outside, refreshed_differs, mut made_by_others) = if refresh_first {
         let (state, drift, outside, others) = refresh_reading(&stored, cloud)?;
         let differs = existed && state.resources != stored.resources;
@@ -234,6 +245,79 @@ fn check_targets(model: &Model, state: &State, targets: &[Address]) -> Result<()
     Ok(())
 }
 
+/// Refuses a `--replace` of something that cannot be replaced: unknown, not made yet,
+/// no longer declared, or of a kind nicplan never replaces.
+fn check_replace(model: &Model, state: &State, replace: &[Address]) -> Result<(), OpError> {
+    use crate::address::Kind;
+    if replace.is_empty() {
+        return Ok(());
+    }
+    let declared = crate::resource::desired(model);
+    for address in replace {
+        let in_file = declared.contains_key(address);
+        let in_state = state.resources.contains_key(address);
+        let refused = |why: String, hint: String| OpError::CannotReplace {
+            address: address.to_string(),
+            why,
+            hint,
+        };
+        if matches!(address.kind, Kind::SecurityGroup | Kind::PublicIp) && (in_file || in_state) {
+            return Err(refused(
+                format!(
+                    "nicplan replaces VPCs, subnets, instances and network interfaces, never a {} (what uses it would lose it)",
+                    if address.kind == Kind::PublicIp {
+                        "public IP"
+                    } else {
+                        "security group"
+                    }
+                ),
+                String::new(),
+            ));
+        }
+        match (in_file, in_state) {
+            (true, true) => {}
+            (true, false) => {
+                return Err(refused(
+                    format!(
+                        "the state holds no {address}, so there is nothing to replace: the plan creates it"
+                    ),
+                    String::new(),
+                ));
+            }
+            (false, true) => {
+                return Err(refused(
+                    format!(
+                        "the file no longer declares {address}: the plan destroys it, and there is nothing to make again"
+                    ),
+                    String::new(),
+                ));
+            }
+            (false, false) => {
+                let known: Vec<String> = declared
+                    .keys()
+                    .chain(state.resources.keys())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .map(ToString::to_string)
+                    .collect();
+                let wanted = address.to_string();
+                let close =
+                    crate::suggest::Names::new(known.iter().map(String::as_str)).closest(&wanted);
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (did you mean {}?)", crate::suggest::one_of(&close))
+                };
+                return Err(refused(
+                    format!("the file declares no {address} and the state holds none"),
+                    hint,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Applies a plan: first records the refreshed state (so adopted objects and the
 /// lineage are on disk before any cloud call), then runs the steps, then writes the
 /// state with every step in it.
@@ -287,6 +371,7 @@ pub fn save(
         },
         targets: options.targets.iter().map(ToString::to_string).collect(),
         destroy: options.destroy,
+        replace: options.replace.iter().map(ToString::to_string).collect(),
         backend: backend.map(|b| {
             match b {
                 crate::spec::BackendKind::Sim => "sim",
@@ -368,17 +453,18 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
         .ok_or_else(|| damaged("its desired file does not load".to_string()))?;
     let state =
         State::from_json(path, &body.state.to_string()).map_err(|e| damaged(e.to_string()))?;
-    let targets = body
-        .targets
-        .iter()
-        .map(|t| {
-            t.parse()
-                .map_err(|e: crate::address::AddressError| damaged(e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let addresses = |list: &[String]| {
+        list.iter()
+            .map(|t| {
+                t.parse()
+                    .map_err(|e: crate::address::AddressError| damaged(e.to_string()))
+            })
+            .collect::<Result<Vec<Address>, _>>()
+    };
     let options = plan::Options {
-        targets,
+        targets: addresses(&body.targets)?,
         destroy: body.destroy,
+        replace: addresses(&body.replace)?,
     };
     let plan = plan::plan(&model, &state, &body.outside, &options);
     let drift = plan_json::drift_from_json(&body.drift);

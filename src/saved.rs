@@ -50,8 +50,12 @@ pub struct Body {
     pub desired: DesiredFile,
     /// `--target` addresses.
     pub targets: Vec<String>,
-    /// Whether it destroys everything.
+    /// Whether it destroys everything (or, with targets, the targets and what depends
+    /// on them).
     pub destroy: bool,
+    /// `--replace` addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<String>,
     /// The backend named by flag or environment when the plan was made.
     pub backend: Option<String>,
     /// The cloud the plan was made against ([`crate::cloud::Cloud::target`]): it is
@@ -184,6 +188,7 @@ mod tests {
             },
             targets: Vec::new(),
             destroy: false,
+            replace: Vec::new(),
             backend: None,
             cloud: Some("sim (in memory)".into()),
             state: serde_json::json!({}),

@@ -43,9 +43,17 @@ pub struct PlanArgs {
     /// Read the cloud before planning (`--refresh=false` plans from the state alone).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     refresh: bool,
-    /// Plan only this address and what it needs; repeatable.
+    /// Plan only this address and what it needs; repeatable. With `--destroy`: destroy
+    /// only this address and what depends on it.
     #[arg(long, value_name = "ADDR")]
     target: Vec<Address>,
+    /// Plan the deletion of everything in state, as `nicplan destroy` would run it.
+    #[arg(long)]
+    destroy: bool,
+    /// Replace this resource even when nothing forces it (an instance stuck in
+    /// `error`); repeatable.
+    #[arg(long, value_name = "ADDR", conflicts_with = "destroy")]
+    replace: Vec<Address>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +74,10 @@ pub struct ApplyArgs {
     /// Apply only this address and what it needs; repeatable.
     #[arg(long, value_name = "ADDR")]
     target: Vec<Address>,
+    /// Replace this resource even when nothing forces it (an instance stuck in
+    /// `error`); repeatable.
+    #[arg(long, value_name = "ADDR")]
+    replace: Vec<Address>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +90,9 @@ pub struct DestroyArgs {
     /// Steps run at once, at most.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallelism: u16,
+    /// Destroy only this address and what depends on it; repeatable.
+    #[arg(long, value_name = "ADDR")]
+    target: Vec<Address>,
 }
 
 /// Prints the file's diagnostics and returns true when it has errors.
@@ -239,7 +254,8 @@ pub fn exec_plan(args: PlanArgs) -> Result<u8, Error> {
     warn_targets(&args.target);
     let options = plan::Options {
         targets: args.target.clone(),
-        destroy: false,
+        destroy: args.destroy,
+        replace: args.replace.clone(),
     };
     let model = ws.model();
     let planned = ops::plan(&model, &*ws.store, &*ws.cloud, args.refresh, &options)?;
@@ -305,6 +321,7 @@ pub fn exec_apply(args: ApplyArgs) -> Result<u8, Error> {
     let options = plan::Options {
         targets: args.target.clone(),
         destroy: false,
+        replace: args.replace.clone(),
     };
     run(
         &ws,
@@ -358,9 +375,9 @@ pub fn load_saved(path: &std::path::Path) -> Result<(crate::saved::Body, ops::Re
 }
 
 fn apply_saved(path: &std::path::Path, args: &ApplyArgs) -> Result<u8, Error> {
-    if args.common.file.given() || !args.target.is_empty() {
+    if args.common.file.given() || !args.target.is_empty() || !args.replace.is_empty() {
         return Err(Error::Usage(
-            "a saved plan carries its own file and targets; give either -f/--target or a plan file"
+            "a saved plan carries its own file, targets and replacements; give either -f/--target/--replace or a plan file"
                 .to_string(),
         ));
     }
@@ -514,8 +531,9 @@ fn differs(saved: &Planned, now: &Planned) -> Option<String> {
 pub fn exec_destroy(args: DestroyArgs) -> Result<u8, Error> {
     let ws = args.common.open(false)?;
     let options = plan::Options {
-        targets: Vec::new(),
+        targets: args.target.clone(),
         destroy: true,
+        replace: Vec::new(),
     };
     run(
         &ws,
@@ -560,7 +578,8 @@ fn run(
         return Ok(0);
     }
     if !auto_approve {
-        match confirm(command, &ws.cloud.described(), &interrupts)? {
+        let question = prompt(command, &ws.cloud.described(), !options.targets.is_empty());
+        match confirm(command, &question, &interrupts)? {
             Answer::Yes => {}
             Answer::No => {
                 eprintln!("{command} cancelled; nothing was changed.");
@@ -656,10 +675,15 @@ fn execute(
     report(&outcome, &steps, command, &ws.cloud.described())
 }
 
-/// The question before `command` changes `cloud`: a destroy says what it destroys and
-/// that there is no undo, as Terraform's does.
-fn prompt(command: &str, cloud: &str) -> String {
-    if command == "destroy" {
+/// The question before `command` changes `cloud`: a destroy says what it destroys (all
+/// of the state, or the targets and what depends on them) and that there is no undo,
+/// as Terraform's does.
+fn prompt(command: &str, cloud: &str, targeted: bool) -> String {
+    if command == "destroy" && targeted {
+        format!(
+            "Do you really want to destroy the targeted resources, and what depends on them, in {cloud}, as shown above? There is no undo. Only 'yes' will be accepted: "
+        )
+    } else if command == "destroy" {
         format!(
             "Do you really want to destroy every resource of this state in {cloud}, as shown above? There is no undo. Only 'yes' will be accepted: "
         )
@@ -677,13 +701,13 @@ enum Answer {
 
 /// Asks for `yes`. The answer is read on a thread of its own, so that an interrupt at
 /// the prompt is seen at once and the command lets go of the state's lock.
-fn confirm(command: &str, cloud: &str, interrupts: &Interrupts) -> Result<Answer, Error> {
+fn confirm(command: &str, question: &str, interrupts: &Interrupts) -> Result<Answer, Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::Usage(format!(
             "{command} needs --auto-approve when standard input is not a terminal; nothing was changed"
         )));
     }
-    eprint!("{}", prompt(command, cloud));
+    eprint!("{question}");
     std::io::stderr().flush()?;
     let (send, answer) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -873,11 +897,14 @@ mod tests {
     #[test]
     fn the_destroy_prompt_says_there_is_no_undo_and_both_name_the_cloud() {
         let cloud = "the embedded simulator (.nicplan/sim.json), which touches nothing real";
-        let destroy = prompt("destroy", cloud);
+        let destroy = prompt("destroy", cloud, false);
         assert!(destroy.contains("destroy every resource"), "{destroy}");
         assert!(destroy.contains("There is no undo."), "{destroy}");
         assert!(destroy.contains(cloud), "{destroy}");
-        let apply = prompt("apply", "kakaocloud https://example.test");
+        let targeted = prompt("destroy", cloud, true);
+        assert!(targeted.contains("the targeted resources"), "{targeted}");
+        assert!(targeted.contains("There is no undo."), "{targeted}");
+        let apply = prompt("apply", "kakaocloud https://example.test", false);
         assert!(!apply.contains("undo"), "{apply}");
         assert!(
             apply.contains("in kakaocloud https://example.test?"),

@@ -137,7 +137,7 @@ enum TableFormat {
 }
 
 /// The command line with Terraform's spellings of long options made nicplan's:
-/// `-auto-approve`, `-out=p.plan`, `-target=ADDR`, `-refresh=false` and every other
+/// `-auto-approve`, `-out=p.plan`, `-target=ADDR`, `-refresh=false`, `-destroy` and every other
 /// long option of a nicplan command written with one dash become `--auto-approve`,
 /// `--out=p.plan`... Short options (`-f`), values (`-` for standard input) and
 /// everything after `--` are left alone.
@@ -441,6 +441,19 @@ mod tests {
             terraform_spellings(args(&["nicplan", "apply", "-auto-approve", "--", "-out"])),
             args(&["nicplan", "apply", "--auto-approve", "--", "-out"])
         );
+        // `terraform plan -destroy` is `nicplan plan --destroy`; the command `destroy` is
+        // no option and stays.
+        assert_eq!(
+            terraform_spellings(args(&["nicplan", "plan", "-destroy", "-out", "d.plan"])),
+            args(&["nicplan", "plan", "--destroy", "--out", "d.plan"])
+        );
+        assert_eq!(
+            terraform_spellings(args(&["nicplan", "destroy", "-auto-approve"])),
+            args(&["nicplan", "destroy", "--auto-approve"])
+        );
+        let cli = Cli::try_parse_from(terraform_spellings(args(&["nicplan", "plan", "-destroy"])))
+            .expect("parses");
+        assert!(matches!(cli.command, Command::Plan(_)));
         // Not an option of nicplan: left for clap to refuse.
         assert_eq!(
             terraform_spellings(args(&["nicplan", "plan", "-compact-warnings"])),

@@ -237,12 +237,25 @@ fn step(action: Action, address: Address) -> Step {
     }
 }
 
-/// Diffs desired attributes against state.
+/// The reason of a replacement `--replace` asks for: worded apart in the outputs.
+const REPLACE_ASKED: &str = "--replace asks for it";
+
+/// `{address} is replaced because {reason}`, or `, as --replace asked`.
+fn replaced_because(subject: &str, reason: &str) -> String {
+    if reason == REPLACE_ASKED {
+        format!("{subject} is replaced, as --replace asked")
+    } else {
+        format!("{subject} is replaced because {reason}")
+    }
+}
+
+/// Diffs desired attributes against state; `forced` are replaced even unchanged.
 pub(super) fn diff(
     desired: &BTreeMap<Address, Arc<Attributes>>,
     state: &State,
     index: &StateIndex,
     allow_stop: &BTreeSet<String>,
+    forced: &[Address],
 ) -> Diffed {
     let current = &state.resources;
     let have = |a: &Address| current.get(a).map(|e| &e.attributes);
@@ -256,6 +269,14 @@ pub(super) fn diff(
             && let Some(reason) = replacement_reason(want, h)
         {
             replaced.insert(address.clone(), reason);
+        }
+    }
+    // A change that forces the replacement anyway says more than the flag.
+    for address in forced {
+        if desired.contains_key(address) && current.contains_key(address) {
+            replaced
+                .entry(address.clone())
+                .or_insert_with(|| REPLACE_ASKED.to_string());
         }
     }
     let gone = |a: &Address, replaced: &BTreeMap<Address, String>| {
@@ -292,8 +313,15 @@ pub(super) fn diff(
                     let nic = Address::new(Kind::NetworkInterface, &i.primary_interface);
                     replaced.get(&nic).and_then(|why| {
                         // A NIC replaced only because this instance goes is no cause.
-                        (!why.starts_with("it is deleted with its instance"))
-                            .then(|| format!("its primary interface {nic} is replaced: {why}"))
+                        (!why.starts_with("it is deleted with its instance")).then(|| {
+                            if why == REPLACE_ASKED {
+                                format!(
+                                    "its primary interface {nic} is replaced, as --replace asked"
+                                )
+                            } else {
+                                format!("its primary interface {nic} is replaced: {why}")
+                            }
+                        })
                     })
                 }
                 _ => None,
@@ -341,7 +369,7 @@ pub(super) fn diff(
                         before: before(),
                         after: Some(w.clone()),
                         changed: Vec::new(),
-                        reason: Some(format!("{address} is replaced because {reason}")),
+                        reason: Some(replaced_because(&address.to_string(), reason)),
                     })
                 } else {
                     let changed = in_place_changes(w, h);
@@ -547,6 +575,87 @@ pub(super) fn diff(
         steps,
         removed_instances,
     }
+}
+
+/// What a destroy leaves of the state, as the desired resources: nothing without
+/// targets. With targets, the targets go and, as
+/// Terraform destroys dependents, everything that depends on them: a VPC's subnets, a
+/// subnet's NICs, the NICs of a security group, a NIC's public IPs and the instance it
+/// is the primary interface of, an instance's primary NIC. What stays is desired as it
+/// is in state, except that a secondary NIC of a destroyed instance stays detached.
+pub(super) fn surviving(state: &State, targets: &[Address]) -> BTreeMap<Address, Arc<Attributes>> {
+    if targets.is_empty() {
+        return BTreeMap::new();
+    }
+    let gone = destroyed_with(state, targets);
+    state
+        .resources
+        .iter()
+        .filter(|(address, _)| !gone.contains(*address))
+        .map(|(address, entry)| {
+            let mut attributes = entry.attributes.clone();
+            if let Attributes::NetworkInterface(n) = &mut attributes
+                && n.attach_to
+                    .as_ref()
+                    .is_some_and(|i| gone.contains(&Address::new(Kind::Instance, i)))
+            {
+                n.attach_to = None;
+            }
+            (address.clone(), Arc::new(attributes))
+        })
+        .collect()
+}
+
+/// The targets held in state and, transitively, what depends on them there.
+fn destroyed_with(state: &State, targets: &[Address]) -> BTreeSet<Address> {
+    // Who depends on whom, once: dependency -> dependents.
+    let mut dependents: BTreeMap<Address, Vec<&Address>> = BTreeMap::new();
+    for (address, entry) in &state.resources {
+        let needs: Vec<Address> = match &entry.attributes {
+            Attributes::Subnet(s) => vec![Address::new(Kind::Vpc, &s.vpc)],
+            Attributes::NetworkInterface(n) => {
+                std::iter::once(Address::new(Kind::Subnet, &n.subnet))
+                    .chain(
+                        n.security_groups
+                            .iter()
+                            .map(|g| Address::new(Kind::SecurityGroup, g)),
+                    )
+                    .collect()
+            }
+            Attributes::Instance(i) => {
+                vec![Address::new(Kind::NetworkInterface, &i.primary_interface)]
+            }
+            Attributes::PublicIp(p) => p
+                .network_interface
+                .iter()
+                .map(|n| Address::new(Kind::NetworkInterface, n))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for need in needs {
+            dependents.entry(need).or_default().push(address);
+        }
+        // An instance takes its primary NIC with it.
+        if let Attributes::Instance(i) = &entry.attributes {
+            dependents.entry(address.clone()).or_default().extend(
+                state
+                    .resources
+                    .get_key_value(&Address::new(Kind::NetworkInterface, &i.primary_interface))
+                    .map(|(a, _)| a),
+            );
+        }
+    }
+    let mut gone = BTreeSet::new();
+    let mut queue: Vec<&Address> = targets
+        .iter()
+        .filter_map(|t| state.resources.get_key_value(t).map(|(a, _)| a))
+        .collect();
+    while let Some(address) = queue.pop() {
+        if gone.insert(address.clone()) {
+            queue.extend(dependents.get(address).into_iter().flatten().copied());
+        }
+    }
+    gone
 }
 
 impl Diffed {

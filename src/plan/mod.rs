@@ -391,10 +391,14 @@ impl Plan {
 /// What the planner is given besides the model and the state.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Plan only these addresses and what they depend on; empty means everything.
+    /// Plan only these addresses and what they depend on; empty means everything. With
+    /// `destroy`: destroy only these and what depends on them.
     pub targets: Vec<Address>,
     /// Plan the deletion of everything in state (`nicplan destroy`).
     pub destroy: bool,
+    /// Replace these even when nothing forces it (`--replace`): each must be declared
+    /// and in state.
+    pub replace: Vec<Address>,
 }
 
 /// Plans the way from `state` to `model`, in a cloud that also holds `outside` (what
@@ -419,7 +423,9 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
         })
         .collect();
     let desired: BTreeMap<Address, Arc<Attributes>> = if options.destroy {
-        BTreeMap::new()
+        // A targeted destroy keeps the rest of the state as it is; an untargeted one
+        // keeps nothing.
+        diff::surviving(state, &options.targets)
     } else {
         resource::desired_with(model, Arc::new)
     };
@@ -429,8 +435,8 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
         .filter(|i| i.allows_stop())
         .map(|i| i.name.value.clone())
         .collect();
-    let mut diffed = diff::diff(&desired, state, &index, &allow_stop);
-    if !options.targets.is_empty() {
+    let mut diffed = diff::diff(&desired, state, &index, &allow_stop, &options.replace);
+    if !options.targets.is_empty() && !options.destroy {
         diffed.retain_targets(&options.targets, &desired);
     }
     diagnostics.extend(diffed.diagnostics(model, state, &index));
