@@ -509,7 +509,7 @@ fn change_details(change: &Change) -> String {
             );
         }
         // What is lost with it: a public IP's address.
-        ChangeKind::Delete => {
+        ChangeKind::Delete if kind == Kind::PublicIp => {
             before = object(change.before.as_deref())
                 .into_iter()
                 .filter(|(k, v)| {
@@ -519,7 +519,7 @@ fn change_details(change: &Change) -> String {
                 })
                 .collect();
         }
-        ChangeKind::Create | ChangeKind::Update | ChangeKind::Replace => {}
+        _ => {}
     }
     let (sign, words) = match change.kind {
         ChangeKind::Create => ("+", "will be created"),

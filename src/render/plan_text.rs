@@ -248,8 +248,12 @@ pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
                 }
             }
             ChangeKind::Delete => {
-                // What is lost: a public IP's address, a NIC's addresses...
-                for (k, v) in &before {
+                // What is lost: a public IP's address (a NIC's addresses are in the
+                // subnet's range, and come back from it).
+                for (k, v) in before
+                    .iter()
+                    .filter(|_| change.address.kind == crate::address::Kind::PublicIp)
+                {
                     let empty = v.is_null()
                         || v.as_str() == Some("")
                         || v.as_array().is_some_and(Vec::is_empty);
