@@ -223,26 +223,35 @@ fn check_targets(model: &Model, state: &State, targets: &[Address]) -> Result<()
         if declared.contains_key(target) || state.resources.contains_key(target) {
             continue;
         }
-        let known: Vec<String> = declared
-            .keys()
-            .chain(state.resources.keys())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .map(ToString::to_string)
-            .collect();
-        let wanted = target.to_string();
-        let close = crate::suggest::Names::new(known.iter().map(String::as_str)).closest(&wanted);
-        let hint = if close.is_empty() {
-            String::new()
-        } else {
-            format!(" (did you mean {}?)", crate::suggest::one_of(&close))
-        };
         return Err(OpError::UnknownTarget {
-            address: wanted,
-            hint,
+            address: target.to_string(),
+            hint: did_you_mean(&declared, state, target),
         });
     }
     Ok(())
+}
+
+/// ` (did you mean ...?)` with the addresses the file declares or the state holds
+/// that are closest to `address`, or nothing.
+fn did_you_mean(
+    declared: &std::collections::BTreeMap<Address, crate::resource::Attributes>,
+    state: &State,
+    address: &Address,
+) -> String {
+    let known: Vec<String> = declared
+        .keys()
+        .chain(state.resources.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(ToString::to_string)
+        .collect();
+    let close =
+        crate::suggest::Names::new(known.iter().map(String::as_str)).closest(&address.to_string());
+    if close.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", crate::suggest::one_of(&close))
+    }
 }
 
 /// Refuses a `--replace` of something that cannot be replaced: unknown, not made yet,
@@ -265,11 +274,7 @@ fn check_replace(model: &Model, state: &State, replace: &[Address]) -> Result<()
             return Err(refused(
                 format!(
                     "nicplan replaces VPCs, subnets, instances and network interfaces, never a {} (what uses it would lose it)",
-                    if address.kind == Kind::PublicIp {
-                        "public IP"
-                    } else {
-                        "security group"
-                    }
+                    address.kind.noun()
                 ),
                 String::new(),
             ));
@@ -293,24 +298,9 @@ fn check_replace(model: &Model, state: &State, replace: &[Address]) -> Result<()
                 ));
             }
             (false, false) => {
-                let known: Vec<String> = declared
-                    .keys()
-                    .chain(state.resources.keys())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .map(ToString::to_string)
-                    .collect();
-                let wanted = address.to_string();
-                let close =
-                    crate::suggest::Names::new(known.iter().map(String::as_str)).closest(&wanted);
-                let hint = if close.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (did you mean {}?)", crate::suggest::one_of(&close))
-                };
                 return Err(refused(
                     format!("the file declares no {address} and the state holds none"),
-                    hint,
+                    did_you_mean(&declared, state, address),
                 ));
             }
         }
