@@ -778,6 +778,14 @@ fn the_kakaocloud_backend_end_to_end_through_sim_serve() {
         "the last line names the platform: {}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // Each repeated call is told, as it happens, in the log.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.lines().any(|l| l.starts_with("KakaoCloud ")
+            && l.contains(" answered 429 to ")
+            && l.contains("; trying again in ")),
+        "{log}"
+    );
     let again = kakaocloud(
         &w,
         &served,
@@ -1797,4 +1805,81 @@ fn a_state_in_a_folder_that_does_not_exist_is_refused_before_anything_is_touched
     }
     assert!(!w.path("missing").exists());
     assert!(!w.path(".nicplan").exists(), "the simulator was not opened");
+}
+
+/// The `[n/N]` counts of a log's `done` lines, in order; every line counts to `total`.
+fn counts(log: &str, total: usize) -> Vec<usize> {
+    log.lines()
+        .filter_map(|l| {
+            let (count, rest) = l.strip_prefix('[')?.split_once("] ")?;
+            let (n, of) = count.split_once('/')?;
+            assert_eq!(of.parse::<usize>().ok(), Some(total), "{l}");
+            rest.contains(": done (")
+                .then(|| n.parse().expect("a count"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_log_without_a_terminal_counts_the_steps_settled_and_says_what_it_waits_for() {
+    let w = Workdir::new();
+    w.write(&base());
+    let plan = w.ok(&["plan"]);
+    let total = steps(&plan).len();
+    // Instances that take a moment to build, as on the platform.
+    let out = w
+        .command()
+        .env("NICPLAN_SIM_BUILD_MS", "150")
+        .args(["apply", "--auto-approve"])
+        .output()
+        .expect("runs");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    // Every line opens with how many steps have settled, counting up to the total.
+    assert_eq!(
+        counts(&log, total),
+        (1..=total).collect::<Vec<_>>(),
+        "{log}"
+    );
+    // A wait says what it waits for as it begins, so the log never goes silent.
+    assert!(
+        log.lines().any(
+            |l| l.contains(" to instance.web-1: waiting for instance web-1 (")
+                && l.ends_with(") to finish building")
+        ),
+        "{log}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).ends_with(&format!(
+            "Apply complete: {total} steps done on the embedded simulator (.nicplan/sim.json), which touches nothing real.\n"
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // One step is one step.
+    w.write(&edit(
+        &base(),
+        "{ description: web tier }",
+        "{ description: web }",
+    ));
+    let one = w.ok(&["apply", "--auto-approve"]);
+    assert!(one.contains("Apply complete: 1 step done on"), "{one}");
+}
+
+#[test]
+fn a_rename_is_hinted_and_the_state_mv_it_gives_leaves_nothing_to_do() {
+    let w = applied();
+    w.write(&base().replace("web-1-eth1", "web-1-db"));
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(2), "{plan}");
+    let hint = "Hint: network_interface.web-1-eth1 is destroyed and network_interface.web-1-db created with the same attributes. If it was only renamed, `nicplan state mv network_interface.web-1-eth1 network_interface.web-1-db` keeps the object";
+    assert!(plan.contains(hint), "{plan}");
+    w.ok(&[
+        "state",
+        "mv",
+        "network_interface.web-1-eth1",
+        "network_interface.web-1-db",
+    ]);
+    let (plan, code) = w.plan();
+    assert_eq!(code, Some(0), "{plan}");
 }

@@ -363,7 +363,21 @@ fn a_refused_plan_says_so() {
     let md = markdown(&plan, &drift, &source, Some(&network), None);
     insta::assert_snapshot!("refused", md);
     assert_well_formed(&md);
-    assert!(md.contains("> [!WARNING]\n> **This plan is refused and cannot be applied:**"));
+    // The refusal opens the comment, in bold; the counts follow in plain words and
+    // never read as a bold "nothing to do".
+    assert!(
+        md.starts_with(
+            "### nicplan plan: refused\n\n> [!WARNING]\n> **This plan is refused and cannot be applied:**"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "\n\nThe file asks for: 0 to create, 0 to update, 0 to replace, 0 to destroy; 1 attach,"
+        ),
+        "{md}"
+    );
+    assert!(!md.contains("**Plan:"), "{md}");
     assert!(
         md.contains("- **error** `nicplan::capacity` nicplan.yaml:"),
         "{md}"
@@ -517,4 +531,49 @@ fn the_diagram_gives_way_before_any_resource_diff() {
         return;
     }
     panic!("the diagram never gave way");
+}
+
+#[test]
+fn the_steps_table_says_why_each_step_waits() {
+    let row = |md: &str, step: &str| -> String {
+        md.lines()
+            .find(|l| l.starts_with("| ") && l.contains(&format!("`{step}`")))
+            .unwrap_or_else(|| panic!("no row for {step}: {md}"))
+            .to_string()
+    };
+    // Waiting for what the step before makes needs no words: the number says it.
+    let made = World::empty().markdown(&base());
+    assert!(row(&made, "create vpc.main").ends_with(" | — |"), "{made}");
+    assert!(
+        row(&made, "create subnet.app-a").ends_with(" | 1 |"),
+        "{made}"
+    );
+    // Any other constraint is spelled out beside its number.
+    let md = World::applied(&base()).markdown(&everything());
+    let resize = row(&md, "resize instance.web-1 to m2a.xlarge");
+    assert!(
+        resize.contains(": the platform resizes instance.web-1 only when it is stopped"),
+        "{resize}"
+    );
+}
+
+#[test]
+fn a_renamed_resource_gets_the_state_mv_that_keeps_it() {
+    let w = World::applied(&base());
+    let renamed = base().replace("web-1-eth1", "web-1-db");
+    let md = w.markdown(&renamed);
+    assert_well_formed(&md);
+    assert!(
+        md.contains(
+            "> [!TIP]\n> `network_interface.web-1-eth1` is destroyed and `network_interface.web-1-db` created with the same attributes. If it was only renamed, `nicplan state mv network_interface.web-1-eth1 network_interface.web-1-db` keeps the object"
+        ),
+        "{md}"
+    );
+    // A real change is no rename: the new NIC in another subnet gets no tip.
+    let moved = renamed.replacen(
+        "  web-1-db:\n    subnet: db-a\n",
+        "  web-1-db:\n    subnet: mgmt-a\n",
+        1,
+    );
+    assert!(!w.markdown(&moved).contains("[!TIP]"));
 }

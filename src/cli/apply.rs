@@ -1,7 +1,7 @@
 //! `plan`, `apply`, `destroy`: the commands that change the cloud or say how they would.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -509,8 +509,8 @@ fn differs(saved: &Planned, now: &Planned) -> Option<String> {
     }
     if was.len() != is.len() {
         return Some(format!(
-            "the state or the cloud changed since it was made: it had {} steps and would now have {}",
-            was.len(),
+            "the state or the cloud changed since it was made: it had {} and would now have {}",
+            crate::render::counted(was.len(), "step", "steps"),
             is.len()
         ));
     }
@@ -655,8 +655,11 @@ fn execute(
     interrupts: &Interrupts,
 ) -> Result<u8, Error> {
     let total = planned.plan.steps.len();
-    let progress = Progress::new(total as u64);
+    let progress = Arc::new(Progress::new(total as u64));
     let on_event = |event: Event<'_>| progress.event(&event, total);
+    let notices = Arc::clone(&progress);
+    ws.cloud
+        .set_notices(Arc::new(move |line: &str| notices.line(line)));
     let executor_options = executor::Options {
         parallelism: usize::from(parallelism),
         timeouts: executor::Timeouts::from_settings(&ws.model().settings.timeouts),
@@ -733,10 +736,13 @@ fn confirm(command: &str, question: &str, interrupts: &Interrupts) -> Result<Ans
     }
 }
 
-/// Progress on stderr: a bar on a terminal, plain lines otherwise.
+/// Progress on stderr: a bar on a terminal, plain lines otherwise. Each line opens with
+/// `[n/N]`: n of the plan's N steps have settled (done, failed or not run).
 struct Progress {
     bar: Option<ProgressBar>,
     lines: Mutex<()>,
+    settled: AtomicUsize,
+    finished: AtomicBool,
 }
 
 impl Progress {
@@ -756,15 +762,33 @@ impl Progress {
         Progress {
             bar,
             lines: Mutex::new(()),
+            settled: AtomicUsize::new(0),
+            finished: AtomicBool::new(false),
         }
     }
 
-    fn line(&self, text: String) {
+    /// One line above the bar, or on its own once the bar is gone or without one.
+    fn line(&self, text: &str) {
         let _guard = self.lines.lock();
+        self.print(text);
+    }
+
+    fn print(&self, text: &str) {
         match &self.bar {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            Some(bar) if !self.finished.load(Ordering::SeqCst) => bar.println(text),
+            _ => eprintln!("{text}"),
         }
+    }
+
+    /// Counts one more step settled and prints its line, made from the count: under one
+    /// lock, so that the counts of a log go up line by line.
+    fn settle(&self, text: impl FnOnce(usize) -> String) {
+        let _guard = self.lines.lock();
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+        let settled = self.settled.fetch_add(1, Ordering::SeqCst) + 1;
+        self.print(&text(settled));
     }
 
     fn event(&self, event: &Event<'_>, total: usize) {
@@ -784,38 +808,30 @@ impl Progress {
                 if let Some(bar) = &self.bar {
                     bar.set_message(format!("{}: {when} for {what}", step.describe()));
                 }
-                self.line(format!(
-                    "[{}/{total}] {}: {when} for {what}",
-                    step.index,
+                let settled = self.settled.load(Ordering::SeqCst);
+                self.line(&format!(
+                    "[{settled}/{total}] {}: {when} for {what}",
                     step.describe()
                 ));
             }
-            Event::Done(step, detail) => {
-                if let Some(bar) = &self.bar {
-                    bar.inc(1);
-                }
-                self.line(format!(
-                    "[{}/{total}] {}: done ({detail})",
-                    step.index,
+            Event::Done(step, detail) => self.settle(|settled| {
+                format!("[{settled}/{total}] {}: done ({detail})", step.describe())
+            }),
+            Event::Failed(step, error) => self.settle(|settled| {
+                format!(
+                    "[{settled}/{total}] {} (step {}): FAILED: {error}",
+                    step.describe(),
+                    step.index
+                )
+            }),
+            Event::Skipped(step, dep) => self.settle(|settled| {
+                format!(
+                    "[{settled}/{total}] {}: not run, step {dep} failed",
                     step.describe()
-                ));
-            }
-            Event::Failed(step, error) => {
-                self.line(format!(
-                    "[{}/{total}] {}: FAILED: {error}",
-                    step.index,
-                    step.describe()
-                ));
-            }
-            Event::Skipped(step, dep) => {
-                self.line(format!(
-                    "[{}/{total}] {}: not run, step {dep} failed",
-                    step.index,
-                    step.describe()
-                ));
-            }
+                )
+            }),
             Event::Interrupted(running) => {
-                self.line(format!(
+                self.line(&format!(
                     "Interrupted: no new step starts; waiting for the {running} in flight to finish and writing the state (interrupt again to stop at once)."
                 ));
             }
@@ -823,6 +839,8 @@ impl Progress {
     }
 
     fn finish(&self) {
+        let _guard = self.lines.lock();
+        self.finished.store(true, Ordering::SeqCst);
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -845,15 +863,15 @@ fn report(
     if outcome.succeeded() {
         let done = outcome.done.len();
         print(&format!(
-            "{}{} complete: {done} step{} done on {cloud}.\n",
+            "{}{} complete: {} done on {cloud}.\n",
             command[..1].to_uppercase(),
             &command[1..],
-            if done == 1 { "" } else { "s" }
+            crate::render::counted(done, "step", "steps")
         ))?;
         return Ok(0);
     }
     let mut text = format!(
-        "{} {}: {} of {} steps done; the state records every completed step.\n",
+        "{} {}: {} of {} done; the state records every completed step.\n",
         command,
         if outcome.interrupted {
             "interrupted"
@@ -861,7 +879,7 @@ fn report(
             "stopped"
         },
         outcome.done.len(),
-        steps.len()
+        crate::render::counted(steps.len(), "step", "steps")
     );
     for (i, error) in &outcome.failed {
         text.push_str(&format!("  failed:  {i}. {}: {error}\n", describe(*i)));

@@ -528,6 +528,8 @@ pub struct KakaoCloud {
     flavors: Mutex<Option<Flavors>>,
     /// Numbers the exchanges in the debug log.
     exchanges: std::sync::atomic::AtomicU64,
+    /// Where a repeated call is told; standard error until set.
+    notices: Mutex<Option<super::Notices>>,
 }
 
 impl fmt::Debug for KakaoCloud {
@@ -611,6 +613,21 @@ impl KakaoCloud {
             token: Mutex::new(None),
             flavors: Mutex::new(None),
             exchanges: std::sync::atomic::AtomicU64::new(0),
+            notices: Mutex::new(None),
+        }
+    }
+
+    /// Tells `line`, with every credential and `token` redacted, where notices go.
+    fn notice(&self, line: &str, token: Option<&str>) {
+        let line: String = self
+            .redact(line, token)
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let notices = guard(&self.notices).clone();
+        match notices {
+            Some(notices) => notices(&line),
+            None => eprintln!("{line}"),
         }
     }
 
@@ -831,10 +848,21 @@ impl KakaoCloud {
                     if changes && !matches!(raw.status, 429 | 503) {
                         *ambiguous = true;
                     }
-                    std::thread::sleep(
-                        raw.retry_after.unwrap_or_else(|| self.pause(attempt))
-                            + self.jitter(attempt),
+                    let pause = raw.retry_after.unwrap_or_else(|| self.pause(attempt))
+                        + self.jitter(attempt);
+                    self.notice(
+                        &format!(
+                            "KakaoCloud {} answered {} to {}; trying again in {} (attempt {} of {})",
+                            req.service.label(),
+                            raw.status,
+                            req.what(),
+                            pause_words(pause),
+                            attempt + 2,
+                            self.config.max_retries + 1
+                        ),
+                        token,
                     );
+                    std::thread::sleep(pause);
                 }
                 Ok(raw) => return Ok(Sent::Raw(raw, attempt + 1)),
                 Err(e) => {
@@ -853,7 +881,19 @@ impl KakaoCloud {
                             token,
                         )));
                     }
-                    std::thread::sleep(self.pause(attempt));
+                    let pause = self.pause(attempt);
+                    self.notice(
+                        &format!(
+                            "cannot reach KakaoCloud {} for {}: {e}; trying again in {} (attempt {} of {})",
+                            req.service.label(),
+                            req.what(),
+                            pause_words(pause),
+                            attempt + 2,
+                            self.config.max_retries + 1
+                        ),
+                        token,
+                    );
+                    std::thread::sleep(pause);
                 }
             }
             attempt += 1;
@@ -1529,6 +1569,15 @@ fn refuse_secondary_ips(name: &str, ips: &[Ipv4Addr]) -> Result<(), CloudError> 
     )))
 }
 
+/// A pause in words: `250 ms`, `1.5 s`.
+fn pause_words(pause: Duration) -> String {
+    if pause < Duration::from_secs(1) {
+        format!("{} ms", pause.as_millis())
+    } else {
+        format!("{:.1} s", pause.as_secs_f64())
+    }
+}
+
 impl Cloud for KakaoCloud {
     fn vpcs_like(&self, name: &str, cidr: Ipv4Net) -> Result<Vec<String>, CloudError> {
         let mut out = Vec::new();
@@ -1574,6 +1623,10 @@ impl Cloud for KakaoCloud {
                 shown_url(&c.base(Service::Bcs)),
             ),
         }
+    }
+
+    fn set_notices(&self, notices: super::Notices) {
+        *guard(&self.notices) = Some(notices);
     }
 
     fn name(&self) -> &'static str {

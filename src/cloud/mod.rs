@@ -320,6 +320,10 @@ pub enum CloudError {
     Unavailable(String),
 }
 
+/// Where a backend tells what it does beyond answering, one line at a time: a call it
+/// repeats because the platform was busy or out of reach.
+pub type Notices = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
 /// One platform, one set of calls. Every call checks the platform's own rules.
 pub trait Cloud: Send + Sync {
     /// The backend's name, `sim` or `kakaocloud`.
@@ -335,6 +339,9 @@ pub trait Cloud: Send + Sync {
     fn described(&self) -> String {
         self.target()
     }
+    /// Sends what the backend tells from now on to `notices` instead of standard error.
+    /// A backend that has nothing to tell ignores it.
+    fn set_notices(&self, _notices: Notices) {}
     /// The IDs of the VPCs named `name` with block `cidr`, for telling the one a create
     /// makes from those that were there before.
     fn vpcs_like(&self, name: &str, cidr: Ipv4Net) -> Result<Vec<String>, CloudError> {

@@ -153,6 +153,14 @@ fn replacement_reason(want: &Attributes, have: &Attributes) -> Option<String> {
     }
 }
 
+/// Whether an object with attributes `have` could stand for `want` with no change at
+/// all: nothing that replaces it and nothing that changes in place differs.
+pub(super) fn same_object(want: &Attributes, have: &Attributes) -> bool {
+    std::mem::discriminant(want) == std::mem::discriminant(have)
+        && replacement_reason(want, have).is_none()
+        && in_place_changes(want, have).is_empty()
+}
+
 /// The attribute names that change in place.
 fn in_place_changes(want: &Attributes, have: &Attributes) -> Vec<String> {
     let mut out = Vec::new();

@@ -357,6 +357,55 @@ impl Plan {
             .collect()
     }
 
+    /// Resources that look renamed: one is destroyed and another of its kind created
+    /// with the same attributes, each the only match of the other. `nicplan state mv`
+    /// keeps the object instead. Looked for only while the destroyed times the
+    /// created of one kind stay within 250,000 (the pairs are compared one by one).
+    pub fn renames(&self) -> Vec<(&Address, &Address)> {
+        const MOST_PAIRS: usize = 250_000;
+        let of = |kind: ChangeKind| {
+            let mut by_kind: BTreeMap<crate::address::Kind, Vec<(&Address, &Attributes)>> =
+                BTreeMap::new();
+            for c in self.changes.iter().filter(|c| c.kind == kind) {
+                let attrs = match kind {
+                    ChangeKind::Delete => c.before.as_deref(),
+                    _ => c.after.as_deref(),
+                };
+                if let Some(attrs) = attrs {
+                    by_kind
+                        .entry(c.address.kind)
+                        .or_default()
+                        .push((&c.address, attrs));
+                }
+            }
+            by_kind
+        };
+        let (gone, made) = (of(ChangeKind::Delete), of(ChangeKind::Create));
+        let mut out = Vec::new();
+        for (kind, gone) in &gone {
+            let Some(made) = made.get(kind) else { continue };
+            if gone.len().saturating_mul(made.len()) > MOST_PAIRS {
+                continue;
+            }
+            let matches = |have: &Attributes| -> Vec<usize> {
+                (0..made.len())
+                    .filter(|&j| diff::same_object(made[j].1, have))
+                    .collect()
+            };
+            for (i, (from, have)) in gone.iter().enumerate() {
+                let [j] = matches(have)[..] else { continue };
+                let back: Vec<usize> = (0..gone.len())
+                    .filter(|&k| diff::same_object(made[j].1, gone[k].1))
+                    .collect();
+                if back == [i] {
+                    out.push((*from, made[j].0));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// The counts of the summary line.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();

@@ -32,6 +32,11 @@ pub fn shown_per_code(severity: Severity) -> usize {
     }
 }
 
+/// `1 step`, `2 steps`: a count with its noun in the number it takes.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The lines a summing-up note names, at most.
 const LINES_NAMED: usize = 5;
 

@@ -1,10 +1,11 @@
 //! The plan as a GitHub pull-request comment: what a reviewer without credentials needs
-//! to judge a change. A title and the summary line; a `[!WARNING]` block when the plan
-//! is refused; a `[!CAUTION]` block naming everything destroyed or replaced; the drift;
-//! the steps in order; one collapsible `diff` of the attributes per resource (and per
-//! attachment or association move); the capacity of the instances touched; the
-//! diagnostics, errors first; a collapsible Mermaid diagram of the part of the network
-//! the plan touches.
+//! to judge a change. A title and the summary line (a refused plan opens with the
+//! refusal instead, its counts after it in plain text); a `[!CAUTION]` block naming
+//! everything destroyed or replaced; a `[!TIP]` for what looks renamed; the drift;
+//! the steps in order, with what each waits for and why; one collapsible `diff` of the
+//! attributes per resource (and per attachment or association move); the capacity of
+//! the instances touched; the diagnostics, errors first; a collapsible Mermaid diagram
+//! of the part of the network the plan touches.
 //!
 //! Invariants:
 //! - The comment never exceeds [`MAX_COMMENT_CHARS`] characters. Everything but the
@@ -72,15 +73,23 @@ pub fn markdown(
         parts.push(findings);
         parts.push(advice_part(&plan.diagnostics, source));
     } else {
-        parts.push(Part::fixed(format!(
-            "### nicplan plan\n\n**{}**\n\n",
-            plan.summary()
-        )));
+        if plan.has_errors() {
+            // The refusal first and in bold; the counts after it, in plain text, read
+            // as what the file asks for, never as "nothing to do".
+            let summary = plan.summary().to_string();
+            let asked = summary.strip_prefix("Plan: ").unwrap_or(&summary);
+            parts.push(Part::fixed(format!(
+                "### nicplan plan: refused\n\n{}The file asks for: {asked}\n\n",
+                refusal(&plan.diagnostics)
+            )));
+        } else {
+            parts.push(Part::fixed(format!(
+                "### nicplan plan\n\n**{}**\n\n",
+                plan.summary()
+            )));
+        }
         if let Some(context) = context {
             parts.push(Part::fixed(context_part(context)));
-        }
-        if plan.has_errors() {
-            parts.push(Part::fixed(refusal(&plan.diagnostics)));
         }
         if !plan.outside_checked && !plan.steps.is_empty() {
             parts.push(Part::fixed(format!(
@@ -89,6 +98,7 @@ pub fn markdown(
             )));
         }
         parts.push(caution_part(&plan.changes));
+        parts.push(Part::fixed(renames_part(plan)));
         parts.push(stops_part(&plan.steps));
         parts.push(drift_part(drift));
         parts.push(steps_part(&plan.steps));
@@ -340,6 +350,47 @@ fn refusal(diagnostics: &[Diagnostic]) -> String {
     )
 }
 
+/// The renames a `[!TIP]` spells out, at most; the text plan has all of them.
+const RENAMES_SHOWN: usize = 10;
+
+/// A `[!TIP]` naming the resources that look renamed, with the `state mv` that keeps
+/// each object.
+fn renames_part(plan: &Plan) -> String {
+    let renames = plan.renames();
+    let [first, ..] = renames[..] else {
+        return String::new();
+    };
+    let mut out = if renames.len() == 1 {
+        let (a, b) = (first.0.to_string(), first.1.to_string());
+        format!(
+            "> [!TIP]\n> {} is destroyed and {} created with the same attributes. If it was only renamed, {} keeps the object, and the plan then has neither step.\n",
+            code(&a),
+            code(&b),
+            code(&format!("nicplan state mv {a} {b}"))
+        )
+    } else {
+        let mut out = format!(
+            "> [!TIP]\n> {} resources are destroyed and others of their kind created with the same attributes. If they were only renamed, these keep the objects, and the plan then has neither step:\n>\n",
+            renames.len()
+        );
+        for (from, to) in renames.iter().take(RENAMES_SHOWN) {
+            out.push_str(&format!(
+                "> - {}\n",
+                code(&format!("nicplan state mv {from} {to}"))
+            ));
+        }
+        if renames.len() > RENAMES_SHOWN {
+            out.push_str(&format!(
+                "> - and {} more (`nicplan plan` lists them)\n",
+                renames.len() - RENAMES_SHOWN
+            ));
+        }
+        out
+    };
+    out.push('\n');
+    out
+}
+
 /// The `[!CAUTION]` block naming every resource destroyed or replaced.
 /// An `[!IMPORTANT]` block naming the running instances the plan stops to resize.
 fn stops_part(steps: &[crate::plan::Step]) -> Part {
@@ -458,18 +509,51 @@ fn drift_part(drift: &[Drift]) -> Part {
     )
 }
 
-/// The steps table: number, step, the steps it waits for.
+/// The steps table: number, step, the steps it waits for and why, in step order. A
+/// reason that only says the step needs what that step makes (`needs vpc.main` after
+/// `create vpc.main`) is the number alone; any other is given (`5: the detach makes
+/// room on instance.web-1`).
 fn steps_part(steps: &[Step]) -> Part {
+    let address_of = |index: usize| {
+        steps
+            .get(index.wrapping_sub(1))
+            .filter(|s| s.index == index)
+            .or_else(|| steps.iter().find(|s| s.index == index))
+            .map(|s| s.address.to_string())
+    };
     let items = steps
         .iter()
         .map(|s| {
-            let after: std::collections::BTreeSet<usize> =
-                s.depends_on.iter().map(|d| d.step).collect();
-            let after: Vec<String> = after.iter().map(usize::to_string).collect();
+            let mut after: Vec<(usize, &str)> =
+                s.depends_on.iter().map(|d| (d.step, &*d.reason)).collect();
+            after.sort_unstable();
+            after.dedup();
             let after = if after.is_empty() {
                 "—".to_string()
             } else {
-                after.join(", ")
+                // The steps waited for with one reason go together; the plain ones
+                // (no reason given) are one group too.
+                let mut groups: Vec<(Vec<usize>, Option<&str>)> = Vec::new();
+                for &(step, reason) in &after {
+                    let plain = address_of(step)
+                        .is_some_and(|a| reason.strip_prefix("needs ") == Some(a.as_str()));
+                    let reason = (!plain).then_some(reason);
+                    match groups.iter_mut().find(|(_, r)| *r == reason) {
+                        Some((steps, _)) => steps.push(step),
+                        None => groups.push((vec![step], reason)),
+                    }
+                }
+                let groups: Vec<String> = groups
+                    .iter()
+                    .map(|(steps, reason)| {
+                        let steps: Vec<String> = steps.iter().map(usize::to_string).collect();
+                        match reason {
+                            Some(reason) => format!("{}: {}", steps.join(", "), cell(reason)),
+                            None => steps.join(", "),
+                        }
+                    })
+                    .collect();
+                groups.join("; ")
             };
             format!("| {} | {} | {after} |\n", s.index, cell_code(&s.describe()))
         })

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::text::{self, Style};
+use crate::address::Address;
 use crate::plan::{ChangeKind, Plan};
 use crate::refresh::{Drift, DriftKind};
 use crate::resource::Attributes;
@@ -292,6 +293,9 @@ pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
             }
         });
     }
+    for (from, to) in plan.renames() {
+        let _ = writeln!(out, "{} {}\n", p.bold("Hint:"), renamed(from, to));
+    }
     if !plan.outside_checked && !plan.steps.is_empty() {
         let _ = writeln!(out, "Note: {NOT_READ}\n");
     }
@@ -306,4 +310,11 @@ pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
     } else {
         let _ = writeln!(out, "{}", p.bold(&plan.summary().to_string()));
     }
+}
+
+/// The hint for a resource that looks renamed.
+pub fn renamed(from: &Address, to: &Address) -> String {
+    format!(
+        "{from} is destroyed and {to} created with the same attributes. If it was only renamed, `nicplan state mv {from} {to}` keeps the object, and the plan then has neither step."
+    )
 }
