@@ -126,6 +126,22 @@ fn the_plan_of_every_step_kind_in_text_and_json() {
         assert!(actions.contains(action), "no {action} step: {actions:?}");
     }
     assert_eq!(doc["summary"]["replace"], 2);
+    // What the cloud will choose is marked, as Terraform's after_unknown.
+    let unknown = |address: &str| {
+        doc["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .find(|c| c["address"] == address)
+            .unwrap_or_else(|| panic!("no change of {address}"))["after_unknown"]
+            .clone()
+    };
+    assert_eq!(
+        unknown("network_interface.extra"),
+        serde_json::json!(["private_ip"])
+    );
+    assert_eq!(unknown("security_group.ops-sg"), serde_json::json!([]));
+    assert_eq!(unknown("network_interface.spare"), serde_json::json!([]));
     assert_eq!(doc["format_version"], "1");
     assert!(doc["steps"][0]["depends_on"].is_array());
     // Same bytes on every run.

@@ -23,8 +23,24 @@ pub struct JsonChange<'a> {
     pub after: Option<&'a Attributes>,
     /// Names of the attributes that change in place.
     pub changed: Vec<String>,
+    /// Names of the attributes of `after` whose value the cloud chooses when it makes
+    /// the object, as Terraform's `after_unknown`: a NIC's `private_ip` when the file
+    /// leaves it open, a public IP's `address`. Empty unless created or replaced.
+    pub after_unknown: Vec<&'static str>,
     /// Why it is replaced, in words.
     pub reason: Option<String>,
+}
+
+/// The attributes the cloud chooses for the object `change` makes, if it makes one.
+fn after_unknown(change: &crate::plan::Change) -> Vec<&'static str> {
+    if !matches!(change.kind, ChangeKind::Create | ChangeKind::Replace) {
+        return Vec::new();
+    }
+    match change.after.as_deref() {
+        Some(Attributes::NetworkInterface(n)) if n.private_ip.is_none() => vec!["private_ip"],
+        Some(Attributes::PublicIp(_)) => vec!["address"],
+        _ => Vec::new(),
+    }
 }
 
 /// Why a step waits for another.
@@ -181,6 +197,7 @@ pub fn document<'a>(
                 before: c.before.as_deref(),
                 after: c.after.as_deref(),
                 changed: c.changed.clone(),
+                after_unknown: after_unknown(c),
                 reason: c.reason.clone(),
             })
             .collect(),
