@@ -400,7 +400,7 @@ pub enum RederiveError {
     },
     /// This nicplan wrote it, yet its steps are not the plan of its own inputs.
     #[error(
-        "{path} holds steps its own desired file and state do not give: it was edited after it was made; nothing was applied. Make a new plan"
+        "{path} holds steps its own desired file and state do not give: it was edited after it was made (or made by another build of this version of nicplan); nothing was applied. Make a new plan"
     )]
     Edited {
         /// The plan file.
