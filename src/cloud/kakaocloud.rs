@@ -814,6 +814,20 @@ impl KakaoCloud {
         })
     }
 
+    /// Tells why attempt `attempt` (from 0) is repeated and when, then waits `pause`.
+    fn retry_after(&self, why: &str, pause: Duration, attempt: u32, token: Option<&str>) {
+        self.notice(
+            &format!(
+                "{why}; trying again in {} (attempt {} of {})",
+                pause_words(pause),
+                attempt + 2,
+                self.config.max_retries + 1
+            ),
+            token,
+        );
+        std::thread::sleep(pause);
+    }
+
     /// Sends `req`, repeating it on 429, 5xx and transport errors. `ambiguous` turns
     /// true when an attempt that changes something may have taken effect; before a
     /// repeat after that, `recover` looks for what it made.
@@ -850,19 +864,13 @@ impl KakaoCloud {
                     }
                     let pause = raw.retry_after.unwrap_or_else(|| self.pause(attempt))
                         + self.jitter(attempt);
-                    self.notice(
-                        &format!(
-                            "KakaoCloud {} answered {} to {}; trying again in {} (attempt {} of {})",
-                            req.service.label(),
-                            raw.status,
-                            req.what(),
-                            pause_words(pause),
-                            attempt + 2,
-                            self.config.max_retries + 1
-                        ),
-                        token,
+                    let why = format!(
+                        "KakaoCloud {} answered {} to {}",
+                        req.service.label(),
+                        raw.status,
+                        req.what()
                     );
-                    std::thread::sleep(pause);
+                    self.retry_after(&why, pause, attempt, token);
                 }
                 Ok(raw) => return Ok(Sent::Raw(raw, attempt + 1)),
                 Err(e) => {
@@ -882,18 +890,12 @@ impl KakaoCloud {
                         )));
                     }
                     let pause = self.pause(attempt);
-                    self.notice(
-                        &format!(
-                            "cannot reach KakaoCloud {} for {}: {e}; trying again in {} (attempt {} of {})",
-                            req.service.label(),
-                            req.what(),
-                            pause_words(pause),
-                            attempt + 2,
-                            self.config.max_retries + 1
-                        ),
-                        token,
+                    let why = format!(
+                        "cannot reach KakaoCloud {} for {}: {e}",
+                        req.service.label(),
+                        req.what()
                     );
-                    std::thread::sleep(pause);
+                    self.retry_after(&why, pause, attempt, token);
                 }
             }
             attempt += 1;
