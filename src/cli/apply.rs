@@ -121,31 +121,6 @@ fn refuse_invalid(validation: &Validation, format: PlanFormat) -> Result<bool, E
     Ok(true)
 }
 
-/// A plan in the chosen format.
-pub fn render_plan(
-    format: PlanFormat,
-    plan: &plan::Plan,
-    drift: &[crate::refresh::Drift],
-    source: &crate::source::Source,
-    network: Option<&render::mermaid::Network>,
-    context: Option<&Context>,
-) -> String {
-    match format {
-        PlanFormat::Text => {
-            let mut out = context
-                .map(|c| render::plan_text::header(c, stdout_style()))
-                .unwrap_or_default();
-            out.push_str(&render::plan_text::drift(drift));
-            out.push_str(&render::plan_text::plan(plan, source, stdout_style()));
-            out
-        }
-        PlanFormat::Json => render::plan_json::plan(plan, drift, source, context),
-        PlanFormat::Markdown => {
-            render::plan_markdown::markdown(plan, drift, source, network, context)
-        }
-    }
-}
-
 /// What a plan made in `ws` shows first: its backend, its state, the file the state
 /// was last applied from.
 /// With `of_file`, a plan from another file than the state was last applied from is

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use super::apply::{PlanFormat, render_plan};
-use super::print;
+use super::apply::{PlanFormat, print_rendered};
 use super::workspace::{Backend, Error, FileArg};
+use super::{print, print_streamed, stdout_style};
 use crate::render;
 use crate::validate::{self, Validation};
 
@@ -184,7 +184,7 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
     let Some(old_model) = &old.model else {
         eprint!(
             "{}",
-            render::text::diagnostics(&old.source, &old.diagnostics, super::stdout_style())
+            render::text::diagnostics(&old.source, &old.diagnostics, stdout_style())
         );
         return Err(Error::Usage(format!(
             "the base file {} does not load, so there is nothing to compare with",
@@ -217,29 +217,37 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
             old: crate::resource::desired(old_model),
             new: crate::resource::desired(model),
         });
-    let out = match args.format {
-        DiffFormat::Text => render_plan(PlanFormat::Text, &plan, &[], &new.source, None, None)
-            .replace(
-                render::plan_text::NO_CHANGES,
+    match args.format {
+        DiffFormat::Text => print_streamed(|out| {
+            render::plan_text::write_ending(
+                out,
+                &plan,
+                &new.source,
+                stdout_style(),
                 "No changes between the two files.\n",
-            ),
-        DiffFormat::Json => render_plan(PlanFormat::Json, &plan, &[], &new.source, None, None),
-        DiffFormat::Markdown => render_plan(
+            );
+        })?,
+        DiffFormat::Json => {
+            print_rendered(PlanFormat::Json, &plan, &[], &new.source, None, None)?;
+        }
+        DiffFormat::Markdown => print_rendered(
             PlanFormat::Markdown,
             &plan,
             &[],
             &new.source,
             network.as_ref(),
             None,
-        ),
-        DiffFormat::Sarif => {
-            render::sarif::sarif(&[(&new.source, &plan.diagnostics)], super::verbose())
-        }
-        DiffFormat::Github => {
-            render::github::github(&new.source, &plan.diagnostics, super::verbose())
-        }
-    };
-    print(&out)?;
+        )?,
+        DiffFormat::Sarif => print(&render::sarif::sarif(
+            &[(&new.source, &plan.diagnostics)],
+            super::verbose(),
+        ))?,
+        DiffFormat::Github => print(&render::github::github(
+            &new.source,
+            &plan.diagnostics,
+            super::verbose(),
+        ))?,
+    }
     if plan.has_errors() {
         return Ok(1);
     }

@@ -169,17 +169,22 @@ pub fn header(context: &crate::render::context::Context, style: Style) -> String
     out
 }
 
-/// Renders a plan, with its diagnostics pointing into `source`.
-pub fn plan(plan: &Plan, source: &Source, style: Style) -> String {
-    let mut out = String::new();
-    write(&mut out, plan, source, style);
-    out
+/// Renders a plan, with its diagnostics pointing into `source`, into `out` as it is
+/// made: a large plan goes to the terminal without being held whole in memory. Errors
+/// of `out` are left to it (a writer that fails keeps its first error and takes
+/// nothing more).
+pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
+    write_ending(out, plan, source, style, NO_CHANGES);
 }
 
-/// [`plan`], written into `out` as it is made: a large plan goes to the terminal
-/// without being held whole in memory. Errors of `out` are left to it (a writer that
-/// fails keeps its first error and takes nothing more).
-pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
+/// [`write`], with `no_changes` as the last line of a plan that changes nothing.
+pub fn write_ending(
+    out: &mut impl Write,
+    plan: &Plan,
+    source: &Source,
+    style: Style,
+    no_changes: &str,
+) {
     let p = Paint { on: style.color };
     // Instances resized by a stop and a start, looked up once per change.
     let stopped: std::collections::HashSet<&crate::address::Address> = plan
@@ -306,7 +311,7 @@ pub fn write(out: &mut impl Write, plan: &Plan, source: &Source, style: Style) {
             p.red("Error:")
         );
     } else if plan.summary().is_empty() {
-        let _ = out.write_str(NO_CHANGES);
+        let _ = out.write_str(no_changes);
     } else {
         let _ = writeln!(out, "{}", p.bold(&plan.summary().to_string()));
     }
