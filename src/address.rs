@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ident::Ident;
+
 /// The kinds of resource nicplan manages, in dependency order: a kind only refers to
 /// kinds before it (a public IP to a NIC, a NIC to a subnet and an instance...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,17 +68,17 @@ impl fmt::Display for Kind {
 }
 
 /// `KIND.NAME`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address {
     /// The resource's kind.
     pub kind: Kind,
     /// Its name in the file.
-    pub name: String,
+    pub name: Ident,
 }
 
 impl Address {
     /// The address of `name` of `kind`.
-    pub fn new(kind: Kind, name: impl Into<String>) -> Address {
+    pub fn new(kind: Kind, name: impl Into<Ident>) -> Address {
         Address {
             kind,
             name: name.into(),

@@ -327,7 +327,7 @@ pub fn adopt(
     let names = name_all(inventory, selection, known, &mut notes);
     let mut resources = BTreeMap::new();
     for (kind, id) in selection.objects() {
-        let address = names[id].clone();
+        let address = names[id];
         if let Some(mut attributes) = refresh::observe(inventory, &names, kind, id, None) {
             // A MAC address nobody recorded (a NIC known only from its instance, in a
             // Terraform state) is learnt by the next refresh.
@@ -368,9 +368,9 @@ fn name_all(
     for (kind, id) in selection.objects() {
         if let Some(address) = known.get(id)
             && address.kind == kind
-            && taken.insert(address.clone())
+            && taken.insert(*address)
         {
-            names.insert(id.clone(), address.clone());
+            names.insert(id.clone(), *address);
         }
     }
     for (kind, id) in selection.objects() {
@@ -379,7 +379,7 @@ fn name_all(
         }
         if let Some(address) = marker_address(inventory, kind, id)
             && crate::model::name_problem(&address.name).is_none()
-            && taken.insert(address.clone())
+            && taken.insert(address)
         {
             names.insert(id.clone(), address);
         }
@@ -422,7 +422,7 @@ fn name_all(
                 ));
             }
             let address = Address::new(kind, name);
-            taken.insert(address.clone());
+            taken.insert(address);
             names.insert(id.clone(), address);
         }
     }
@@ -547,7 +547,7 @@ fn write_file(
     names: &Names,
     origin: &Origin,
 ) -> String {
-    let name = |id: &str| names[id].name.clone();
+    let name = |id: &str| names[id].name.to_string();
     let mut out = String::new();
     out.push_str("# yaml-language-server: $schema=nicplan.schema.json\n");
     let _ = writeln!(out, "# Written by `nicplan import` from {}.", origin.source);

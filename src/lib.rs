@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod cloud;
 pub mod diagnostic;
+pub mod ident;
 pub mod model;
 pub mod ops;
 pub mod plan;
@@ -26,5 +27,6 @@ pub mod suggest;
 pub mod validate;
 
 pub use diagnostic::{Code, Diagnostic, Severity};
+pub use ident::Ident;
 pub use source::{Source, Span};
 pub use validate::{Validation, validate};

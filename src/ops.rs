@@ -493,7 +493,7 @@ pub fn diff(old: &Model, new: &Model) -> Plan {
     let mut state = State::new("offline-diff");
     for (address, attributes) in crate::resource::desired(old) {
         state.resources.insert(
-            address.clone(),
+            address,
             crate::state::Entry {
                 id: format!("base:{address}"),
                 attributes,

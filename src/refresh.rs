@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::address::{Address, Kind};
 use crate::cloud::{self, Inventory};
+use crate::ident::Ident;
 use crate::plan::Outside;
 use crate::plan::outside::{
     OutsideInstance, OutsideNic, OutsidePublicIp, OutsideSecurityGroup, OutsideSubnet, OutsideVpc,
@@ -44,10 +45,10 @@ pub type Names = BTreeMap<String, Address>;
 
 /// The name of the object `id` refers to, or `id:ID` for an object nicplan does not
 /// manage (a NIC attached to an instance created by hand, say).
-pub fn name_of(names: &Names, id: &str) -> String {
+pub fn name_of(names: &Names, id: &str) -> Ident {
     names
         .get(id)
-        .map_or_else(|| format!("id:{id}"), |a| a.name.clone())
+        .map_or_else(|| Ident::new(&format!("id:{id}")), |a| a.name)
 }
 
 /// The attributes of the object `id` of `kind`, as the cloud holds it now, or `None`
@@ -71,7 +72,7 @@ pub fn observe(
             Attributes::Subnet(resource::Subnet {
                 vpc: name_of(names, &s.vpc_id),
                 cidr_block: s.cidr_block,
-                availability_zone: s.availability_zone.clone(),
+                availability_zone: Ident::new(&s.availability_zone),
             })
         }
         Kind::SecurityGroup => {
@@ -91,19 +92,19 @@ pub fn observe(
                 _ => (None, None),
             };
             Attributes::Instance(resource::Instance {
-                instance_type: i.flavor.clone(),
-                image: i.image.clone(),
+                instance_type: Ident::new(&i.flavor),
+                image: Ident::new(&i.image),
                 primary_interface: name_of(names, &i.primary_nic_id),
                 prevent_destroy,
                 root_volume_gb,
                 bonding,
-                availability_zone: Some(i.availability_zone.clone()),
+                availability_zone: Some(Ident::new(&i.availability_zone)),
                 status: Some(i.status),
             })
         }
         Kind::NetworkInterface => {
             let n = inventory.nics.get(id)?;
-            let mut groups: Vec<String> = n
+            let mut groups: Vec<Ident> = n
                 .security_group_ids
                 .iter()
                 .map(|g| name_of(names, g))
@@ -213,7 +214,7 @@ pub fn claimed_by_others(state: &State, inventory: &Inventory) -> Vec<Claimed> {
             let (lineage_prefix, as_address) =
                 other_marker(inventory, &state.lineage, address.kind, &entry.id)?;
             Some(Claimed {
-                address: address.clone(),
+                address: *address,
                 id: entry.id.clone(),
                 lineage_prefix,
                 as_address,
@@ -258,7 +259,7 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
     let mut names: Names = state
         .resources
         .iter()
-        .map(|(a, e)| (e.id.clone(), a.clone()))
+        .map(|(a, e)| (e.id.clone(), *a))
         .collect();
     let mut adopted: Vec<(String, Address)> = Vec::new();
     for (kind, id, address) in tagged(inventory, &state.lineage) {
@@ -272,7 +273,7 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
             Some(e) => e.id != id && observe(inventory, &names, kind, &e.id, None).is_none(),
         };
         if missing && !names.contains_key(&id) {
-            names.insert(id.clone(), address.clone());
+            names.insert(id.clone(), address);
             adopted.push((id, address));
         }
     }
@@ -312,8 +313,8 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
         // Exactly one new object with its identity: the one the call made. None: the
         // call never reached the platform, and the create is still to do.
         if let [id] = new.as_slice() {
-            names.insert((*id).clone(), address.clone());
-            adopted.push(((*id).clone(), address.clone()));
+            names.insert((*id).clone(), *address);
+            adopted.push(((*id).clone(), *address));
         }
     }
     let adopted_addresses: BTreeMap<&Address, &String> =
@@ -341,7 +342,7 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
             Some(&entry.attributes),
         ) {
             None => drift.push(Drift {
-                address: address.clone(),
+                address: *address,
                 kind: DriftKind::Gone,
                 before: Some(entry.attributes.clone()),
                 after: None,
@@ -355,14 +356,14 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
                     .collect();
                 if !changed.is_empty() {
                     drift.push(Drift {
-                        address: address.clone(),
+                        address: *address,
                         kind: DriftKind::Changed(changed),
                         before: Some(entry.attributes.clone()),
                         after: Some(now.clone()),
                     });
                 }
                 next.resources.insert(
-                    address.clone(),
+                    *address,
                     Entry {
                         id: entry.id.clone(),
                         attributes: now,
@@ -375,13 +376,13 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
         let previous = state.resources.get(address).map(|e| &e.attributes);
         if let Some(now) = observe(inventory, &names, address.kind, id, previous) {
             drift.push(Drift {
-                address: address.clone(),
+                address: *address,
                 kind: DriftKind::Adopted,
                 before: previous.cloned(),
                 after: Some(now.clone()),
             });
             next.resources.insert(
-                address.clone(),
+                *address,
                 Entry {
                     id: id.clone(),
                     attributes: now,
@@ -389,7 +390,7 @@ pub fn refresh(state: &State, inventory: &Inventory) -> (State, Vec<Drift>) {
             );
         }
     }
-    drift.sort_by(|a, b| a.address.cmp(&b.address));
+    drift.sort_by_key(|a| a.address);
     (next, drift)
 }
 
@@ -401,7 +402,7 @@ pub fn outside(state: &State, inventory: &Inventory) -> Outside {
     let names: Names = state
         .resources
         .iter()
-        .map(|(a, e)| (e.id.clone(), a.clone()))
+        .map(|(a, e)| (e.id.clone(), *a))
         .collect();
     let managed = |id: &str| names.contains_key(id);
     let mut out = Outside::empty();
@@ -417,7 +418,7 @@ pub fn outside(state: &State, inventory: &Inventory) -> Outside {
         out.subnets.push(OutsideSubnet {
             id: s.id.clone(),
             name: s.name.clone(),
-            vpc: name_of(&names, &s.vpc_id),
+            vpc: name_of(&names, &s.vpc_id).into(),
             cidr_block: s.cidr_block,
             availability_zone: s.availability_zone.clone(),
         });
@@ -437,7 +438,7 @@ pub fn outside(state: &State, inventory: &Inventory) -> Outside {
             id: i.id.clone(),
             name: i.name.clone(),
             flavor: i.flavor.clone(),
-            primary_interface: name_of(&names, &i.primary_nic_id),
+            primary_interface: name_of(&names, &i.primary_nic_id).into(),
         });
     }
     let mut kept: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
@@ -453,18 +454,18 @@ pub fn outside(state: &State, inventory: &Inventory) -> Outside {
                 .instances
                 .get(device)
                 .is_some_and(|i| i.primary_nic_id == n.id);
-            (name_of(&names, device), primary)
+            (name_of(&names, device).into(), primary)
         });
         let mut groups: Vec<String> = n
             .security_group_ids
             .iter()
-            .map(|g| name_of(&names, g))
+            .map(|g| name_of(&names, g).into())
             .collect();
         groups.sort();
         out.nics.push(OutsideNic {
             id: n.id.clone(),
             name: n.name.clone(),
-            subnet: name_of(&names, &n.subnet_id),
+            subnet: name_of(&names, &n.subnet_id).into(),
             ips: std::iter::once(n.private_ip)
                 .chain(n.secondary_ips.iter().copied())
                 .collect(),
@@ -480,7 +481,7 @@ pub fn outside(state: &State, inventory: &Inventory) -> Outside {
         out.public_ips.push(OutsidePublicIp {
             id: p.id.clone(),
             address: p.address,
-            network_interface: name_of(&names, nic),
+            network_interface: name_of(&names, nic).into(),
             private_ip: p.private_ip,
         });
     }

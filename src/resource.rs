@@ -7,6 +7,7 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::address::{Address, Kind};
+use crate::ident::Ident;
 use crate::model::Model;
 
 /// A VPC.
@@ -22,11 +23,11 @@ pub struct Vpc {
 #[serde(deny_unknown_fields)]
 pub struct Subnet {
     /// Name of its VPC.
-    pub vpc: String,
+    pub vpc: Ident,
     /// Its range.
     pub cidr_block: Ipv4Net,
     /// Its zone.
-    pub availability_zone: String,
+    pub availability_zone: Ident,
 }
 
 /// A security group.
@@ -189,11 +190,11 @@ impl NicStatus {
 pub struct Instance {
     /// `FAMILY.SIZE`.
     #[serde(rename = "type")]
-    pub instance_type: String,
+    pub instance_type: Ident,
     /// Its image.
-    pub image: String,
+    pub image: Ident,
     /// Name of its primary NIC.
-    pub primary_interface: String,
+    pub primary_interface: Ident,
     /// `lifecycle.prevent_destroy`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prevent_destroy: bool,
@@ -207,7 +208,7 @@ pub struct Instance {
     pub bonding: Option<bool>,
     /// Its zone (observed; derived from the primary NIC's subnet when desired).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub availability_zone: Option<String>,
+    pub availability_zone: Option<Ident>,
     /// Observed status; never desired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
@@ -218,7 +219,7 @@ pub struct Instance {
 #[serde(deny_unknown_fields)]
 pub struct NetworkInterface {
     /// Name of its subnet.
-    pub subnet: String,
+    pub subnet: Ident,
     /// Free text, empty when none.
     #[serde(default)]
     pub description: String,
@@ -230,12 +231,12 @@ pub struct NetworkInterface {
     pub secondary_private_ips: Vec<Ipv4Addr>,
     /// Names of its security groups, sorted.
     #[serde(default)]
-    pub security_groups: Vec<String>,
+    pub security_groups: Vec<Ident>,
     /// Source/destination check.
     pub source_dest_check: bool,
     /// The instance it is attached to as a secondary interface.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attach_to: Option<String>,
+    pub attach_to: Option<Ident>,
     /// Observed MAC address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
@@ -251,7 +252,7 @@ pub struct NetworkInterface {
 pub struct PublicIp {
     /// Name of the NIC it is associated with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network_interface: Option<String>,
+    pub network_interface: Option<Ident>,
     /// The private IP it maps to: given when desired, actual when observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_ip: Option<Ipv4Addr>,
@@ -333,7 +334,7 @@ pub fn desired_with<T>(
     for vpc in model.vpcs.values() {
         if let Some(cidr) = &vpc.cidr_block {
             put(
-                Address::new(Kind::Vpc, &vpc.name.value),
+                Address::new(Kind::Vpc, vpc.name.value),
                 Attributes::Vpc(Vpc {
                     cidr_block: cidr.value,
                 }),
@@ -343,18 +344,18 @@ pub fn desired_with<T>(
     for subnet in model.subnets.values() {
         if let Some(cidr) = &subnet.cidr_block {
             put(
-                Address::new(Kind::Subnet, &subnet.name.value),
+                Address::new(Kind::Subnet, subnet.name.value),
                 Attributes::Subnet(Subnet {
-                    vpc: subnet.vpc.value.clone(),
+                    vpc: subnet.vpc.value,
                     cidr_block: cidr.value,
-                    availability_zone: subnet.availability_zone.value.clone(),
+                    availability_zone: subnet.availability_zone.value,
                 }),
             );
         }
     }
     for group in model.security_groups.values() {
         put(
-            Address::new(Kind::SecurityGroup, &group.name.value),
+            Address::new(Kind::SecurityGroup, group.name.value),
             Attributes::SecurityGroup(SecurityGroup {
                 description: group
                     .description
@@ -366,11 +367,11 @@ pub fn desired_with<T>(
     }
     for instance in model.instances.values() {
         put(
-            Address::new(Kind::Instance, &instance.name.value),
+            Address::new(Kind::Instance, instance.name.value),
             Attributes::Instance(Instance {
-                instance_type: instance.type_name.value.clone(),
-                image: instance.image.value.clone(),
-                primary_interface: instance.primary_interface.value.clone(),
+                instance_type: instance.type_name.value,
+                image: instance.image.value,
+                primary_interface: instance.primary_interface.value,
                 prevent_destroy: instance.prevent_destroy.as_ref().is_some_and(|p| p.value),
                 root_volume_gb: (!instance.is_bare_metal()).then(|| {
                     instance
@@ -383,23 +384,19 @@ pub fn desired_with<T>(
                     .then(|| instance.bonding.as_ref().is_some_and(|b| b.value)),
                 availability_zone: model
                     .primary_subnet(instance)
-                    .map(|s| s.availability_zone.value.clone()),
+                    .map(|s| s.availability_zone.value),
                 status: None,
             }),
         );
     }
     for nic in model.network_interfaces.values() {
-        let mut groups: Vec<String> = nic
-            .security_groups
-            .iter()
-            .map(|g| g.value.clone())
-            .collect();
+        let mut groups: Vec<Ident> = nic.security_groups.iter().map(|g| g.value).collect();
         groups.sort();
         groups.dedup();
         put(
-            Address::new(Kind::NetworkInterface, &nic.name.value),
+            Address::new(Kind::NetworkInterface, nic.name.value),
             Attributes::NetworkInterface(NetworkInterface {
-                subnet: nic.subnet.value.clone(),
+                subnet: nic.subnet.value,
                 description: nic
                     .description
                     .as_ref()
@@ -413,7 +410,7 @@ pub fn desired_with<T>(
                     .collect(),
                 security_groups: groups,
                 source_dest_check: nic.source_dest_check(),
-                attach_to: nic.attach_to.as_ref().map(|a| a.value.clone()),
+                attach_to: nic.attach_to.as_ref().map(|a| a.value),
                 mac_address: None,
                 status: None,
             }),
@@ -421,12 +418,9 @@ pub fn desired_with<T>(
     }
     for public_ip in model.public_ips.values() {
         put(
-            Address::new(Kind::PublicIp, &public_ip.name.value),
+            Address::new(Kind::PublicIp, public_ip.name.value),
             Attributes::PublicIp(PublicIp {
-                network_interface: public_ip
-                    .network_interface
-                    .as_ref()
-                    .map(|n| n.value.clone()),
+                network_interface: public_ip.network_interface.as_ref().map(|n| n.value),
                 private_ip: public_ip.private_ip.as_ref().map(|ip| ip.value),
                 address: None,
             }),

@@ -501,7 +501,7 @@ proptest! {
             .steps
             .iter()
             .filter(|s| s.action == nicplan::plan::Action::Resize)
-            .map(|s| s.address.name.clone())
+            .map(|s| s.address.name.to_string())
             .filter(|name| {
                 let index: usize = name[1..].parse().unwrap_or(usize::MAX);
                 running(name)

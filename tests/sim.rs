@@ -1405,9 +1405,7 @@ fn an_intent_finds_the_vpc_or_subnet_its_create_made_and_never_a_stranger() {
     };
     let address = Address::new(Kind::Vpc, "main");
     let mut state = State::new("lineage-1");
-    state
-        .intents
-        .insert(address.clone(), vpc_intent(&[&stranger.id]));
+    state.intents.insert(address, vpc_intent(&[&stranger.id]));
     // The process died before the call reached the platform: nothing is adopted, the
     // create is still to do, and the intent is resolved.
     let (next, drift) = refresh(&state, &sim.inventory().unwrap());
@@ -1419,7 +1417,7 @@ fn an_intent_finds_the_vpc_or_subnet_its_create_made_and_never_a_stranger() {
     assert!(matches!(drift[0].kind, DriftKind::Adopted));
     assert!(adopted.intents.is_empty());
     // Without knowing the stranger was there before, two candidates: neither is taken.
-    state.intents.insert(address.clone(), vpc_intent(&[]));
+    state.intents.insert(address, vpc_intent(&[]));
     let (next, _) = refresh(&state, &sim.inventory().unwrap());
     assert!(next.resources.is_empty());
     // A subnet: by name, block, zone and VPC.
@@ -1435,16 +1433,14 @@ fn an_intent_finds_the_vpc_or_subnet_its_create_made_and_never_a_stranger() {
         vpc_id: Some(made.id.clone()),
         existing: Default::default(),
     };
-    state
-        .intents
-        .insert(subnet_address.clone(), subnet_intent.clone());
+    state.intents.insert(subnet_address, subnet_intent.clone());
     let (next, _) = refresh(&state, &sim.inventory().unwrap());
     assert!(
         !next.resources.contains_key(&subnet_address),
         "another zone"
     );
     subnet_intent.availability_zone = Some("kr-central-2-a".to_string());
-    state.intents.insert(subnet_address.clone(), subnet_intent);
+    state.intents.insert(subnet_address, subnet_intent);
     let (next, _) = refresh(&state, &sim.inventory().unwrap());
     assert_eq!(next.resources[&subnet_address].id, subnet.id);
     // The intent survives a write and a read of the state.

@@ -568,7 +568,7 @@ fn steps_are_appended_to_a_journal_that_the_next_read_folds_in() {
     let mut changes = Vec::new();
     for name in ["b", "c"] {
         let (address, entry) = vpc_entry(name);
-        state.resources.insert(address.clone(), entry);
+        state.resources.insert(address, entry);
         changes.push(state.change_at(&address));
         let serial = store
             .append(&mut state, &changes[changes.len() - 1..])
@@ -607,7 +607,7 @@ fn steps_are_appended_to_a_journal_that_the_next_read_folds_in() {
     // The next run appends after it, on a line of its own, and folds it in.
     let mut next = again.read().expect("read").expect("a state");
     let (address, entry) = vpc_entry("d");
-    next.resources.insert(address.clone(), entry);
+    next.resources.insert(address, entry);
     let change = next.change_at(&address);
     let serial = again.append(&mut next, &[change]).expect("append");
     again.sync(serial).expect("sync");
@@ -638,7 +638,7 @@ fn a_damaged_journal_is_refused_naming_it_and_left_alone() {
     store.write(&mut state).expect("first write");
     for name in ["b", "c"] {
         let (address, entry) = vpc_entry(name);
-        state.resources.insert(address.clone(), entry);
+        state.resources.insert(address, entry);
         let change = state.change_at(&address);
         let serial = store.append(&mut state, &[change]).expect("append");
         store.sync(serial).expect("sync");

@@ -12,6 +12,7 @@ use crate::address::{Address, Kind};
 use crate::cloud::{
     self, Cloud, CloudError, InstanceRequest, NicRequest, NicUpdate, Provisioning, PublicIpStatus,
 };
+use crate::ident::Ident;
 use crate::plan::{Action, Step};
 use crate::resource::{self, Attributes, Status};
 use crate::state::{Entry, Intent, State, StateError, StateStore};
@@ -56,7 +57,7 @@ impl Run<'_> {
             .ok_or_else(|| StepError::Cloud(format!("{address} has no cloud ID in state")))
     }
 
-    fn ids_of(&self, kind: Kind, names: &[String]) -> Result<Vec<String>, StepError> {
+    fn ids_of(&self, kind: Kind, names: &[Ident]) -> Result<Vec<String>, StepError> {
         names.iter().map(|n| self.id_of(kind, n)).collect()
     }
 
@@ -64,7 +65,7 @@ impl Run<'_> {
     fn record(&self, address: &Address, change: impl FnOnce(&mut State)) -> Result<(), StepError> {
         self.record_many(|s| {
             change(s);
-            vec![address.clone()]
+            vec![*address]
         })
     }
 
@@ -93,7 +94,7 @@ impl Run<'_> {
         id: &str,
         attributes: Attributes,
     ) -> Result<(), StepError> {
-        let address = step.address.clone();
+        let address = step.address;
         let id = id.to_string();
         self.record(&step.address, move |s| {
             s.intents.remove(&address);
@@ -106,7 +107,7 @@ impl Run<'_> {
     /// and this is how the next run finds the object if this one dies before recording
     /// it.
     fn record_intent(&self, step: &Step, intent: Intent) -> Result<(), StepError> {
-        let address = step.address.clone();
+        let address = step.address;
         self.record(&step.address, move |s| {
             s.intents.insert(address, intent);
         })
@@ -115,7 +116,7 @@ impl Run<'_> {
     /// Forgets an intent whose create the platform refused: nothing was made.
     fn drop_intent(&self, step: &Step, error: StepError) -> StepError {
         if matches!(error, StepError::Cloud(_)) {
-            let address = step.address.clone();
+            let address = step.address;
             let _ = self.record(&step.address, move |s| {
                 s.intents.remove(&address);
             });
@@ -302,7 +303,7 @@ impl Run<'_> {
                     Intent {
                         name: name.to_string(),
                         cidr_block: s.cidr_block.to_string(),
-                        availability_zone: Some(s.availability_zone.clone()),
+                        availability_zone: Some(s.availability_zone.to_string()),
                         vpc_id: Some(vpc.clone()),
                         existing: existing.into_iter().collect(),
                     },
@@ -352,8 +353,8 @@ impl Run<'_> {
                 let request = InstanceRequest {
                     name: name.to_string(),
                     description: self.tag(step, ""),
-                    flavor: i.instance_type.clone(),
-                    image: i.image.clone(),
+                    flavor: i.instance_type.to_string(),
+                    image: i.image.to_string(),
                     primary_nic_id: self.id_of(Kind::NetworkInterface, &i.primary_interface)?,
                     root_volume_gb: i.root_volume_gb.unwrap_or(resource::DEFAULT_ROOT_VOLUME_GB),
                     bonding: i.bonding.unwrap_or(false),
@@ -361,15 +362,15 @@ impl Run<'_> {
                 let created = cloud.create_instance(&request)?;
                 let mut observed = i.clone();
                 observed.status = Some(created.status);
-                observed.availability_zone = Some(created.availability_zone.clone());
-                let address = step.address.clone();
-                let primary = Address::new(Kind::NetworkInterface, &i.primary_interface);
+                observed.availability_zone = Some(Ident::new(&created.availability_zone));
+                let address = step.address;
+                let primary = Address::new(Kind::NetworkInterface, i.primary_interface);
                 let id = created.id.clone();
                 // The primary NIC is in use from the create on.
                 self.record_many(move |s| {
                     s.intents.remove(&address);
                     s.resources.insert(
-                        address.clone(),
+                        address,
                         Entry {
                             id,
                             attributes: Attributes::Instance(observed),
@@ -402,8 +403,8 @@ impl Run<'_> {
     }
 
     fn delete(&self, step: &Step) -> Result<String, StepError> {
-        let address = step.address.clone();
-        let name = address.name.clone();
+        let address = step.address;
+        let name = address.name;
         let id = self.id_of(address.kind, &name)?;
         let cloud = self.cloud;
         let mut detail = id.clone();
@@ -458,7 +459,7 @@ impl Run<'_> {
         }
         self.record_many(|s| {
             s.resources.remove(&address);
-            let mut touched = vec![address.clone()];
+            let mut touched = vec![address];
             if address.kind == Kind::Instance {
                 // The platform frees the secondary NICs of a deleted instance.
                 for (nic, entry) in &mut s.resources {
@@ -467,7 +468,7 @@ impl Run<'_> {
                     {
                         n.attach_to = None;
                         n.status = Some(resource::NicStatus::Available);
-                        touched.push(nic.clone());
+                        touched.push(*nic);
                     }
                 }
             }
@@ -497,7 +498,7 @@ impl Run<'_> {
     }
 
     fn update(&self, step: &Step, after: &Attributes) -> Result<String, StepError> {
-        let address = step.address.clone();
+        let address = step.address;
         let id = self.id_of(address.kind, &address.name)?;
         let mut updated = None;
         match after {
@@ -545,14 +546,14 @@ impl Run<'_> {
 
     /// Records an instance's observed status and flavor.
     fn record_instance(&self, step: &Step, now: &cloud::CloudInstance) -> Result<(), StepError> {
-        let address = step.address.clone();
+        let address = step.address;
         self.record(&address, |s| {
             if let Some(Entry {
                 attributes: Attributes::Instance(i),
                 ..
             }) = s.resources.get_mut(&address)
             {
-                i.instance_type.clone_from(&now.flavor);
+                i.instance_type = Ident::new(&now.flavor);
                 i.status = Some(now.status);
             }
         })
@@ -591,7 +592,7 @@ impl Run<'_> {
     }
 
     fn attachment(&self, step: &Step) -> Result<String, StepError> {
-        let instance = step.instance.clone().unwrap_or_default();
+        let instance = step.instance.unwrap_or_default();
         self.until_settled(step, &instance)?;
         let instance_id = self.id_of(Kind::Instance, &instance)?;
         let nic_id = self.id_of(Kind::NetworkInterface, &step.address.name)?;
@@ -626,14 +627,14 @@ impl Run<'_> {
                 }
             },
         )?;
-        let address = step.address.clone();
+        let address = step.address;
         self.record(&address, |s| {
             if let Some(Entry {
                 attributes: Attributes::NetworkInterface(n),
                 ..
             }) = s.resources.get_mut(&address)
             {
-                n.attach_to = attach.then(|| instance.clone());
+                n.attach_to = attach.then_some(instance);
                 n.status = Some(resource::NicStatus::of_attached(attach));
             }
         })?;
@@ -644,7 +645,7 @@ impl Run<'_> {
     }
 
     fn associate(&self, step: &Step) -> Result<String, StepError> {
-        let nic = step.network_interface.clone().unwrap_or_default();
+        let nic = step.network_interface.unwrap_or_default();
         let id = self.id_of(Kind::PublicIp, &step.address.name)?;
         let nic_id = self.id_of(Kind::NetworkInterface, &nic)?;
         let ip = match step.after.as_deref() {
@@ -670,14 +671,14 @@ impl Run<'_> {
                 ))),
             }
         })?;
-        let address = step.address.clone();
+        let address = step.address;
         self.record(&address, |s| {
             if let Some(Entry {
                 attributes: Attributes::PublicIp(p),
                 ..
             }) = s.resources.get_mut(&address)
             {
-                p.network_interface = Some(nic.clone());
+                p.network_interface = Some(nic);
                 p.private_ip = mapped.private_ip;
                 p.address = Some(mapped.address);
             }
@@ -690,7 +691,7 @@ impl Run<'_> {
     }
 
     fn disassociate(&self, step: &Step) -> Result<String, StepError> {
-        let nic = step.network_interface.clone().unwrap_or_default();
+        let nic = step.network_interface.unwrap_or_default();
         let id = self.id_of(Kind::PublicIp, &step.address.name)?;
         let nic_id = self.id_of(Kind::NetworkInterface, &nic)?;
         self.unless_done(self.cloud.disassociate_public_ip(&id, &nic_id), || {
@@ -707,7 +708,7 @@ impl Run<'_> {
                 )))
             }
         })?;
-        let address = step.address.clone();
+        let address = step.address;
         self.record(&address, |s| {
             if let Some(Entry {
                 attributes: Attributes::PublicIp(p),

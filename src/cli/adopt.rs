@@ -98,7 +98,7 @@ pub fn exec(args: ImportArgs) -> Result<u8, Error> {
     let known: Names = state
         .resources
         .iter()
-        .map(|(a, e)| (e.id.clone(), a.clone()))
+        .map(|(a, e)| (e.id.clone(), *a))
         .collect();
     let origin = Origin {
         kakaocloud: ws.cloud.name() == "kakaocloud",

@@ -8,6 +8,7 @@ use clap::{Subcommand, ValueEnum};
 use super::print;
 use super::workspace::{Common, Error};
 use crate::address::{Address, Kind};
+use crate::ident::Ident;
 use crate::ops;
 use crate::plan;
 use crate::refresh;
@@ -409,7 +410,7 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
             "--write and --force go with --all or --from-terraform; to import one object, give its address and ID".to_string(),
         ));
     }
-    let (Some(address), Some(id)) = (args.address.clone(), args.id.clone()) else {
+    let (Some(address), Some(id)) = (args.address, args.id.clone()) else {
         return Err(Error::Usage(
             "give the address and the cloud ID to import".to_string(),
         ));
@@ -456,9 +457,9 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
     let mut names: refresh::Names = state
         .resources
         .iter()
-        .map(|(a, e)| (e.id.clone(), a.clone()))
+        .map(|(a, e)| (e.id.clone(), *a))
         .collect();
-    names.insert(id.clone(), address.clone());
+    names.insert(id.clone(), address);
     let Some(attributes) = refresh::observe(&inventory, &names, address.kind, &id, None) else {
         return Err(Error::Usage(format!(
             "the {} backend has no {} with ID {}",
@@ -481,7 +482,7 @@ pub fn exec_import(args: ImportArgs) -> Result<u8, Error> {
     let unmanaged = unmanaged_refs(&attributes);
     state.forgotten.remove(&id);
     state.resources.insert(
-        address.clone(),
+        address,
         Entry {
             id: id.clone(),
             attributes,
@@ -546,9 +547,9 @@ fn import_command(inventory: &crate::cloud::Inventory, kind: Kind, id: &str) -> 
 
 /// Renames every reference to `from` (of `kind`) in the attributes to `to`.
 fn rename_refs(attributes: &mut Attributes, kind: Kind, from: &str, to: &str) {
-    let swap = |v: &mut String| {
-        if v == from {
-            *v = to.to_string();
+    let swap = |v: &mut Ident| {
+        if *v == from {
+            *v = Ident::new(to);
         }
     };
     match (attributes, kind) {
@@ -648,7 +649,7 @@ pub fn exec_state(command: StateCommand) -> Result<u8, Error> {
                     "{from} is not in state; nothing was moved"
                 )));
             };
-            state.resources.insert(to.clone(), entry);
+            state.resources.insert(to, entry);
             for entry in state.resources.values_mut() {
                 rename_refs(&mut entry.attributes, from.kind, &from.name, &to.name);
             }

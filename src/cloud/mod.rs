@@ -547,7 +547,7 @@ mod tests {
             untag_description(&tagged),
             (
                 "web tier".to_string(),
-                Some(("01234567".to_string(), address.clone()))
+                Some(("01234567".to_string(), address))
             )
         );
         let bare = tag_description("", "0123456789abcdef", &address);

@@ -11,8 +11,9 @@ use super::{
 };
 use crate::catalogue;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ident::Ident;
 use crate::source::{At, Span};
-use crate::spec::{BackendKind, File, Name, Sp, StateKind, at, span_of};
+use crate::spec::{BackendKind, File, Name, Sp, StateKind, at, ident, span_of};
 
 /// Builds the model of a loaded file. `backend` overrides `settings.backend.kind` (a
 /// command-line flag or environment variable).
@@ -70,9 +71,7 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
     for (name, vpc) in file.vpcs.iter().flatten() {
         let name = b.name(name, "VPC");
         let cidr_block = b.cidr(&vpc.cidr_block, &format!("VPC {}", name.value));
-        b.model
-            .vpcs
-            .insert(name.value.clone(), Vpc { name, cidr_block });
+        b.model.vpcs.insert(name.value, Vpc { name, cidr_block });
     }
     for (name, subnet) in file.subnets.iter().flatten() {
         let name = b.name(name, "subnet");
@@ -80,7 +79,7 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
             name: name.clone(),
             vpc: subnet.vpc.at(),
             cidr_block: b.cidr(&subnet.cidr_block, &format!("subnet {}", name.value)),
-            availability_zone: at(&subnet.availability_zone),
+            availability_zone: ident(&subnet.availability_zone),
         };
         b.model.subnets.insert(name.value, value);
     }
@@ -89,15 +88,15 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
         let description = group.as_ref().and_then(|g| g.description.as_ref()).map(at);
         b.model
             .security_groups
-            .insert(name.value.clone(), SecurityGroup { name, description });
+            .insert(name.value, SecurityGroup { name, description });
     }
     for (name, instance) in file.instances.iter().flatten() {
         let name = b.name(name, "instance");
         let value = Instance {
             name: name.clone(),
-            type_name: at(&instance.instance_type),
+            type_name: ident(&instance.instance_type),
             instance_type: catalogue::lookup(&instance.instance_type.value),
-            image: at(&instance.image),
+            image: ident(&instance.image),
             primary_interface: instance.primary_interface.at(),
             prevent_destroy: instance
                 .lifecycle
@@ -215,7 +214,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn name(&mut self, name: &Name, kind: &str) -> At<String> {
+    fn name(&mut self, name: &Name, kind: &str) -> At<Ident> {
         let name = name.at();
         self.diagnostics.extend(name_finding(&name, kind));
         name
@@ -317,12 +316,13 @@ impl Builder {
 }
 
 /// The finding for a resource name that breaks the naming rule, if it does.
-pub(crate) fn name_finding(name: &At<String>, kind: &str) -> Option<Diagnostic> {
-    let problem = name_problem(&name.value)?;
+pub(crate) fn name_finding<N: AsRef<str>>(name: &At<N>, kind: &str) -> Option<Diagnostic> {
+    let text = name.value.as_ref();
+    let problem = name_problem(text)?;
     Some(
         Diagnostic::new(
             Code::Schema,
-            format!("`{}` is not a valid {kind} name: {problem}", name.value),
+            format!("`{text}` is not a valid {kind} name: {problem}"),
         )
         .label(name.span, problem)
         .help("names are 1 to 63 characters of a-z, 0-9, - and _, starting with a letter or digit"),

@@ -14,13 +14,14 @@ use ipnet::Ipv4Net;
 pub use build::{build, name_problem, parse_duration};
 
 use crate::catalogue::InstanceType;
+use crate::ident::Ident;
 use crate::source::{At, Span};
 
 /// A VPC.
 #[derive(Clone, Debug)]
 pub struct Vpc {
     /// Its name and where it is declared.
-    pub name: At<String>,
+    pub name: At<Ident>,
     /// Its range; `None` when the file's value did not parse.
     pub cidr_block: Option<At<Ipv4Net>>,
 }
@@ -29,20 +30,20 @@ pub struct Vpc {
 #[derive(Clone, Debug)]
 pub struct Subnet {
     /// Its name and where it is declared.
-    pub name: At<String>,
+    pub name: At<Ident>,
     /// The VPC it belongs to.
-    pub vpc: At<String>,
+    pub vpc: At<Ident>,
     /// Its range; `None` when the file's value did not parse.
     pub cidr_block: Option<At<Ipv4Net>>,
     /// Its availability zone.
-    pub availability_zone: At<String>,
+    pub availability_zone: At<Ident>,
 }
 
 /// A security group.
 #[derive(Clone, Debug)]
 pub struct SecurityGroup {
     /// Its name and where it is declared.
-    pub name: At<String>,
+    pub name: At<Ident>,
     /// Free text.
     pub description: Option<At<String>>,
 }
@@ -51,15 +52,15 @@ pub struct SecurityGroup {
 #[derive(Clone, Debug)]
 pub struct Instance {
     /// Its name and where it is declared.
-    pub name: At<String>,
+    pub name: At<Ident>,
     /// The type as written.
-    pub type_name: At<String>,
+    pub type_name: At<Ident>,
     /// The catalogue entry, when the type exists.
     pub instance_type: Option<&'static InstanceType>,
     /// The image it boots.
-    pub image: At<String>,
+    pub image: At<Ident>,
     /// Its primary network interface.
-    pub primary_interface: At<String>,
+    pub primary_interface: At<Ident>,
     /// `lifecycle.prevent_destroy`, when set.
     pub prevent_destroy: Option<At<bool>>,
     /// `lifecycle.allow_stop`, when set.
@@ -86,9 +87,9 @@ impl Instance {
 #[derive(Clone, Debug)]
 pub struct NetworkInterface {
     /// Its name and where it is declared.
-    pub name: At<String>,
+    pub name: At<Ident>,
     /// Its subnet.
-    pub subnet: At<String>,
+    pub subnet: At<Ident>,
     /// Free text.
     pub description: Option<At<String>>,
     /// Its primary private IP, when pinned.
@@ -98,13 +99,13 @@ pub struct NetworkInterface {
     /// The span of the whole `secondary_private_ips` list, when given.
     pub secondary_private_ips_span: Option<Span>,
     /// Security group names.
-    pub security_groups: Vec<At<String>>,
+    pub security_groups: Vec<At<Ident>>,
     /// The span of the `security_groups` list, when given.
     pub security_groups_span: Option<Span>,
     /// Source/destination check (default true) and where it is set.
     pub source_dest_check: Option<At<bool>>,
     /// The instance it is attached to as a secondary interface.
-    pub attach_to: Option<At<String>>,
+    pub attach_to: Option<At<Ident>>,
 }
 
 impl NetworkInterface {
@@ -123,9 +124,9 @@ impl NetworkInterface {
 #[derive(Clone, Debug)]
 pub struct PublicIp {
     /// Its name and where it is declared.
-    pub name: At<String>,
+    pub name: At<Ident>,
     /// The NIC it is associated with.
-    pub network_interface: Option<At<String>>,
+    pub network_interface: Option<At<Ident>>,
     /// The private IP it maps to, when given.
     pub private_ip: Option<At<Ipv4Addr>>,
 }
@@ -285,25 +286,25 @@ pub struct Timeouts {
 #[derive(Clone, Debug, Default)]
 pub struct Model {
     /// VPCs by name.
-    pub vpcs: IndexMap<String, Vpc>,
+    pub vpcs: IndexMap<Ident, Vpc>,
     /// Subnets by name.
-    pub subnets: IndexMap<String, Subnet>,
+    pub subnets: IndexMap<Ident, Subnet>,
     /// Security groups by name.
-    pub security_groups: IndexMap<String, SecurityGroup>,
+    pub security_groups: IndexMap<Ident, SecurityGroup>,
     /// Instances by name.
-    pub instances: IndexMap<String, Instance>,
+    pub instances: IndexMap<Ident, Instance>,
     /// Network interfaces by name.
-    pub network_interfaces: IndexMap<String, NetworkInterface>,
+    pub network_interfaces: IndexMap<Ident, NetworkInterface>,
     /// Public IPs by name.
-    pub public_ips: IndexMap<String, PublicIp>,
+    pub public_ips: IndexMap<Ident, PublicIp>,
     /// What the configured backend can do.
     pub capabilities: Capabilities,
     /// Where state and cloud live, as the file says.
     pub settings: Settings,
     /// NIC name -> the instances naming it as primary, in file order.
-    primaries: IndexMap<String, Vec<String>>,
+    primaries: IndexMap<Ident, Vec<Ident>>,
     /// Instance name -> the NICs with `attach_to` naming it, in file order.
-    secondaries: IndexMap<String, Vec<String>>,
+    secondaries: IndexMap<Ident, Vec<Ident>>,
 }
 
 /// One NIC of an instance, and how it is attached.
@@ -323,16 +324,16 @@ impl Model {
         self.secondaries.clear();
         for instance in self.instances.values() {
             self.primaries
-                .entry(instance.primary_interface.value.clone())
+                .entry(instance.primary_interface.value)
                 .or_default()
-                .push(instance.name.value.clone());
+                .push(instance.name.value);
         }
         for nic in self.network_interfaces.values() {
             if let Some(instance) = &nic.attach_to {
                 self.secondaries
-                    .entry(instance.value.clone())
+                    .entry(instance.value)
                     .or_default()
-                    .push(nic.name.value.clone());
+                    .push(nic.name.value);
             }
         }
     }

@@ -21,23 +21,22 @@
 //! addresses a subnet has left...), updated by every change, so each step costs a few
 //! lookups whatever the size of the network.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
-use std::rc::Rc;
 
 use super::outside::{Outside, suggested_name};
 use super::{Action, Step};
 use crate::address::{Address, Kind};
 use crate::catalogue;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ident::Ident;
 use crate::model::{Model, Quota, Quotas};
 use crate::resource::{self, Attributes, Status};
 use crate::source::Span;
 use crate::state::State;
 
-/// A name in the world (of an object, a subnet's VPC, an instance type), held once
-/// by the world's interner and shared by every map and index that refers to it.
-type Name = Rc<str>;
+/// A name in the world (of an object, a subnet's VPC, an instance type).
+type Name = Ident;
 
 #[derive(Clone, Debug)]
 struct Instance {
@@ -81,8 +80,6 @@ struct Stranger {
 
 #[derive(Default)]
 struct World {
-    /// Every name the world holds, each allocated once.
-    names: HashSet<Name>,
     vpcs: BTreeSet<Name>,
     subnets: BTreeMap<Name, resource::Subnet>,
     security_groups: BTreeSet<Name>,
@@ -136,7 +133,7 @@ impl World {
         let primaries: Vec<(Name, Name)> = w
             .instances
             .iter()
-            .map(|(name, i)| (name.clone(), i.primary.clone()))
+            .map(|(name, i)| (*name, i.primary))
             .collect();
         for (name, primary) in primaries {
             w.update_nic(&primary, |n| n.attached = Some((name, true)));
@@ -144,14 +141,9 @@ impl World {
         w
     }
 
-    /// The world's one copy of `name`, made on first use.
+    /// The name as the world holds it.
     fn intern(&mut self, name: &str) -> Name {
-        if let Some(held) = self.names.get(name) {
-            return held.clone();
-        }
-        let held: Name = Rc::from(name);
-        self.names.insert(held.clone());
-        held
+        Ident::new(name)
     }
 
     /// Adds what the cloud holds outside the state.
@@ -167,7 +159,7 @@ impl World {
             let key = self.intern(&stranger_name(&v.id));
             let address = Address::new(Kind::Vpc, suggested_name(&v.name, &v.id));
             self.strangers.insert(
-                key.clone(),
+                key,
                 Stranger {
                     short: format!("VPC {}{}", v.id, described(&v.name)),
                     words: format!("VPC {}{} {}", v.id, described(&v.name), v.cidr_block),
@@ -180,7 +172,7 @@ impl World {
             let key = self.intern(&stranger_name(&s.id));
             let address = Address::new(Kind::Subnet, suggested_name(&s.name, &s.id));
             self.strangers.insert(
-                key.clone(),
+                key,
                 Stranger {
                     short: format!("subnet {}{}", s.id, described(&s.name)),
                     words: format!("subnet {}{} {}", s.id, described(&s.name), s.cidr_block),
@@ -190,9 +182,9 @@ impl World {
             self.put_subnet(
                 key,
                 resource::Subnet {
-                    vpc: s.vpc.clone(),
+                    vpc: Ident::new(&s.vpc),
                     cidr_block: s.cidr_block,
-                    availability_zone: s.availability_zone.clone(),
+                    availability_zone: Ident::new(&s.availability_zone),
                 },
             );
         }
@@ -201,7 +193,7 @@ impl World {
             let key = self.intern(&stranger_name(&g.id));
             let address = Address::new(Kind::SecurityGroup, suggested_name(&g.name, &g.id));
             self.strangers.insert(
-                key.clone(),
+                key,
                 Stranger {
                     short: format!("security group {}{}", g.id, described(&g.name)),
                     words: format!("security group {}{}", g.id, described(&g.name)),
@@ -214,7 +206,7 @@ impl World {
             let key = self.intern(&stranger_name(&i.id));
             let address = Address::new(Kind::Instance, suggested_name(&i.name, &i.id));
             self.strangers.insert(
-                key.clone(),
+                key,
                 Stranger {
                     short: format!("instance {}{}", i.id, described(&i.name)),
                     words: format!(
@@ -238,7 +230,7 @@ impl World {
             let address = Address::new(Kind::NetworkInterface, suggested_name(&n.name, &n.id));
 
             self.strangers.insert(
-                key.clone(),
+                key,
                 Stranger {
                     short: format!("network interface {}{}", n.id, described(&n.name)),
                     words: format!(
@@ -269,7 +261,7 @@ impl World {
                 suggested_name(&p.address.to_string(), &p.id),
             );
             self.strangers.insert(
-                key.clone(),
+                key,
                 Stranger {
                     short: format!("public IP {} ({})", p.id, p.address),
                     words: format!("public IP {} ({})", p.id, p.address),
@@ -362,10 +354,7 @@ impl World {
     fn put_subnet(&mut self, name: Name, subnet: resource::Subnet) {
         self.take_subnet(&name);
         let vpc = self.intern(&subnet.vpc);
-        self.subnets_in_vpc
-            .entry(vpc)
-            .or_default()
-            .insert(name.clone());
+        self.subnets_in_vpc.entry(vpc).or_default().insert(name);
         self.subnets.insert(name, subnet);
     }
 
@@ -379,25 +368,22 @@ impl World {
 
     fn put_nic(&mut self, name: Name, nic: Nic) {
         self.nics_in_subnet
-            .entry(nic.subnet.clone())
+            .entry(nic.subnet)
             .or_default()
-            .insert(name.clone());
-        *self.used_in_subnet.entry(nic.subnet.clone()).or_default() += nic.addresses();
+            .insert(name);
+        *self.used_in_subnet.entry(nic.subnet).or_default() += nic.addresses();
         for g in &nic.security_groups {
-            self.nics_with_group
-                .entry(g.clone())
-                .or_default()
-                .insert(name.clone());
+            self.nics_with_group.entry(*g).or_default().insert(name);
         }
         if let Some((instance, _)) = &nic.attached {
             self.nics_on_instance
-                .entry(instance.clone())
+                .entry(*instance)
                 .or_default()
-                .insert(name.clone());
+                .insert(name);
         }
-        let held = self.ip_holder.entry(nic.subnet.clone()).or_default();
+        let held = self.ip_holder.entry(nic.subnet).or_default();
         for ip in &nic.ips {
-            held.insert(*ip, name.clone());
+            held.insert(*ip, name);
         }
         self.nics.insert(name, nic);
     }
@@ -441,10 +427,7 @@ impl World {
 
     fn put_public_ip(&mut self, name: Name, mapping: Mapping) {
         if let Some((nic, _)) = &mapping {
-            self.public_ips_on
-                .entry(nic.clone())
-                .or_default()
-                .insert(name.clone());
+            self.public_ips_on.entry(*nic).or_default().insert(name);
         }
         self.public_ips.insert(name, mapping);
     }
@@ -527,7 +510,7 @@ impl World {
 
 /// Where, in step order, each subnet's addresses are pinned: (subnet) -> sorted
 /// (step position, address).
-type Pins = BTreeMap<String, Vec<(usize, Ipv4Addr)>>;
+type Pins = BTreeMap<Ident, Vec<(usize, Ipv4Addr)>>;
 
 struct Checker<'a> {
     model: &'a Model,
@@ -609,7 +592,7 @@ impl Checker<'_> {
 
     fn run(&mut self, position: usize, step: &Step) {
         let span = self.span_of(step);
-        let name = step.address.name.clone();
+        let name = step.address.name;
         match step.action {
             Action::Create => self.create(position, step, &name, span),
             Action::Update => self.update(step, &name, span),
@@ -774,7 +757,7 @@ impl Checker<'_> {
                     .world
                     .nics
                     .get(i.primary_interface.as_str())
-                    .and_then(|n| n.attached.clone())
+                    .and_then(|n| n.attached)
                 {
                     let words = self.world.words_of(Kind::Instance, &owner.0);
                     let help = self.world.import_of(&owner.0);
@@ -933,7 +916,7 @@ impl Checker<'_> {
             .iter()
             .find(|g| !self.world.security_groups.contains(g.as_str()))
         {
-            let g = g.clone();
+            let g = *g;
             self.fail(
                 step,
                 Code::Reference,
@@ -976,7 +959,7 @@ impl Checker<'_> {
             }
             nic.ips = primary.into_iter().chain(secondary).collect();
         });
-        let owner = self.world.nics.get(name).and_then(|x| x.attached.clone());
+        let owner = self.world.nics.get(name).and_then(|x| x.attached);
         if let Some((instance, _)) = owner
             && let Some(i) = self.world.instances.get(&instance).cloned()
             && let Some(nic) = self.world.nics.get(name).cloned()
@@ -986,10 +969,10 @@ impl Checker<'_> {
     }
 
     fn detach(&mut self, step: &Step, name: &str, span: Option<Span>) {
-        let Some(instance) = step.instance.clone() else {
+        let Some(instance) = step.instance else {
             return;
         };
-        match self.world.nics.get(name).and_then(|n| n.attached.clone()) {
+        match self.world.nics.get(name).and_then(|n| n.attached) {
             Some((i, true)) if *i == *instance => self.fail(
                 step,
                 Code::PrimaryDetach,
@@ -1090,7 +1073,7 @@ impl Checker<'_> {
     }
 
     fn associate(&mut self, step: &Step, name: &str, span: Option<Span>) {
-        let Some(nic_name) = step.network_interface.clone() else {
+        let Some(nic_name) = step.network_interface else {
             return;
         };
         let ip = match step.after.as_deref() {
@@ -1174,20 +1157,20 @@ impl Checker<'_> {
     fn delete(&mut self, step: &Step, kind: Kind, name: &str, span: Option<Span>) {
         let w = &self.world;
         let user: Option<(Kind, Name)> = match kind {
-            Kind::Vpc => {
-                World::first(w.subnets_in_vpc.get(name), "").map(|n| (Kind::Subnet, n.clone()))
+            Kind::Vpc => World::first(w.subnets_in_vpc.get(name), "").map(|n| (Kind::Subnet, *n)),
+            Kind::Subnet => {
+                World::first(w.nics_in_subnet.get(name), "").map(|n| (Kind::NetworkInterface, *n))
             }
-            Kind::Subnet => World::first(w.nics_in_subnet.get(name), "")
-                .map(|n| (Kind::NetworkInterface, n.clone())),
-            Kind::SecurityGroup => World::first(w.nics_with_group.get(name), "")
-                .map(|n| (Kind::NetworkInterface, n.clone())),
+            Kind::SecurityGroup => {
+                World::first(w.nics_with_group.get(name), "").map(|n| (Kind::NetworkInterface, *n))
+            }
             Kind::NetworkInterface => {
                 if step.with_instance.is_some() {
                     None
-                } else if let Some((i, _)) = w.nics.get(name).and_then(|n| n.attached.clone()) {
+                } else if let Some((i, _)) = w.nics.get(name).and_then(|n| n.attached) {
                     Some((Kind::Instance, i))
                 } else {
-                    World::first(w.public_ips_on.get(name), "").map(|p| (Kind::PublicIp, p.clone()))
+                    World::first(w.public_ips_on.get(name), "").map(|p| (Kind::PublicIp, *p))
                 }
             }
             Kind::Instance => w
@@ -1196,12 +1179,12 @@ impl Checker<'_> {
                 .into_iter()
                 .flatten()
                 .find_map(|nic| World::first(w.public_ips_on.get(nic), ""))
-                .map(|p| (Kind::PublicIp, p.clone())),
+                .map(|p| (Kind::PublicIp, *p)),
             Kind::PublicIp => w
                 .public_ips
                 .get(name)
                 .and_then(|t| t.as_ref())
-                .map(|(n, _)| (Kind::NetworkInterface, n.clone())),
+                .map(|(n, _)| (Kind::NetworkInterface, *n)),
         };
         if let Some((user_kind, user)) = user {
             let words = self.world.words_of(user_kind, &user);
@@ -1228,7 +1211,7 @@ impl Checker<'_> {
                 if let Some(owner) = &step.with_instance
                     && self.world.instances.contains_key(owner.as_str())
                 {
-                    let owner = owner.clone();
+                    let owner = *owner;
                     self.fail(
                         step,
                         Code::Reference,
@@ -1263,7 +1246,7 @@ impl Checker<'_> {
     }
 
     fn attach(&mut self, step: &Step, name: &str, span: Option<Span>) {
-        let Some(instance_name) = step.instance.clone() else {
+        let Some(instance_name) = step.instance else {
             return;
         };
         let Some(instance) = self.world.instances.get(instance_name.as_str()).cloned() else {
@@ -1334,7 +1317,7 @@ impl Checker<'_> {
             .world
             .subnets
             .get(&nic.subnet)
-            .map(|s| s.availability_zone.clone());
+            .map(|s| s.availability_zone);
         if let (Some(z), Some(nz)) = (zone, nic_zone)
             && z != nz
         {
@@ -1431,7 +1414,7 @@ fn pins(steps: &[Step]) -> Pins {
             }
             _ => continue,
         };
-        let list = pins.entry(n.subnet.clone()).or_default();
+        let list = pins.entry(n.subnet).or_default();
         list.extend(ips.into_iter().map(|ip| (position, ip)));
     }
     pins

@@ -9,6 +9,7 @@ use super::index::StateIndex;
 use super::{Action, Change, ChangeKind, Step};
 use crate::address::{Address, Kind};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ident::Ident;
 use crate::model::Model;
 use crate::resource::{self, Attributes};
 use crate::state::State;
@@ -18,7 +19,7 @@ pub(super) struct Diffed {
     pub changes: Vec<Change>,
     pub steps: Vec<Step>,
     /// Instances deleted or replaced, with the reason of a replacement.
-    removed_instances: BTreeMap<String, Option<String>>,
+    removed_instances: BTreeMap<Ident, Option<String>>,
 }
 
 fn instance_of(attrs: &Attributes) -> Option<&resource::Instance> {
@@ -262,7 +263,7 @@ pub(super) fn diff(
     desired: &BTreeMap<Address, Arc<Attributes>>,
     state: &State,
     index: &StateIndex,
-    allow_stop: &BTreeSet<String>,
+    allow_stop: &BTreeSet<Ident>,
     forced: &[Address],
 ) -> Diffed {
     let current = &state.resources;
@@ -276,14 +277,14 @@ pub(super) fn diff(
         if let Some(h) = have(address)
             && let Some(reason) = replacement_reason(want, h)
         {
-            replaced.insert(address.clone(), reason);
+            replaced.insert(*address, reason);
         }
     }
     // A change that forces the replacement anyway says more than the flag.
     for address in forced {
         if desired.contains_key(address) && current.contains_key(address) {
             replaced
-                .entry(address.clone())
+                .entry(*address)
                 .or_insert_with(|| REPLACE_ASKED.to_string());
         }
     }
@@ -298,13 +299,13 @@ pub(super) fn diff(
             }
             let reason = match &**want {
                 Attributes::Subnet(s) => {
-                    let vpc = Address::new(Kind::Vpc, &s.vpc);
+                    let vpc = Address::new(Kind::Vpc, s.vpc);
                     replaced
                         .contains_key(&vpc)
                         .then(|| format!("its VPC {vpc} is replaced"))
                 }
                 Attributes::NetworkInterface(n) => {
-                    let subnet = Address::new(Kind::Subnet, &n.subnet);
+                    let subnet = Address::new(Kind::Subnet, n.subnet);
                     if replaced.contains_key(&subnet) {
                         Some(format!("its subnet {subnet} is replaced"))
                     } else {
@@ -318,7 +319,7 @@ pub(super) fn diff(
                     }
                 }
                 Attributes::Instance(i) => {
-                    let nic = Address::new(Kind::NetworkInterface, &i.primary_interface);
+                    let nic = Address::new(Kind::NetworkInterface, i.primary_interface);
                     replaced.get(&nic).and_then(|why| {
                         // A NIC replaced only because this instance goes is no cause.
                         (!why.starts_with("it is deleted with its instance")).then(|| {
@@ -335,7 +336,7 @@ pub(super) fn diff(
                 _ => None,
             };
             if let Some(reason) = reason {
-                found.push((address.clone(), reason));
+                found.push((*address, reason));
             }
         }
         if found.is_empty() {
@@ -354,7 +355,7 @@ pub(super) fn diff(
         let want = desired.get(address);
         let change = match (want, stored) {
             (Some(w), None) => Some(Change {
-                address: address.clone(),
+                address: *address,
                 kind: ChangeKind::Create,
                 before: None,
                 after: Some(w.clone()),
@@ -362,7 +363,7 @@ pub(super) fn diff(
                 reason: None,
             }),
             (None, Some(_)) => Some(Change {
-                address: address.clone(),
+                address: *address,
                 kind: ChangeKind::Delete,
                 before: before(),
                 after: None,
@@ -372,7 +373,7 @@ pub(super) fn diff(
             (Some(w), Some(h)) => {
                 if let Some(reason) = replaced.get(address) {
                     Some(Change {
-                        address: address.clone(),
+                        address: *address,
                         kind: ChangeKind::Replace,
                         before: before(),
                         after: Some(w.clone()),
@@ -382,7 +383,7 @@ pub(super) fn diff(
                 } else {
                     let changed = in_place_changes(w, h);
                     (!changed.is_empty()).then(|| Change {
-                        address: address.clone(),
+                        address: *address,
                         kind: ChangeKind::Update,
                         before: before(),
                         after: Some(Arc::new(merged_after(w, Some(h)))),
@@ -398,10 +399,10 @@ pub(super) fn diff(
 
     // 3. Steps.
     let mut steps = Vec::new();
-    let removed_instances: BTreeMap<String, Option<String>> = current
+    let removed_instances: BTreeMap<Ident, Option<String>> = current
         .keys()
         .filter(|a| a.kind == Kind::Instance && gone(a, &replaced))
-        .map(|a| (a.name.clone(), replaced.get(a).cloned()))
+        .map(|a| (a.name, replaced.get(a).cloned()))
         .collect();
     let primary_owner = &index.primary_owner;
     for change in &changes {
@@ -410,22 +411,22 @@ pub(super) fn diff(
             .then(|| primary_owner.get(&address.name))
             .flatten()
             .filter(|owner| removed_instances.contains_key(*owner))
-            .map(|owner| owner.to_string());
+            .copied();
         match change.kind {
             ChangeKind::Create => {
-                let mut s = step(Action::Create, address.clone());
+                let mut s = step(Action::Create, *address);
                 s.after.clone_from(&change.after);
                 steps.push(s);
             }
             ChangeKind::Delete | ChangeKind::Replace => {
                 let replace = change.kind == ChangeKind::Replace;
-                let mut d = step(Action::Delete, address.clone());
+                let mut d = step(Action::Delete, *address);
                 d.before.clone_from(&change.before);
                 d.replace = replace;
                 d.with_instance = with_instance;
                 steps.push(d);
                 if replace {
-                    let mut c = step(Action::Create, address.clone());
+                    let mut c = step(Action::Create, *address);
                     c.after.clone_from(&change.after);
                     c.replace = true;
                     steps.push(c);
@@ -446,8 +447,8 @@ pub(super) fn diff(
                         .is_none_or(|i| needs_stop(i.status));
                     let wrap = running && allow_stop.contains(&address.name);
                     let on_instance = |action: Action| {
-                        let mut s = step(action, address.clone());
-                        s.instance = Some(address.name.clone());
+                        let mut s = step(action, *address);
+                        s.instance = Some(address.name);
                         s.before.clone_from(&change.before);
                         s.after.clone_from(&change.after);
                         s
@@ -461,7 +462,7 @@ pub(super) fn diff(
                     }
                 }
                 if other {
-                    let mut s = step(Action::Update, address.clone());
+                    let mut s = step(Action::Update, *address);
                     s.before.clone_from(&change.before);
                     s.after.clone_from(&change.after);
                     steps.push(s);
@@ -479,14 +480,12 @@ pub(super) fn diff(
         .collect();
     for name in nic_names {
         let address = Address::new(Kind::NetworkInterface, name);
-        let old = have(&address)
-            .and_then(nic_of)
-            .and_then(|n| n.attach_to.clone());
+        let old = have(&address).and_then(nic_of).and_then(|n| n.attach_to);
         let new = desired
             .get(&address)
             .map(|a| &**a)
             .and_then(nic_of)
-            .and_then(|n| n.attach_to.clone());
+            .and_then(|n| n.attach_to);
         let nic_goes = gone(&address, &replaced);
         let nic_deleted = current.contains_key(&address) && !desired.contains_key(&address);
         let mut detached = false;
@@ -496,8 +495,8 @@ pub(super) fn diff(
             if moves || nic_goes || instance_goes {
                 // An instance's deletion frees the NICs no longer wanted on its own.
                 if !(instance_goes && nic_deleted) {
-                    let mut s = step(Action::Detach, address.clone());
-                    s.instance = Some(a.clone());
+                    let mut s = step(Action::Detach, address);
+                    s.instance = Some(*a);
                     s.before = have(&address).map(|h| Arc::new(h.clone()));
                     steps.push(s);
                 }
@@ -508,8 +507,8 @@ pub(super) fn diff(
             let instance_replaced = replaced.contains_key(&Address::new(Kind::Instance, b));
             let attached_already = old.as_deref() == Some(b.as_str());
             if !attached_already || detached || nic_goes || instance_replaced {
-                let mut s = step(Action::Attach, address.clone());
-                s.instance = Some(b.clone());
+                let mut s = step(Action::Attach, address);
+                s.instance = Some(*b);
                 s.after = desired.get(&address).cloned();
                 steps.push(s);
             }
@@ -528,8 +527,8 @@ pub(super) fn diff(
         let old = have(&address).and_then(public_ip_of);
         let new = desired.get(&address).map(|a| &**a).and_then(public_ip_of);
         let new_target = new.and_then(|p| {
-            let nic_name = p.network_interface.clone()?;
-            let nic = Address::new(Kind::NetworkInterface, &nic_name);
+            let nic_name = p.network_interface?;
+            let nic = Address::new(Kind::NetworkInterface, nic_name);
             let ip: Option<Ipv4Addr> = p
                 .private_ip
                 .or_else(|| {
@@ -547,14 +546,14 @@ pub(super) fn diff(
             Some((nic_name, ip))
         });
         let mut disassociated = false;
-        if let Some(old_nic) = old.and_then(|p| p.network_interface.clone()) {
+        if let Some(old_nic) = old.and_then(|p| p.network_interface) {
             let old_ip = old.and_then(|p| p.private_ip);
-            let nic_goes = gone(&Address::new(Kind::NetworkInterface, &old_nic), &replaced);
+            let nic_goes = gone(&Address::new(Kind::NetworkInterface, old_nic), &replaced);
             let same = new_target.as_ref().is_some_and(|(n, ip)| {
                 *n == old_nic && (ip.is_none() || old_ip.is_none() || *ip == old_ip)
             });
             if !same || nic_goes {
-                let mut s = step(Action::Disassociate, address.clone());
+                let mut s = step(Action::Disassociate, address);
                 s.network_interface = Some(old_nic);
                 s.before = old.cloned().map(|p| Arc::new(Attributes::PublicIp(p)));
                 steps.push(s);
@@ -564,7 +563,7 @@ pub(super) fn diff(
         if let Some((nic, ip)) = new_target {
             let associated = old.is_some_and(|p| p.network_interface.is_some());
             if !associated || disassociated {
-                let mut s = step(Action::Associate, address.clone());
+                let mut s = step(Action::Associate, address);
                 s.network_interface = Some(nic);
                 let mut after = new.cloned().unwrap_or(resource::PublicIp {
                     network_interface: None,
@@ -609,7 +608,7 @@ pub(super) fn surviving(state: &State, targets: &[Address]) -> BTreeMap<Address,
             {
                 n.attach_to = None;
             }
-            (address.clone(), Arc::new(attributes))
+            (*address, Arc::new(attributes))
         })
         .collect()
 }
@@ -620,9 +619,9 @@ fn destroyed_with(state: &State, targets: &[Address]) -> BTreeSet<Address> {
     let mut dependents: BTreeMap<Address, Vec<&Address>> = BTreeMap::new();
     for (address, entry) in &state.resources {
         let needs: Vec<Address> = match &entry.attributes {
-            Attributes::Subnet(s) => vec![Address::new(Kind::Vpc, &s.vpc)],
+            Attributes::Subnet(s) => vec![Address::new(Kind::Vpc, s.vpc)],
             Attributes::NetworkInterface(n) => {
-                std::iter::once(Address::new(Kind::Subnet, &n.subnet))
+                std::iter::once(Address::new(Kind::Subnet, n.subnet))
                     .chain(
                         n.security_groups
                             .iter()
@@ -631,7 +630,7 @@ fn destroyed_with(state: &State, targets: &[Address]) -> BTreeSet<Address> {
                     .collect()
             }
             Attributes::Instance(i) => {
-                vec![Address::new(Kind::NetworkInterface, &i.primary_interface)]
+                vec![Address::new(Kind::NetworkInterface, i.primary_interface)]
             }
             Attributes::PublicIp(p) => p
                 .network_interface
@@ -645,10 +644,10 @@ fn destroyed_with(state: &State, targets: &[Address]) -> BTreeSet<Address> {
         }
         // An instance takes its primary NIC with it.
         if let Attributes::Instance(i) = &entry.attributes {
-            dependents.entry(address.clone()).or_default().extend(
+            dependents.entry(*address).or_default().extend(
                 state
                     .resources
-                    .get_key_value(&Address::new(Kind::NetworkInterface, &i.primary_interface))
+                    .get_key_value(&Address::new(Kind::NetworkInterface, i.primary_interface))
                     .map(|(a, _)| a),
             );
         }
@@ -659,7 +658,7 @@ fn destroyed_with(state: &State, targets: &[Address]) -> BTreeSet<Address> {
         .filter_map(|t| state.resources.get_key_value(t).map(|(a, _)| a))
         .collect();
     while let Some(address) = queue.pop() {
-        if gone.insert(address.clone()) {
+        if gone.insert(*address) {
             queue.extend(dependents.get(address).into_iter().flatten().copied());
         }
     }
@@ -668,7 +667,7 @@ fn destroyed_with(state: &State, targets: &[Address]) -> BTreeSet<Address> {
 
 impl Diffed {
     /// Instances the plan deletes or replaces.
-    pub(super) fn removed_instances(&self) -> impl Iterator<Item = &String> {
+    pub(super) fn removed_instances(&self) -> impl Iterator<Item = &Ident> {
         self.removed_instances.keys()
     }
 
@@ -684,13 +683,13 @@ impl Diffed {
         let mut keep: BTreeSet<Address> = BTreeSet::new();
         let mut queue: Vec<Address> = targets.to_vec();
         while let Some(address) = queue.pop() {
-            if !keep.insert(address.clone()) {
+            if !keep.insert(address) {
                 continue;
             }
             let needs: Vec<Address> = match desired.get(&address).map(|a| &**a) {
-                Some(Attributes::Subnet(s)) => vec![Address::new(Kind::Vpc, &s.vpc)],
+                Some(Attributes::Subnet(s)) => vec![Address::new(Kind::Vpc, s.vpc)],
                 Some(Attributes::NetworkInterface(n)) => {
-                    let mut v = vec![Address::new(Kind::Subnet, &n.subnet)];
+                    let mut v = vec![Address::new(Kind::Subnet, n.subnet)];
                     v.extend(
                         n.security_groups
                             .iter()
@@ -700,7 +699,7 @@ impl Diffed {
                     v
                 }
                 Some(Attributes::Instance(i)) => {
-                    vec![Address::new(Kind::NetworkInterface, &i.primary_interface)]
+                    vec![Address::new(Kind::NetworkInterface, i.primary_interface)]
                 }
                 Some(Attributes::PublicIp(p)) => p
                     .network_interface

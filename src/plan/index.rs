@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use crate::address::{Address, Kind};
+use crate::ident::Ident;
 use crate::resource::Attributes;
 use crate::state::State;
 
@@ -12,31 +13,31 @@ use crate::state::State;
 #[derive(Debug, Default)]
 pub(super) struct StateIndex {
     /// NIC name -> the instance it is primary of.
-    pub primary_owner: BTreeMap<String, String>,
+    pub primary_owner: BTreeMap<Ident, Ident>,
     /// Instance name -> its secondary NICs.
-    pub secondaries: BTreeMap<String, Vec<String>>,
+    pub secondaries: BTreeMap<Ident, Vec<Ident>>,
     /// NIC name -> the public IPs associated with it.
-    pub public_ips_on: BTreeMap<String, Vec<Address>>,
+    pub public_ips_on: BTreeMap<Ident, Vec<Address>>,
     /// Address -> the resources whose attributes refer to it.
     pub referrers: BTreeMap<Address, Vec<Address>>,
     /// (subnet, IP) -> the NIC holding it.
-    pub ip_holder: BTreeMap<(String, Ipv4Addr), Address>,
+    pub ip_holder: BTreeMap<(Ident, Ipv4Addr), Address>,
     /// VPC name -> its subnets.
-    pub subnets_in: BTreeMap<String, Vec<Address>>,
+    pub subnets_in: BTreeMap<Ident, Vec<Address>>,
 }
 
 /// What a resource's attributes refer to and need to exist.
 pub(super) fn refs(attributes: &Attributes) -> Vec<Address> {
     match attributes {
-        Attributes::Subnet(s) => vec![Address::new(Kind::Vpc, &s.vpc)],
-        Attributes::NetworkInterface(n) => std::iter::once(Address::new(Kind::Subnet, &n.subnet))
+        Attributes::Subnet(s) => vec![Address::new(Kind::Vpc, s.vpc)],
+        Attributes::NetworkInterface(n) => std::iter::once(Address::new(Kind::Subnet, n.subnet))
             .chain(
                 n.security_groups
                     .iter()
                     .map(|g| Address::new(Kind::SecurityGroup, g)),
             )
             .collect(),
-        Attributes::Instance(i) => vec![Address::new(Kind::NetworkInterface, &i.primary_interface)],
+        Attributes::Instance(i) => vec![Address::new(Kind::NetworkInterface, i.primary_interface)],
         _ => Vec::new(),
     }
 }
@@ -47,40 +48,26 @@ impl StateIndex {
         let mut ix = StateIndex::default();
         for (address, entry) in &state.resources {
             for target in refs(&entry.attributes) {
-                ix.referrers
-                    .entry(target)
-                    .or_default()
-                    .push(address.clone());
+                ix.referrers.entry(target).or_default().push(*address);
             }
             match &entry.attributes {
                 Attributes::Subnet(s) => {
-                    ix.subnets_in
-                        .entry(s.vpc.clone())
-                        .or_default()
-                        .push(address.clone());
+                    ix.subnets_in.entry(s.vpc).or_default().push(*address);
                 }
                 Attributes::Instance(i) => {
-                    ix.primary_owner
-                        .insert(i.primary_interface.clone(), address.name.clone());
+                    ix.primary_owner.insert(i.primary_interface, address.name);
                 }
                 Attributes::NetworkInterface(n) => {
                     if let Some(owner) = &n.attach_to {
-                        ix.secondaries
-                            .entry(owner.clone())
-                            .or_default()
-                            .push(address.name.clone());
+                        ix.secondaries.entry(*owner).or_default().push(address.name);
                     }
                     for ip in n.private_ip.iter().chain(&n.secondary_private_ips) {
-                        ix.ip_holder
-                            .insert((n.subnet.clone(), *ip), address.clone());
+                        ix.ip_holder.insert((n.subnet, *ip), *address);
                     }
                 }
                 Attributes::PublicIp(p) => {
                     if let Some(nic) = &p.network_interface {
-                        ix.public_ips_on
-                            .entry(nic.clone())
-                            .or_default()
-                            .push(address.clone());
+                        ix.public_ips_on.entry(*nic).or_default().push(*address);
                     }
                 }
                 _ => {}

@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::address::Address;
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
+use crate::ident::Ident;
 use crate::model::Model;
 use crate::resource::{self, Attributes};
 use crate::state::State;
@@ -145,9 +146,9 @@ pub struct Step {
     /// associate/disassociate).
     pub address: Address,
     /// The instance of an attach, detach, stop, resize or start.
-    pub instance: Option<String>,
+    pub instance: Option<Ident>,
     /// The NIC of an associate or disassociate.
-    pub network_interface: Option<String>,
+    pub network_interface: Option<Ident>,
     /// The resource's attributes before the step, when it existed (shared with the
     /// change and the other steps of the resource).
     pub before: Option<Arc<Attributes>>,
@@ -157,7 +158,7 @@ pub struct Step {
     pub replace: bool,
     /// A delete that happens with the deletion of the instance the NIC is primary of:
     /// no call of its own.
-    pub with_instance: Option<String>,
+    pub with_instance: Option<Ident>,
     /// The steps that must come first and why.
     pub depends_on: Vec<Dependency>,
 }
@@ -251,11 +252,11 @@ impl fmt::Display for Summary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Capacity {
     /// The instance's name.
-    pub instance: String,
+    pub instance: Ident,
     /// Its type in state (none when created).
-    pub type_before: Option<String>,
+    pub type_before: Option<Ident>,
     /// Its type when the plan is applied (none when destroyed).
-    pub type_after: Option<String>,
+    pub type_after: Option<Ident>,
     /// NICs it holds now, primary included, those outside the state too.
     pub nics_before: usize,
     /// NICs it holds when the plan is applied, those outside the state too.
@@ -478,11 +479,11 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
     } else {
         resource::desired_with(model, Arc::new)
     };
-    let allow_stop: std::collections::BTreeSet<String> = model
+    let allow_stop: std::collections::BTreeSet<Ident> = model
         .instances
         .values()
         .filter(|i| i.allows_stop())
-        .map(|i| i.name.value.clone())
+        .map(|i| i.name.value)
         .collect();
     let mut diffed = diff::diff(&desired, state, &index, &allow_stop, &options.replace);
     if !options.targets.is_empty() && !options.destroy {
@@ -555,10 +556,10 @@ fn capacity(
     let touched: std::collections::BTreeSet<&str> =
         steps.iter().filter_map(Step::touches_instance).collect();
     let type_of = |a: Option<&Attributes>| match a {
-        Some(Attributes::Instance(i)) => Some(i.instance_type.clone()),
+        Some(Attributes::Instance(i)) => Some(i.instance_type),
         _ => None,
     };
-    let max_of = |t: &Option<String>| {
+    let max_of = |t: &Option<Ident>| {
         t.as_deref()
             .and_then(crate::catalogue::lookup)
             .map(|t| t.max_network_interfaces)
@@ -587,7 +588,7 @@ fn capacity(
                 0
             };
             Capacity {
-                instance: name.to_string(),
+                instance: Ident::new(name),
                 max_before: max_of(&type_before),
                 max_after: max_of(&type_after),
                 type_before,

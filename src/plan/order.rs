@@ -17,6 +17,7 @@ use super::index::StateIndex;
 use super::{Action, Dependency, Outside, Step};
 use crate::address::{Address, Kind};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ident::Ident;
 use crate::model::Quotas;
 use crate::resource::Attributes;
 use crate::state::State;
@@ -163,7 +164,7 @@ pub(super) fn order(
                         &index,
                         ix,
                         i,
-                        &n.subnet,
+                        n.subnet,
                         n.private_ip.iter().chain(&n.secondary_private_ips),
                     );
                 }
@@ -193,7 +194,7 @@ pub(super) fn order(
                         &index,
                         ix,
                         i,
-                        &n.subnet,
+                        n.subnet,
                         n.secondary_private_ips.iter(),
                     );
                 }
@@ -255,7 +256,7 @@ pub(super) fn order(
                             // Public IPs on any of its NICs, primary or secondary.
                             let secondaries = ix.secondaries.get(&step.address.name);
                             let nics: Vec<&str> = std::iter::once(old.primary_interface.as_str())
-                                .chain(secondaries.into_iter().flatten().map(String::as_str))
+                                .chain(secondaries.into_iter().flatten().map(Ident::as_str))
                                 .collect();
                             for nic in nics {
                                 for j in disassociates_on(&index, ix, nic) {
@@ -549,11 +550,11 @@ fn free_ips_first<'a>(
     index: &Index,
     ix: &StateIndex,
     i: usize,
-    subnet: &str,
+    subnet: Ident,
     ips: impl Iterator<Item = &'a std::net::Ipv4Addr>,
 ) {
     for ip in ips {
-        let Some(a) = ix.ip_holder.get(&(subnet.to_string(), *ip)) else {
+        let Some(a) = ix.ip_holder.get(&(subnet, *ip)) else {
             continue;
         };
         if *a == e.steps[i].address {
@@ -666,7 +667,7 @@ fn toposort(
 fn chain_same_resource(steps: &mut [Step]) {
     let mut last: BTreeMap<Address, usize> = BTreeMap::new();
     for i in 0..steps.len() {
-        let mut touched = vec![steps[i].address.clone()];
+        let mut touched = vec![steps[i].address];
         if let Some(n) = &steps[i].network_interface {
             touched.push(Address::new(Kind::NetworkInterface, n));
         }

@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::address::{Address, Kind};
+use crate::ident::Ident;
 use crate::plan::{Action, ChangeKind, Plan};
 use crate::resource::Attributes;
 
@@ -50,7 +51,7 @@ impl Network {
             old: state
                 .resources
                 .iter()
-                .map(|(a, e)| (a.clone(), e.attributes.clone()))
+                .map(|(a, e)| (*a, e.attributes.clone()))
                 .collect(),
             new: crate::resource::desired(model),
         }
@@ -205,16 +206,16 @@ fn touched<'n>(plan: &Plan, network: &'n Network) -> Drawing<'n> {
             ChangeKind::Replace => Mark::Replaced,
             ChangeKind::Delete => Mark::Deleted,
         };
-        marks.insert(change.address.clone(), mark);
+        marks.insert(change.address, mark);
     }
     for m in plan.moves() {
-        marks.entry(m.address.clone()).or_insert(Mark::Moved);
+        marks.entry(*m.address).or_insert(Mark::Moved);
     }
     // The touched resources and their direct neighbours, on either side.
     let primaries = [primaries(&network.new), primaries(&network.old)];
     let mut shown: BTreeSet<Address> = BTreeSet::new();
     for address in marks.keys() {
-        shown.insert(address.clone());
+        shown.insert(*address);
         for (side, primary_of) in [&network.new, &network.old].into_iter().zip(&primaries) {
             let Some(attributes) = side.get(address) else {
                 continue;
@@ -229,7 +230,7 @@ fn touched<'n>(plan: &Plan, network: &'n Network) -> Drawing<'n> {
                     }
                 }
                 Attributes::Instance(i) => {
-                    shown.insert(Address::new(Kind::NetworkInterface, &i.primary_interface));
+                    shown.insert(Address::new(Kind::NetworkInterface, i.primary_interface));
                 }
                 Attributes::PublicIp(p) => {
                     if let Some(n) = &p.network_interface {
@@ -258,8 +259,8 @@ fn primaries(side: &BTreeMap<Address, Attributes>) -> BTreeMap<&str, &str> {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Place {
     Top,
-    Zone { vpc: String, zone: String },
-    Subnet(String),
+    Zone { vpc: Ident, zone: Ident },
+    Subnet(Ident),
 }
 
 /// What is drawn, decided; [`Drawing::render`] writes it.
@@ -269,7 +270,7 @@ struct Drawing<'n> {
     shown: BTreeSet<Address>,
     marks: BTreeMap<Address, Mark>,
     /// VPC name, then zone, then subnet names: the subgraphs.
-    groups: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+    groups: BTreeMap<Ident, BTreeMap<Ident, BTreeSet<Ident>>>,
     /// The nodes of each place.
     nodes: BTreeMap<Place, Vec<Address>>,
     ids: BTreeMap<Address, String>,
@@ -295,13 +296,13 @@ impl<'n> Drawing<'n> {
         for a in &shown {
             match d.attributes(a) {
                 Some(Attributes::NetworkInterface(n)) => {
-                    let subnet = Address::new(Kind::Subnet, &n.subnet);
+                    let subnet = Address::new(Kind::Subnet, n.subnet);
                     if let Some(Attributes::Subnet(s)) = d.attributes(&subnet) {
-                        containers.push(Address::new(Kind::Vpc, &s.vpc));
+                        containers.push(Address::new(Kind::Vpc, s.vpc));
                     }
                     containers.push(subnet);
                 }
-                Some(Attributes::Subnet(s)) => containers.push(Address::new(Kind::Vpc, &s.vpc)),
+                Some(Attributes::Subnet(s)) => containers.push(Address::new(Kind::Vpc, s.vpc)),
                 Some(Attributes::Instance(_)) => {
                     if let Place::Zone { vpc, .. } = d.place(a) {
                         containers.push(Address::new(Kind::Vpc, vpc));
@@ -318,15 +319,15 @@ impl<'n> Drawing<'n> {
         for a in &d.shown {
             match d.attributes(a) {
                 Some(Attributes::Vpc(_)) => {
-                    d.groups.entry(a.name.clone()).or_default();
+                    d.groups.entry(a.name).or_default();
                 }
                 Some(Attributes::Subnet(s)) => {
                     d.groups
-                        .entry(s.vpc.clone())
+                        .entry(s.vpc)
                         .or_default()
-                        .entry(s.availability_zone.clone())
+                        .entry(s.availability_zone)
                         .or_default()
-                        .insert(a.name.clone());
+                        .insert(a.name);
                 }
                 _ => {}
             }
@@ -337,16 +338,12 @@ impl<'n> Drawing<'n> {
             }
             let place = d.place(a);
             if let Place::Zone { vpc, zone } = &place {
-                d.groups
-                    .entry(vpc.clone())
-                    .or_default()
-                    .entry(zone.clone())
-                    .or_default();
+                d.groups.entry(*vpc).or_default().entry(*zone).or_default();
             }
-            d.nodes.entry(place).or_default().push(a.clone());
+            d.nodes.entry(place).or_default().push(*a);
         }
         for a in &d.shown {
-            d.ids.insert(a.clone(), ids.make(prefix(a.kind), &a.name));
+            d.ids.insert(*a, ids.make(prefix(a.kind), &a.name));
         }
         // A VPC known only by name (a subnet's, without attributes) is still a group.
         for vpc in d.groups.keys() {
@@ -371,21 +368,21 @@ impl<'n> Drawing<'n> {
     fn place(&self, a: &Address) -> Place {
         let subnet_of =
             |nic: &str| match self.attributes(&Address::new(Kind::NetworkInterface, nic)) {
-                Some(Attributes::NetworkInterface(n)) => Some(n.subnet.clone()),
+                Some(Attributes::NetworkInterface(n)) => Some(n.subnet),
                 _ => None,
             };
         let subnet = match self.attributes(a) {
-            Some(Attributes::NetworkInterface(n)) => Some(n.subnet.clone()),
+            Some(Attributes::NetworkInterface(n)) => Some(n.subnet),
             Some(Attributes::Instance(i)) => subnet_of(&i.primary_interface),
             _ => None,
         };
         let Some(name) = subnet else {
             return Place::Top;
         };
-        match self.attributes(&Address::new(Kind::Subnet, &name)) {
+        match self.attributes(&Address::new(Kind::Subnet, name)) {
             Some(Attributes::Subnet(s)) if a.kind == Kind::Instance => Place::Zone {
-                vpc: s.vpc.clone(),
-                zone: s.availability_zone.clone(),
+                vpc: s.vpc,
+                zone: s.availability_zone,
             },
             Some(Attributes::Subnet(_)) => Place::Subnet(name),
             _ => Place::Top,
@@ -437,12 +434,12 @@ impl<'n> Drawing<'n> {
                         self.ids[&address],
                         label(&self.caption(&address))
                     );
-                    self.write_nodes(&mut out, &Place::Subnet(subnet.clone()), "        ");
+                    self.write_nodes(&mut out, &Place::Subnet(*subnet), "        ");
                     out.push_str("      end\n");
                 }
                 let here = Place::Zone {
-                    vpc: vpc.clone(),
-                    zone: zone.clone(),
+                    vpc: *vpc,
+                    zone: *zone,
                 };
                 self.write_nodes(&mut out, &here, "      ");
                 out.push_str("    end\n");
@@ -486,18 +483,18 @@ impl<'n> Drawing<'n> {
             for a in &self.shown {
                 match side.get(a) {
                     Some(Attributes::Instance(i)) => {
-                        let nic = Address::new(Kind::NetworkInterface, &i.primary_interface);
-                        set.insert((nic, a.clone(), "primary"));
+                        let nic = Address::new(Kind::NetworkInterface, i.primary_interface);
+                        set.insert((nic, *a, "primary"));
                     }
                     Some(Attributes::NetworkInterface(n)) => {
                         if let Some(i) = &n.attach_to {
-                            set.insert((a.clone(), Address::new(Kind::Instance, i), "secondary"));
+                            set.insert((*a, Address::new(Kind::Instance, i), "secondary"));
                         }
                     }
                     Some(Attributes::PublicIp(p)) => {
                         if let Some(n) = &p.network_interface {
                             let nic = Address::new(Kind::NetworkInterface, n);
-                            set.insert((a.clone(), nic, "maps to"));
+                            set.insert((*a, nic, "maps to"));
                         }
                     }
                     _ => {}
@@ -530,7 +527,7 @@ impl<'n> Drawing<'n> {
         match self.attributes(a) {
             Some(Attributes::Vpc(v)) => words.push(v.cidr_block.to_string()),
             Some(Attributes::Subnet(s)) => words.push(s.cidr_block.to_string()),
-            Some(Attributes::Instance(i)) => words.push(i.instance_type.clone()),
+            Some(Attributes::Instance(i)) => words.push(i.instance_type.to_string()),
             Some(Attributes::NetworkInterface(n)) => {
                 if let Some(ip) = n.private_ip {
                     words.push(ip.to_string());
@@ -597,7 +594,7 @@ impl Ids {
 
     fn zones(
         &mut self,
-        groups: &BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+        groups: &BTreeMap<Ident, BTreeMap<Ident, BTreeSet<Ident>>>,
     ) -> Vec<(Address, String)> {
         let mut out = Vec::new();
         for (vpc, zones) in groups {
@@ -717,9 +714,9 @@ mod tests {
         resources.insert(
             Address::new(Kind::Subnet, "app"),
             Attributes::Subnet(crate::resource::Subnet {
-                vpc: "main".to_string(),
+                vpc: "main".into(),
                 cidr_block: "10.0.1.0/24".parse().expect("cidr"),
-                availability_zone: "zone \"a\"] ```\n</details>".to_string(),
+                availability_zone: "zone \"a\"] ```\n</details>".into(),
             }),
         );
         let text = network(&resources);

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::json::FORMAT_VERSION;
+use crate::ident::Ident;
 use crate::plan::{Action, Capacity, ChangeKind, Plan, Summary};
 use crate::refresh::{Drift, DriftKind};
 use crate::resource::Attributes;
@@ -62,9 +63,9 @@ pub struct JsonStep<'a> {
     /// The resource acted on.
     pub address: String,
     /// The instance of an attach, detach or resize.
-    pub instance: Option<String>,
+    pub instance: Option<Ident>,
     /// The NIC of an associate or disassociate.
-    pub network_interface: Option<String>,
+    pub network_interface: Option<Ident>,
     /// Attributes before the step.
     pub before: Option<&'a Attributes>,
     /// Attributes after the step.
@@ -208,8 +209,8 @@ pub fn document<'a>(
                 index: s.index,
                 action: s.action,
                 address: s.address.to_string(),
-                instance: s.instance.clone(),
-                network_interface: s.network_interface.clone(),
+                instance: s.instance,
+                network_interface: s.network_interface,
                 before: s.before.as_deref(),
                 after: s.after.as_deref(),
                 depends_on: s

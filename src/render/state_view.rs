@@ -197,7 +197,7 @@ pub fn shown(state: &State) -> Shown {
         .map(|(address, entry)| ShownResource {
             address: address.to_string(),
             kind: address.kind.as_str(),
-            name: address.name.clone(),
+            name: address.name.to_string(),
             id: entry.id.clone(),
             details: details(state, address, &entry.attributes),
         })
@@ -230,7 +230,7 @@ fn details(state: &State, address: &Address, attributes: &Attributes) -> Details
         Attributes::Subnet(s) => Details::Subnet {
             vpc: reference(state, Kind::Vpc, &s.vpc),
             cidr_block: s.cidr_block,
-            availability_zone: s.availability_zone.clone(),
+            availability_zone: s.availability_zone.to_string(),
         },
         Attributes::SecurityGroup(g) => Details::SecurityGroup {
             description: g.description.clone(),
@@ -304,8 +304,8 @@ fn details(state: &State, address: &Address, attributes: &Attributes) -> Details
                 }
             }
             Details::Instance {
-                instance_type: i.instance_type.clone(),
-                availability_zone: i.availability_zone.clone(),
+                instance_type: i.instance_type.to_string(),
+                availability_zone: i.availability_zone.map(String::from),
                 status: i.status,
                 network_interfaces: nics,
             }

@@ -11,6 +11,7 @@
 
 use crate::address::{Address, Kind, tagged_description};
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::ident::Ident;
 use crate::model::Model;
 use crate::source::{At, Span};
 
@@ -55,7 +56,7 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
     } else {
         Severity::Warning
     };
-    let mut names: Vec<(Kind, &At<String>)> = Vec::new();
+    let mut names: Vec<(Kind, &At<Ident>)> = Vec::new();
     names.extend(model.vpcs.values().map(|v| (Kind::Vpc, &v.name)));
     names.extend(model.subnets.values().map(|v| (Kind::Subnet, &v.name)));
     names.extend(
@@ -112,7 +113,7 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
         );
     for (kind, name, description) in described {
         let user = description.map_or("", |d| d.value.as_str());
-        let address = Address::new(kind, &name.value);
+        let address = Address::new(kind, name.value);
         // The lineage's length is fixed; its characters do not matter here.
         let sent = tagged_description(user, "00000000", &address);
         let len = sent.chars().count();

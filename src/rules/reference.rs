@@ -4,6 +4,7 @@
 use indexmap::IndexMap;
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ident::Ident;
 use crate::model::Model;
 use crate::source::At;
 use crate::suggest;
@@ -87,15 +88,15 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
 
 /// The declared names of one kind, and the names to suggest from.
 struct Known<'a, T> {
-    declared: &'a IndexMap<String, T>,
+    declared: &'a IndexMap<Ident, T>,
     names: suggest::Names<'a>,
 }
 
 impl<'a, T> Known<'a, T> {
-    fn new(declared: &'a IndexMap<String, T>) -> Known<'a, T> {
+    fn new(declared: &'a IndexMap<Ident, T>) -> Known<'a, T> {
         Known {
             declared,
-            names: suggest::Names::new(declared.keys().map(String::as_str)),
+            names: suggest::Names::new(declared.keys().map(|k| &**k)),
         }
     }
 }
@@ -103,7 +104,7 @@ impl<'a, T> Known<'a, T> {
 fn resolve<T>(
     out: &mut Vec<Diagnostic>,
     known: &Known<'_, T>,
-    reference: &At<String>,
+    reference: &At<Ident>,
     kind: &str,
     section: &str,
     owner: &str,
@@ -119,7 +120,7 @@ fn resolve<T>(
     } else if declared.is_empty() {
         format!("declare it under `{section}:`")
     } else {
-        let names: Vec<&str> = declared.keys().map(String::as_str).take(8).collect();
+        let names: Vec<&str> = declared.keys().map(Ident::as_str).take(8).collect();
         let more = if declared.len() > names.len() {
             ", ..."
         } else {

@@ -2,6 +2,7 @@
 //! least one security group. The platform applies no default group.
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ident::Ident;
 use crate::model::Model;
 
 pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
@@ -29,7 +30,7 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
             .flat_map(|a| &a.nic.security_groups)
             .map(|g| g.value.as_str())
             .find(|g| model.security_groups.contains_key(*g))
-            .or_else(|| model.security_groups.keys().next().map(String::as_str))
+            .or_else(|| model.security_groups.keys().next().map(Ident::as_str))
             .unwrap_or("NAME");
         out.push(
             Diagnostic::new(

@@ -15,6 +15,7 @@ use serde_saphyr::Spanned;
 
 pub use load::{MAX_FILE_BYTES, load};
 
+use crate::ident::Ident;
 use crate::source::{At, Span};
 
 /// A YAML value with the byte span it was read from. serde-saphyr reads it as its
@@ -56,6 +57,11 @@ pub fn at<T: Clone>(value: &Sp<T>) -> At<T> {
     value.clone()
 }
 
+/// A spanned YAML string as an interned name with its span.
+pub fn ident(value: &Sp<String>) -> At<Ident> {
+    At::new(Ident::new(&value.value), value.span)
+}
+
 /// A resource name as a map key or a reference: kept verbatim, checked by `model`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(transparent)]
@@ -67,9 +73,9 @@ impl Name {
         &self.0.value
     }
 
-    /// The name with its span.
-    pub fn at(&self) -> At<String> {
-        at(&self.0)
+    /// The name, interned, with its span.
+    pub fn at(&self) -> At<Ident> {
+        ident(&self.0)
     }
 }
 

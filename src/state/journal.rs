@@ -49,7 +49,7 @@ impl State {
     /// Where `address` stands now, as a journal change.
     pub fn change_at(&self, address: &Address) -> Change {
         Change {
-            address: address.clone(),
+            address: *address,
             entry: self.resources.get(address).cloned(),
             intent: self.intents.get(address).cloned(),
         }
@@ -58,7 +58,7 @@ impl State {
     /// Makes `address` hold what `change` says.
     pub fn apply_change(&mut self, change: Change) {
         match change.entry {
-            Some(entry) => self.resources.insert(change.address.clone(), entry),
+            Some(entry) => self.resources.insert(change.address, entry),
             None => self.resources.remove(&change.address),
         };
         match change.intent {
