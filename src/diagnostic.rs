@@ -4,6 +4,7 @@
 //! the others the parties that explain it) and an optional help. Rules never stop each
 //! other: each appends to a shared list, which is sorted into file order before output.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -150,8 +151,9 @@ impl Serialize for Code {
 pub struct Label {
     /// The bytes the label points at.
     pub span: Span,
-    /// What the reader should see beside them.
-    pub text: String,
+    /// What the reader should see beside them (most labels are fixed words, kept
+    /// without a copy).
+    pub text: Cow<'static, str>,
 }
 
 /// One finding.
@@ -167,7 +169,7 @@ pub struct Diagnostic {
     /// The offending value first, then the other parties.
     pub labels: Vec<Label>,
     /// How to fix it, where there is a fix.
-    pub help: Option<String>,
+    pub help: Option<Cow<'static, str>>,
 }
 
 impl Diagnostic {
@@ -183,7 +185,7 @@ impl Diagnostic {
     }
 
     /// Adds a labelled span.
-    pub fn label(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+    pub fn label(mut self, span: Span, text: impl Into<Cow<'static, str>>) -> Diagnostic {
         self.labels.push(Label {
             span,
             text: text.into(),
@@ -192,7 +194,7 @@ impl Diagnostic {
     }
 
     /// Sets the help line.
-    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+    pub fn help(mut self, help: impl Into<Cow<'static, str>>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
@@ -218,7 +220,7 @@ impl Diagnostic {
 /// then by message, so the same input always yields the same sequence.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        let key = |d: &Diagnostic| d.primary_span().map(|s| (s.offset, s.len));
+        let key = |d: &Diagnostic| d.primary_span();
         key(a)
             .cmp(&key(b))
             .then(a.code.cmp(&b.code))
@@ -328,7 +330,7 @@ impl miette::Diagnostic for Report<'_> {
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let text = (!l.text.is_empty()).then(|| l.text.clone());
+                let text = (!l.text.is_empty()).then(|| l.text.to_string());
                 if i == 0 {
                     miette::LabeledSpan::new_primary_with_span(text, l.span)
                 } else {

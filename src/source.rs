@@ -8,25 +8,47 @@
 
 use miette::{MietteError, SourceCode, SourceSpan, SpanContents};
 
-/// A byte range in a source file.
+/// A byte range in a source file. Offsets are 32 bits: a desired-state file is at most
+/// 64 MiB, and a model holds several spans per resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Span {
-    /// Byte offset of the first byte.
-    pub offset: usize,
-    /// Length in bytes.
-    pub len: usize,
+    offset: u32,
+    len: u32,
 }
 
 impl Span {
-    /// A span of `len` bytes starting at `offset`.
+    /// A span of `len` bytes starting at `offset` (each held to 4 GiB).
     pub fn new(offset: usize, len: usize) -> Span {
-        Span { offset, len }
+        Span {
+            offset: u32::try_from(offset).unwrap_or(u32::MAX),
+            len: u32::try_from(len).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Byte offset of the first byte.
+    pub fn offset(&self) -> usize {
+        self.offset as usize
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether it covers no byte.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Byte offset one past the last byte.
+    pub fn end(&self) -> usize {
+        self.offset() + self.len()
     }
 }
 
 impl From<Span> for SourceSpan {
     fn from(span: Span) -> SourceSpan {
-        SourceSpan::new(span.offset.into(), span.len)
+        SourceSpan::new(span.offset().into(), span.len())
     }
 }
 
@@ -51,8 +73,9 @@ impl<T> At<T> {
 pub struct Source {
     name: String,
     text: String,
-    /// The byte offset of the start of every line: 0, then one past every `\n`.
-    line_starts: Vec<usize>,
+    /// The byte offset of the start of every line: 0, then one past every `\n` (32
+    /// bits, as spans are).
+    line_starts: Vec<u32>,
 }
 
 /// Lines taken beyond a snippet's context on each side, so that the snippet found in
@@ -64,7 +87,10 @@ impl Source {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
         let text = text.into();
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(
+                text.match_indices('\n')
+                    .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+            )
             .collect();
         Source {
             name: name.into(),
@@ -76,7 +102,7 @@ impl Source {
     /// The index (0-based) of the line holding byte `offset`.
     fn line_index(&self, offset: usize) -> usize {
         self.line_starts
-            .partition_point(|&start| start <= offset)
+            .partition_point(|&start| start as usize <= offset)
             .saturating_sub(1)
     }
 
@@ -98,16 +124,17 @@ impl Source {
             offset -= 1;
         }
         let line = self.line_index(offset);
-        let column = self.text[self.line_starts[line]..offset].chars().count() + 1;
+        let column = self.text[self.line_starts[line] as usize..offset]
+            .chars()
+            .count()
+            + 1;
         (line + 1, column)
     }
 
     /// The text of a span, or an empty string when it does not fall on character
     /// boundaries inside the file.
     pub fn slice(&self, span: Span) -> &str {
-        self.text
-            .get(span.offset..span.offset.saturating_add(span.len))
-            .unwrap_or("")
+        self.text.get(span.offset()..span.end()).unwrap_or("")
     }
 }
 
@@ -131,11 +158,14 @@ impl SourceCode for Source {
                 .line_index(span.offset())
                 .saturating_sub(context_lines_before + SNIPPET_MARGIN);
             let last_line = self.line_index(end) + context_lines_after + SNIPPET_MARGIN;
-            let from = self.line_starts[first_line];
-            let to = self.line_starts.get(last_line + 1).copied().unwrap_or(len);
+            let from = self.line_starts[first_line] as usize;
+            let to = self
+                .line_starts
+                .get(last_line + 1)
+                .map_or(len, |&start| start as usize);
             (first_line, &self.text.as_bytes()[from..to])
         };
-        let from = self.line_starts[first_line];
+        let from = self.line_starts[first_line] as usize;
         let local = SourceSpan::new((span.offset() - from).into(), span.len());
         let contents = <[u8] as SourceCode>::read_span(
             window,

@@ -73,7 +73,7 @@ fn non_utf8_bytes_are_located() {
     assert_eq!(d.code, Code::Schema);
     assert_eq!(d.message, "the file is not valid UTF-8 text");
     let span = d.primary_span().expect("points at the byte");
-    assert_eq!(validation.source.line_column(span.offset), (4, 31));
+    assert_eq!(validation.source.line_column(span.offset()), (4, 31));
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn garbage_never_panics() {
         let validation = validate("garbage.yaml", sample.to_vec(), None);
         for d in &validation.diagnostics {
             if let Some(span) = d.primary_span() {
-                assert!(span.offset <= validation.source.text().len(), "{d:?}");
+                assert!(span.offset() <= validation.source.text().len(), "{d:?}");
             }
         }
     }
@@ -204,7 +204,7 @@ mod arbitrary_bytes {
         }
         for d in &validation.diagnostics {
             if let Some(span) = d.primary_span() {
-                assert!(span.offset <= validation.source.text().len(), "{d:?}");
+                assert!(span.offset() <= validation.source.text().len(), "{d:?}");
             }
         }
     }

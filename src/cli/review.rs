@@ -155,7 +155,7 @@ fn git_show(rev: &str, path: &Path) -> Result<(String, Option<Vec<u8>>), Error> 
 
 pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
     let backend = args.backend.map(Into::into);
-    let (old, new): (Validation, Validation) = match (&args.old, &args.new, &args.base) {
+    let (old, mut new): (Validation, Validation) = match (&args.old, &args.new, &args.base) {
         (Some(old), Some(new), None) => (
             validate::validate(&old.display().to_string(), read(old)?, backend),
             validate::validate(&new.display().to_string(), read(new)?, backend),
@@ -197,8 +197,13 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
             old.source.name()
         );
     }
+    let new_errors = new.has_errors();
+    if !new_errors {
+        // Without an error, the plan finds the file's own warnings and advice again.
+        new.diagnostics = Vec::new();
+    }
     let plan = match &new.model {
-        Some(model) if !new.has_errors() => crate::ops::diff(old_model, model),
+        Some(model) if !new_errors => crate::ops::diff(old_model, model),
         // The new file's own findings are the whole story.
         _ => crate::plan::Plan {
             changes: Vec::new(),
@@ -208,7 +213,7 @@ pub fn exec_diff(args: DiffArgs) -> Result<u8, Error> {
             outside_checked: false,
         },
     };
-    let markdown = args.format == DiffFormat::Markdown && !new.has_errors();
+    let markdown = args.format == DiffFormat::Markdown && !new_errors;
     let network = new
         .model
         .as_ref()

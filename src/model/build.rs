@@ -419,10 +419,10 @@ fn url_has_password(url: &str) -> bool {
 /// The span of a whole list: serde-saphyr gives the opening bracket (or first item) of a
 /// sequence; extend it over its items and, in flow style, the closing bracket.
 fn list_span(text: &str, list: Span, items: impl Iterator<Item = Span>) -> Span {
-    let mut end = items.fold(list.offset + list.len, |end, item| {
-        end.max(item.offset + item.len)
-    });
-    let flow = text.get(list.offset..).is_some_and(|t| t.starts_with('['));
+    let mut end = items.fold(list.end(), |end, item| end.max(item.end()));
+    let flow = text
+        .get(list.offset()..)
+        .is_some_and(|t| t.starts_with('['));
     if flow
         && let Some(rest) = text.get(end..)
         && let Some(close) = rest.find(']')
@@ -430,7 +430,7 @@ fn list_span(text: &str, list: Span, items: impl Iterator<Item = Span>) -> Span 
     {
         end += close + 1;
     }
-    Span::new(list.offset, end.saturating_sub(list.offset))
+    Span::new(list.offset(), end.saturating_sub(list.offset()))
 }
 
 /// Why a resource name is invalid, or `None` when it is fine.

@@ -539,7 +539,7 @@ impl Checker<'_> {
         step: &Step,
         code: Code,
         what: String,
-        label: Option<(Span, &str)>,
+        label: Option<(Span, &'static str)>,
         help: Option<String>,
     ) {
         let mut d = Diagnostic::new(

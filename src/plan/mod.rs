@@ -130,9 +130,8 @@ impl fmt::Display for Action {
 pub struct Dependency {
     /// Index of the step that must come first.
     pub step: usize,
-    /// The constraint, in words (shared by every step that waits for the same
-    /// thing: thousands of NICs may need one subnet).
-    pub reason: Arc<str>,
+    /// The constraint, in words (interned: thousands of NICs may need one subnet).
+    pub reason: Ident,
 }
 
 /// One step of the plan.

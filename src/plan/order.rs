@@ -24,13 +24,10 @@ use crate::state::State;
 
 struct Edges<'s> {
     steps: &'s [Step],
-    graph: DiGraph<usize, Arc<str>>,
-    /// Each reason once, however many edges give it.
-    reasons: std::collections::HashSet<Arc<str>>,
-    nodes: Vec<NodeIndex>,
-    /// Edges already added, as (before, after): petgraph's own lookup walks a node's
-    /// whole adjacency list, and a security group may come before every NIC.
-    seen: std::collections::BTreeSet<(usize, usize)>,
+    /// (before, after, reason), in the order they were found.
+    list: Vec<(u32, u32, Ident)>,
+    /// Edges already added, as (before, after): the first reason given stays.
+    seen: std::collections::HashSet<(u32, u32)>,
 }
 
 impl Edges<'_> {
@@ -43,20 +40,19 @@ impl Edges<'_> {
         let (Some(b), Some(a)) = (before, after) else {
             return;
         };
-        if a == b || !self.seen.insert((b, a)) {
+        let key = (position(b), position(a));
+        if a == b || !self.seen.insert(key) {
             return;
         }
-        let text = reason(&self.steps[b]);
-        let text = match self.reasons.get(text.as_str()) {
-            Some(shared) => Arc::clone(shared),
-            None => {
-                let shared: Arc<str> = Arc::from(text);
-                self.reasons.insert(Arc::clone(&shared));
-                shared
-            }
-        };
-        self.graph.add_edge(self.nodes[b], self.nodes[a], text);
+        // Reasons are interned: thousands of NICs may need one subnet.
+        let text = Ident::new(&reason(&self.steps[b]));
+        self.list.push((key.0, key.1, text));
     }
+}
+
+/// A step's index as the graph holds it (a plan has far fewer than 2^32 steps).
+fn position(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// Finds steps by what they do: sorted (action, key, step) triples, searched by
@@ -128,14 +124,10 @@ pub(super) fn order(
     quotas: &Quotas,
 ) -> (Vec<Step>, Vec<Diagnostic>) {
     let index = Index::new(&steps);
-    let mut graph = DiGraph::new();
-    let nodes: Vec<NodeIndex> = (0..steps.len()).map(|i| graph.add_node(i)).collect();
     let mut e = Edges {
         steps: &steps,
-        graph,
-        nodes,
-        seen: std::collections::BTreeSet::new(),
-        reasons: std::collections::HashSet::new(),
+        list: Vec::new(),
+        seen: std::collections::HashSet::new(),
     };
     let current = &state.resources;
     // NIC name -> the desired instance it is the primary interface of.
@@ -387,8 +379,9 @@ pub(super) fn order(
     pinned_first(&mut e, &steps);
     within_quotas(&mut e, &steps, state, outside, quotas);
 
-    let Edges { graph, nodes, .. } = e;
-    toposort(steps, graph, &nodes)
+    let Edges { list, seen, .. } = e;
+    drop(seen);
+    toposort(steps, list)
 }
 
 /// What a step does to a subnet's addresses: takes pinned ones, has one assigned by
@@ -584,15 +577,23 @@ fn rank(step: &Step) -> (Action, &Address, Option<&str>, Option<&str>) {
     )
 }
 
-fn toposort(
-    mut steps: Vec<Step>,
-    graph: DiGraph<usize, Arc<str>>,
-    nodes: &[NodeIndex],
-) -> (Vec<Step>, Vec<Diagnostic>) {
+fn toposort(mut steps: Vec<Step>, edges: Vec<(u32, u32, Ident)>) -> (Vec<Step>, Vec<Diagnostic>) {
     let n = steps.len();
-    let mut indegree: Vec<usize> = nodes
-        .iter()
-        .map(|&node| {
+    // The topology in petgraph, the reasons beside it by edge index.
+    let mut graph: DiGraph<(), (), u32> = DiGraph::with_capacity(n, edges.len());
+    for _ in 0..n {
+        graph.add_node(());
+    }
+    for &(before, after, _) in &edges {
+        graph.add_edge(
+            NodeIndex::new(before as usize),
+            NodeIndex::new(after as usize),
+            (),
+        );
+    }
+    let mut indegree: Vec<usize> = graph
+        .node_indices()
+        .map(|node| {
             graph
                 .neighbors_directed(node, petgraph::Direction::Incoming)
                 .count()
@@ -605,14 +606,15 @@ fn toposort(
     let mut order = Vec::with_capacity(n);
     while let Some(Reverse((_, i))) = ready.pop() {
         order.push(i);
-        for next in graph.neighbors_directed(nodes[i], petgraph::Direction::Outgoing) {
-            let j = graph[next];
+        for next in graph.neighbors_directed(NodeIndex::new(i), petgraph::Direction::Outgoing) {
+            let j = next.index();
             indegree[j] -= 1;
             if indegree[j] == 0 {
                 ready.push(Reverse((rank(&steps[j]), j)));
             }
         }
     }
+    drop(graph);
     if order.len() < n {
         let stuck: Vec<String> = (0..n)
             .filter(|&i| indegree[i] > 0)
@@ -628,21 +630,25 @@ fn toposort(
         .help("apply the change in two smaller steps, or use --target to split it");
         return (steps, vec![d]);
     }
+    drop(ready);
     let mut position = vec![0; n];
     for (pos, &i) in order.iter().enumerate() {
         position[i] = pos + 1;
     }
-    drop(ready);
-    // The reasons move from the graph into the steps.
-    let (graph_nodes, edges) = graph.into_nodes_edges();
-    for edge in edges {
-        let (from, to) = (
-            graph_nodes[edge.source().index()].weight,
-            graph_nodes[edge.target().index()].weight,
-        );
-        steps[to].depends_on.push(Dependency {
-            step: position[from],
-            reason: edge.weight,
+    drop(order);
+    // Each step's dependencies, made to measure: most steps wait for one or two.
+    let mut incoming: Vec<u32> = vec![0; n];
+    for &(_, after, _) in &edges {
+        incoming[after as usize] += 1;
+    }
+    for (step, &count) in steps.iter_mut().zip(&incoming) {
+        step.depends_on.reserve_exact(count as usize);
+    }
+    drop(incoming);
+    for (before, after, reason) in edges {
+        steps[after as usize].depends_on.push(Dependency {
+            step: position[before as usize],
+            reason,
         });
     }
     for (i, step) in steps.iter_mut().enumerate() {
@@ -677,7 +683,7 @@ fn chain_same_resource(steps: &mut [Step]) {
                 if !steps[i].depends_on.iter().any(|d| d.step == prev_index) {
                     steps[i].depends_on.push(Dependency {
                         step: prev_index,
-                        reason: Arc::from(format!("one step at a time on {address}")),
+                        reason: Ident::new(&format!("one step at a time on {address}")),
                     });
                 }
             }

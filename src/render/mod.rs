@@ -130,7 +130,7 @@ pub(crate) fn blocks<'d>(
         if let Some(span) = d.primary_span()
             && rest.lines.len() < LINES_NAMED
         {
-            rest.lines.push(source.line_column(span.offset).0);
+            rest.lines.push(source.line_column(span.offset()).0);
         }
     }
     out.extend(rests.into_iter().map(Block::Rest));

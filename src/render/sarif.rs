@@ -41,9 +41,9 @@ pub struct Region {
 /// cut back to the last whole character they cover.
 pub fn region(source: &Source, span: Span) -> Region {
     let text = source.text();
-    let start = text.floor_char_boundary(span.offset.min(text.len()));
+    let start = text.floor_char_boundary(span.offset().min(text.len()));
     let end = text
-        .floor_char_boundary(span.offset.saturating_add(span.len).min(text.len()))
+        .floor_char_boundary(span.end().min(text.len()))
         .max(start);
     let (start_line, start_column) = source.line_column(start);
     // The end is placed after the last character rather than at the offset just past the
@@ -235,7 +235,7 @@ fn result<'a>(source: &Source, d: &'a Diagnostic) -> SarifResult<'a> {
             .first()
             .filter(|l| !l.text.is_empty())
             .map(|l| Message {
-                text: l.text.as_str().into(),
+                text: l.text.as_ref().into(),
             }),
     };
     let related_locations = d
@@ -247,7 +247,7 @@ fn result<'a>(source: &Source, d: &'a Diagnostic) -> SarifResult<'a> {
             id: Some(id),
             physical_location: physical(source, Some(label.span)),
             message: Some(Message {
-                text: label.text.as_str().into(),
+                text: label.text.as_ref().into(),
             }),
         })
         .collect();

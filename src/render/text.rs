@@ -63,13 +63,13 @@ fn printable(diagnostic: &Diagnostic) -> Diagnostic {
             .iter()
             .map(|l| Label {
                 span: l.span,
-                text: escape_controls(&l.text).into_owned(),
+                text: escape_controls(&l.text).into_owned().into(),
             })
             .collect(),
         help: diagnostic
             .help
             .as_deref()
-            .map(|h| escape_controls(h).into_owned()),
+            .map(|h| escape_controls(h).into_owned().into()),
         ..diagnostic.clone()
     }
 }
@@ -122,7 +122,7 @@ const WIDEST_DRAWN: usize = 10_000;
 
 fn too_wide(source: &Source, label: &Label) -> bool {
     let bytes = source.text().as_bytes();
-    let offset = label.span.offset.min(bytes.len());
+    let offset = label.span.offset().min(bytes.len());
     let line_start = bytes[..offset]
         .iter()
         .rposition(|&b| b == b'\n')
@@ -131,7 +131,7 @@ fn too_wide(source: &Source, label: &Label) -> bool {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(bytes.len(), |i| offset + i);
-    line_end - line_start > WIDEST_DRAWN || label.span.len > WIDEST_DRAWN
+    line_end - line_start > WIDEST_DRAWN || label.span.len() > WIDEST_DRAWN
 }
 
 /// Every diagnostic, then a closing line with the counts.
@@ -202,7 +202,7 @@ pub fn each_report(
             out.push('\n');
         }
         for label in &wide {
-            let (line, column) = source.line_column(label.span.offset);
+            let (line, column) = source.line_column(label.span.offset());
             out.push_str(&format!(
                 "  at {}:{line}:{column}: {}\n",
                 source.name(),

@@ -299,10 +299,10 @@ impl Walk<'_> {
 
     /// A span that shows: a node whose span is empty is pointed at by one character.
     fn visible(&self, span: Span) -> Span {
-        if span.len > 0 || self.text.is_empty() {
+        if !span.is_empty() || self.text.is_empty() {
             return span;
         }
-        let offset = span.offset.min(self.text.len().saturating_sub(1));
+        let offset = span.offset().min(self.text.len().saturating_sub(1));
         Span::new(offset, 1)
     }
 
@@ -337,7 +337,7 @@ impl Walk<'_> {
             Node::Str(s) => s.clone(),
             Node::Bool | Node::Int | Node::Float => self
                 .text
-                .get(node.span.offset..node.span.offset + node.span.len)?
+                .get(node.span.offset()..node.span.end())?
                 .to_string(),
             _ => return None,
         };
@@ -419,7 +419,8 @@ impl Walk<'_> {
                 _ => {
                     self.mistyped(node, "a list", Some(at));
                     if let (Some(text), Some(d)) = (self.scalar(node), self.out.last_mut()) {
-                        d.help = Some(format!("write a list, even of one: [{}]", text.value));
+                        d.help =
+                            Some(format!("write a list, even of one: [{}]", text.value).into());
                     }
                 }
             },
@@ -498,7 +499,7 @@ impl Walk<'_> {
             .iter()
             .filter(|f| f.required && !present.contains(f.key))
         {
-            let span = if at.key.len > 0 {
+            let span = if !at.key.is_empty() {
                 at.key
             } else {
                 self.visible(node.span)
@@ -776,7 +777,7 @@ network_interfaces:
         );
         let offsets: Vec<usize> = all
             .iter()
-            .map(|d| d.primary_span().expect("label").offset)
+            .map(|d| d.primary_span().expect("label").offset())
             .collect();
         assert!(offsets.is_sorted(), "{offsets:?}");
     }
