@@ -48,6 +48,18 @@ impl Kind {
         }
     }
 
+    /// Objects of the kind in words: `VPCs`, `network interfaces`.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Vpc => "VPCs",
+            Kind::Subnet => "subnets",
+            Kind::Instance => "instances",
+            Kind::SecurityGroup => "security groups",
+            Kind::NetworkInterface => "network interfaces",
+            Kind::PublicIp => "public IPs",
+        }
+    }
+
     /// The kind in words, for messages.
     pub fn noun(self) -> &'static str {
         match self {

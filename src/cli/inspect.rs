@@ -711,7 +711,7 @@ pub fn exec_graph(args: GraphArgs) -> Result<u8, Error> {
                     "  {} -> {} [label = {}];",
                     dep.step,
                     step.index,
-                    dot_id(&dep.reason)
+                    dot_id(&dep.words(step, &planned.plan.steps))
                 );
             }
         }

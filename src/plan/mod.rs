@@ -126,12 +126,179 @@ impl fmt::Display for Action {
 }
 
 /// Why one step waits for another.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dependency {
     /// Index of the step that must come first.
     pub step: usize,
-    /// The constraint, in words (interned: thousands of NICs may need one subnet).
-    pub reason: Ident,
+    /// The constraint; [`Dependency::words`] says it.
+    pub reason: Reason,
+}
+
+/// The constraints between steps. Each names what it needs of the two steps it joins,
+/// the one that waits (A) and the one that comes first (B), and is worded only when a
+/// plan is shown, so that a plan of many thousand steps keeps a few bytes per
+/// dependency instead of a sentence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// A's resource is replaced: B deletes the old one.
+    OldGoesFirst,
+    /// A needs what B creates.
+    Needs,
+    /// B's resource gives up an address A takes.
+    FreesIp(std::net::Ipv4Addr),
+    /// B deletes a subnet whose range overlaps the subnet A creates.
+    FreesRange,
+    /// A deletes a NIC that goes with the instance B deletes.
+    GoesWith,
+    /// B deletes what uses A's resource.
+    Uses,
+    /// B changes what uses A's resource so that it no longer does.
+    StopsUsing,
+    /// B deletes the instance A's NIC is attached to, which detaches it.
+    DeletionDetaches,
+    /// B detaches the NIC A deletes.
+    DeletedWhenDetached,
+    /// B disassociates the public IP of the NIC A deletes.
+    PublicIpFirst,
+    /// B detaches a secondary NIC of the instance A deletes.
+    SecondariesFirst,
+    /// B disassociates a public IP from a NIC of the instance A deletes.
+    LeavesNic,
+    /// B disassociates the public IP A releases.
+    ReleasedWhenDisassociated,
+    /// B detaches a NIC from the instance A stops to resize.
+    RoomBeforeStop,
+    /// B stops the instance A resizes.
+    ResizesWhenStopped,
+    /// B detaches a NIC from the instance A resizes.
+    RoomBeforeResize,
+    /// B resizes the instance A starts.
+    RunsAgain,
+    /// B updates the NIC A attaches.
+    NewSettingsFirst,
+    /// B detaches the NIC A attaches, from where it was.
+    LeavesInstance,
+    /// B resizes the instance A attaches to.
+    ResizeMakesRoom,
+    /// B detaches a NIC from the instance A attaches to.
+    DetachMakesRoom,
+    /// B disassociates the public IP A associates.
+    DisassociatedFirst,
+    /// B updates the IPs of the NIC A associates with.
+    NewIpsFirst,
+    /// B disassociates another public IP from the NIC A associates with.
+    FreesPrivateIp,
+    /// B takes a pinned address in the subnet where A's address is assigned.
+    PinnedFirst,
+    /// B comes first of the creates whose address the cloud assigns in A's subnet.
+    PinnedTaken,
+    /// B deletes an object of A's kind so that A's create stays within this quota.
+    Quota(u32),
+    /// B acts on A's resource (or, when true, on the NIC A associates) just before.
+    OneAtATime(bool),
+}
+
+impl Dependency {
+    /// The constraint in words, for step `of` (the one that waits) among `steps`.
+    pub fn words(&self, of: &Step, steps: &[Step]) -> String {
+        let b = steps
+            .get(self.step.wrapping_sub(1))
+            .filter(|s| s.index == self.step)
+            .or_else(|| steps.iter().find(|s| s.index == self.step));
+        let before = b.map_or_else(|| format!("step {}", self.step), |b| b.address.to_string());
+        let on = |name: Option<Ident>| name.map_or_else(|| "?".to_string(), |n| n.to_string());
+        let a = &of.address;
+        let subnet = || {
+            [Some(of), b]
+                .into_iter()
+                .flatten()
+                .find_map(|s| match s.after.as_deref() {
+                    Some(Attributes::NetworkInterface(n)) => Some(n.subnet.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "?".to_string())
+        };
+        match self.reason {
+            Reason::OldGoesFirst => format!("{a} is replaced: the old one goes first"),
+            Reason::Needs => format!("needs {before}"),
+            Reason::FreesIp(ip) => format!("{before} frees {ip}"),
+            Reason::FreesRange => match of.after.as_deref() {
+                Some(Attributes::Subnet(s)) => {
+                    format!("{before} frees the range {}", s.cidr_block)
+                }
+                _ => format!("{before} frees the range"),
+            },
+            Reason::GoesWith => format!("it goes with {before}"),
+            Reason::Uses => format!("{before} uses {a}"),
+            Reason::StopsUsing => format!("{before} stops using {a}"),
+            Reason::DeletionDetaches => format!("the deletion of {before} detaches it"),
+            Reason::DeletedWhenDetached => "a NIC is deleted only when detached".to_string(),
+            Reason::PublicIpFirst => "its public IP is disassociated first".to_string(),
+            Reason::SecondariesFirst => "its secondary interfaces are detached first".to_string(),
+            Reason::LeavesNic => format!(
+                "{before} leaves network_interface.{} first",
+                on(b.and_then(|b| b.network_interface))
+            ),
+            Reason::ReleasedWhenDisassociated => {
+                "a public IP is released only when disassociated".to_string()
+            }
+            Reason::RoomBeforeStop => format!(
+                "the detach makes room on instance.{} before it stops to resize",
+                a.name
+            ),
+            Reason::ResizesWhenStopped => format!(
+                "the platform resizes instance.{} only when it is stopped",
+                a.name
+            ),
+            Reason::RoomBeforeResize => format!(
+                "the detach makes room on instance.{} before it resizes",
+                a.name
+            ),
+            Reason::RunsAgain => format!("instance.{} runs again once resized", a.name),
+            Reason::NewSettingsFirst => {
+                format!("{a} gets its new settings before it is attached")
+            }
+            Reason::LeavesInstance => format!(
+                "{a} leaves instance.{} first",
+                on(b.and_then(|b| b.instance))
+            ),
+            Reason::ResizeMakesRoom => {
+                format!("the resize makes room on instance.{}", on(of.instance))
+            }
+            Reason::DetachMakesRoom => format!(
+                "the detach of {before} makes room on instance.{}",
+                on(of.instance)
+            ),
+            Reason::DisassociatedFirst => {
+                format!("{a} is disassociated from its old interface first")
+            }
+            Reason::NewIpsFirst => format!("{before} gets its new IPs first"),
+            Reason::FreesPrivateIp => format!(
+                "{before} frees a private IP of network_interface.{}",
+                on(of.network_interface)
+            ),
+            Reason::PinnedFirst => format!(
+                "{before} takes its pinned address in subnet {} before the cloud assigns one",
+                subnet()
+            ),
+            Reason::PinnedTaken => format!(
+                "the pinned addresses of subnet {} are taken before the cloud assigns one",
+                subnet()
+            ),
+            Reason::Quota(limit) => {
+                let kind = b.map_or(a.kind, |b| b.address.kind);
+                format!(
+                    "the project holds at most {limit} {}: {before} makes room first",
+                    kind.plural()
+                )
+            }
+            Reason::OneAtATime(false) => format!("one step at a time on {a}"),
+            Reason::OneAtATime(true) => format!(
+                "one step at a time on network_interface.{}",
+                on(of.network_interface)
+            ),
+        }
+    }
 }
 
 /// One step of the plan.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::index::StateIndex;
-use super::{Action, Dependency, Outside, Step};
+use super::{Action, Dependency, Outside, Reason, Step};
 use crate::address::{Address, Kind};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ident::Ident;
@@ -22,21 +22,15 @@ use crate::model::Quotas;
 use crate::resource::Attributes;
 use crate::state::State;
 
-struct Edges<'s> {
-    steps: &'s [Step],
+struct Edges {
     /// (before, after, reason), in the order they were found.
-    list: Vec<(u32, u32, Ident)>,
+    list: Vec<(u32, u32, Reason)>,
     /// Edges already added, as (before, after): the first reason given stays.
     seen: std::collections::HashSet<(u32, u32)>,
 }
 
-impl Edges<'_> {
-    fn add(
-        &mut self,
-        before: Option<usize>,
-        after: Option<usize>,
-        reason: impl FnOnce(&Step) -> String,
-    ) {
+impl Edges {
+    fn add(&mut self, before: Option<usize>, after: Option<usize>, reason: Reason) {
         let (Some(b), Some(a)) = (before, after) else {
             return;
         };
@@ -44,9 +38,7 @@ impl Edges<'_> {
         if a == b || !self.seen.insert(key) {
             return;
         }
-        // Reasons are interned: thousands of NICs may need one subnet.
-        let text = Ident::new(&reason(&self.steps[b]));
-        self.list.push((key.0, key.1, text));
+        self.list.push((key.0, key.1, reason));
     }
 }
 
@@ -125,7 +117,6 @@ pub(super) fn order(
 ) -> (Vec<Step>, Vec<Diagnostic>) {
     let index = Index::new(&steps);
     let mut e = Edges {
-        steps: &steps,
         list: Vec::new(),
         seen: std::collections::HashSet::new(),
     };
@@ -144,18 +135,20 @@ pub(super) fn order(
         match step.action {
             Action::Create => {
                 // A replacement's delete first.
-                e.add(index.one(Action::Delete, &step.address), me, |_| {
-                    format!("{} is replaced: the old one goes first", step.address)
-                });
+                e.add(
+                    index.one(Action::Delete, &step.address),
+                    me,
+                    Reason::OldGoesFirst,
+                );
                 for r in refs(step.after.as_deref()) {
-                    e.add(index.one(Action::Create, &r), me, |_| format!("needs {r}"));
+                    e.add(index.one(Action::Create, &r), me, Reason::Needs);
                 }
                 if let Some(Attributes::NetworkInterface(n)) = step.after.as_deref() {
                     free_ips_first(
                         &mut e,
                         &index,
                         ix,
-                        i,
+                        (i, &step.address),
                         n.subnet,
                         n.private_ip.iter().chain(&n.secondary_private_ips),
                     );
@@ -169,42 +162,38 @@ pub(super) fn order(
                             && (old.cidr_block.contains(&s.cidr_block.network())
                                 || s.cidr_block.contains(&old.cidr_block.network()))
                         {
-                            e.add(index.one(Action::Delete, a), me, |_| {
-                                format!("{a} frees the range {}", s.cidr_block)
-                            });
+                            e.add(index.one(Action::Delete, a), me, Reason::FreesRange);
                         }
                     }
                 }
             }
             Action::Update => {
                 for r in refs(step.after.as_deref()) {
-                    e.add(index.one(Action::Create, &r), me, |_| format!("needs {r}"));
+                    e.add(index.one(Action::Create, &r), me, Reason::Needs);
                 }
                 if let Some(Attributes::NetworkInterface(n)) = step.after.as_deref() {
                     free_ips_first(
                         &mut e,
                         &index,
                         ix,
-                        i,
+                        (i, &step.address),
                         n.subnet,
                         n.secondary_private_ips.iter(),
                     );
                 }
             }
             Action::Delete => {
-                if let Some(owner) = &step.with_instance {
+                if let Some(owner) = step.with_instance {
                     let instance = Address::new(Kind::Instance, owner);
-                    e.add(index.one(Action::Delete, &instance), me, |_| {
-                        format!("it goes with {instance}")
-                    });
+                    e.add(index.one(Action::Delete, &instance), me, Reason::GoesWith);
                 }
                 // Whatever referred to this resource in state lets go first.
                 for a in ix.referrers.get(&step.address).into_iter().flatten() {
                     for j in index.all(Action::Delete, a) {
-                        e.add(Some(j), me, |_| format!("{a} uses {}", step.address));
+                        e.add(Some(j), me, Reason::Uses);
                     }
                     for j in index.all(Action::Update, a) {
-                        e.add(Some(j), me, |_| format!("{a} stops using {}", step.address));
+                        e.add(Some(j), me, Reason::StopsUsing);
                     }
                 }
                 match step.address.kind {
@@ -212,37 +201,33 @@ pub(super) fn order(
                         let detaches = index.all(Action::Detach, &step.address);
                         if detaches.is_empty()
                             && let Some(Attributes::NetworkInterface(n)) = step.before.as_deref()
-                            && let Some(owner) = &n.attach_to
+                            && let Some(owner) = n.attach_to
                         {
                             // No detach: the deletion of its instance frees it.
                             let instance = Address::new(Kind::Instance, owner);
-                            e.add(index.one(Action::Delete, &instance), me, |_| {
-                                format!("the deletion of {instance} detaches it")
-                            });
+                            e.add(
+                                index.one(Action::Delete, &instance),
+                                me,
+                                Reason::DeletionDetaches,
+                            );
                         }
                         for j in detaches {
-                            e.add(Some(j), me, |_| {
-                                "a NIC is deleted only when detached".to_string()
-                            });
+                            e.add(Some(j), me, Reason::DeletedWhenDetached);
                         }
-                        if let Some(owner) = &step.with_instance {
+                        if let Some(owner) = step.with_instance {
                             e.add(
                                 index.one(Action::Delete, &Address::new(Kind::Instance, owner)),
                                 me,
-                                |_| format!("it goes with instance.{owner}"),
+                                Reason::GoesWith,
                             );
                         }
                         for j in disassociates_on(&index, ix, &step.address.name) {
-                            e.add(Some(j), me, |_| {
-                                "its public IP is disassociated first".to_string()
-                            });
+                            e.add(Some(j), me, Reason::PublicIpFirst);
                         }
                     }
                     Kind::Instance => {
                         for j in index.on(Action::Detach, &step.address.name) {
-                            e.add(Some(j), me, |_| {
-                                "its secondary interfaces are detached first".to_string()
-                            });
+                            e.add(Some(j), me, Reason::SecondariesFirst);
                         }
                         if let Some(Attributes::Instance(old)) = step.before.as_deref() {
                             // Public IPs on any of its NICs, primary or secondary.
@@ -252,20 +237,17 @@ pub(super) fn order(
                                 .collect();
                             for nic in nics {
                                 for j in disassociates_on(&index, ix, nic) {
-                                    e.add(Some(j), me, |s| {
-                                        format!(
-                                            "{} leaves network_interface.{nic} first",
-                                            s.address
-                                        )
-                                    });
+                                    e.add(Some(j), me, Reason::LeavesNic);
                                 }
                             }
                         }
                     }
                     Kind::PublicIp => {
-                        e.add(index.one(Action::Disassociate, &step.address), me, |_| {
-                            "a public IP is released only when disassociated".to_string()
-                        });
+                        e.add(
+                            index.one(Action::Disassociate, &step.address),
+                            me,
+                            Reason::ReleasedWhenDisassociated,
+                        );
                     }
                     _ => {}
                 }
@@ -273,102 +255,70 @@ pub(super) fn order(
             Action::Detach => {}
             Action::Stop => {
                 // Stopped as late as possible: detaches happen while it still runs.
-                let name = step.address.name.as_str();
-                for j in index.on(Action::Detach, name) {
-                    e.add(Some(j), me, |_| {
-                        format!(
-                            "the detach makes room on instance.{name} before it stops to resize"
-                        )
-                    });
+                for j in index.on(Action::Detach, &step.address.name) {
+                    e.add(Some(j), me, Reason::RoomBeforeStop);
                 }
             }
             Action::Resize => {
-                let name = step.address.name.as_str();
                 let stop = index.one(Action::Stop, &step.address);
-                e.add(stop, me, |_| {
-                    format!("the platform resizes instance.{name} only when it is stopped")
-                });
+                e.add(stop, me, Reason::ResizesWhenStopped);
                 // With a stop, the detaches come before it already.
                 let detaches = if stop.is_some() {
                     Vec::new()
                 } else {
-                    index.on(Action::Detach, name)
+                    index.on(Action::Detach, &step.address.name)
                 };
                 for j in detaches {
-                    e.add(Some(j), me, |_| {
-                        format!("the detach makes room on instance.{name} before it resizes")
-                    });
+                    e.add(Some(j), me, Reason::RoomBeforeResize);
                 }
             }
             Action::Start => {
-                e.add(index.one(Action::Resize, &step.address), me, |_| {
-                    format!("instance.{} runs again once resized", step.address.name)
-                });
+                e.add(
+                    index.one(Action::Resize, &step.address),
+                    me,
+                    Reason::RunsAgain,
+                );
             }
             Action::Attach => {
-                let Some(name) = step.instance.as_deref() else {
+                let Some(name) = step.instance else {
                     continue;
                 };
                 let instance = Address::new(Kind::Instance, name);
-                e.add(index.one(Action::Create, &step.address), me, |_| {
-                    format!("needs {}", step.address)
-                });
-                e.add(index.one(Action::Create, &instance), me, |_| {
-                    format!("needs {instance}")
-                });
-                e.add(index.one(Action::Update, &step.address), me, |_| {
-                    format!(
-                        "{} gets its new settings before it is attached",
-                        step.address
-                    )
-                });
+                e.add(index.one(Action::Create, &step.address), me, Reason::Needs);
+                e.add(index.one(Action::Create, &instance), me, Reason::Needs);
+                e.add(
+                    index.one(Action::Update, &step.address),
+                    me,
+                    Reason::NewSettingsFirst,
+                );
                 for j in index.all(Action::Detach, &step.address) {
-                    e.add(Some(j), me, |s| {
-                        format!(
-                            "{} leaves instance.{} first",
-                            step.address,
-                            s.instance.as_deref().unwrap_or("?")
-                        )
-                    });
+                    e.add(Some(j), me, Reason::LeavesInstance);
                 }
-                for j in index.on(Action::Resize, name) {
-                    e.add(Some(j), me, |_| {
-                        format!("the resize makes room on {instance}")
-                    });
+                for j in index.on(Action::Resize, &name) {
+                    e.add(Some(j), me, Reason::ResizeMakesRoom);
                 }
-                for j in index.on(Action::Detach, name) {
-                    e.add(Some(j), me, |s| {
-                        format!("the detach of {} makes room on {instance}", s.address)
-                    });
+                for j in index.on(Action::Detach, &name) {
+                    e.add(Some(j), me, Reason::DetachMakesRoom);
                 }
             }
             Action::Associate => {
-                e.add(index.one(Action::Create, &step.address), me, |_| {
-                    format!("needs {}", step.address)
-                });
-                e.add(index.one(Action::Disassociate, &step.address), me, |_| {
-                    format!(
-                        "{} is disassociated from its old interface first",
-                        step.address
-                    )
-                });
-                if let Some(n) = &step.network_interface {
-                    let target = nic(n);
-                    e.add(index.one(Action::Create, &target), me, |_| {
-                        format!("needs {target}")
-                    });
-                    e.add(index.one(Action::Update, &target), me, |_| {
-                        format!("{target} gets its new IPs first")
-                    });
+                e.add(index.one(Action::Create, &step.address), me, Reason::Needs);
+                e.add(
+                    index.one(Action::Disassociate, &step.address),
+                    me,
+                    Reason::DisassociatedFirst,
+                );
+                if let Some(n) = step.network_interface {
+                    let target = nic(&n);
+                    e.add(index.one(Action::Create, &target), me, Reason::Needs);
+                    e.add(index.one(Action::Update, &target), me, Reason::NewIpsFirst);
                     // Another public IP leaving this interface frees its private IP.
-                    for j in disassociates_on(&index, ix, n) {
-                        e.add(Some(j), me, |s| {
-                            format!("{} frees a private IP of {target}", s.address)
-                        });
+                    for j in disassociates_on(&index, ix, &n) {
+                        e.add(Some(j), me, Reason::FreesPrivateIp);
                     }
                     // An instance being created around the NIC.
                     if let Some(a) = desired_primary_owner.get(n.as_str()) {
-                        e.add(index.one(Action::Create, a), me, |_| format!("needs {a}"));
+                        e.add(index.one(Action::Create, a), me, Reason::Needs);
                     }
                 }
             }
@@ -412,7 +362,7 @@ fn address_use(step: &Step) -> Option<(&str, bool, bool)> {
 /// whose address the cloud assigns, so an assigned address never takes a pinned one.
 /// Linear in edges: the first assigned create waits for the pinned steps (through the
 /// creates that mix both, one at a time), and the other assigned creates wait for it.
-fn pinned_first(e: &mut Edges<'_>, steps: &[Step]) {
+fn pinned_first(e: &mut Edges, steps: &[Step]) {
     #[derive(Default)]
     struct Subnet {
         pinned: Vec<usize>,
@@ -432,19 +382,14 @@ fn pinned_first(e: &mut Edges<'_>, steps: &[Step]) {
             (false, false) => {}
         }
     }
-    for (subnet, s) in subnets {
+    for s in subnets.into_values() {
         if s.mixed.is_empty() && (s.pinned.is_empty() || s.assigned.is_empty()) {
             continue;
         }
         let mut before: Vec<usize> = s.pinned;
         for &m in &s.mixed {
             for &p in &before {
-                e.add(Some(p), Some(m), |p| {
-                    format!(
-                        "{} takes its pinned address in subnet {subnet} before the cloud assigns one",
-                        p.address
-                    )
-                });
+                e.add(Some(p), Some(m), Reason::PinnedFirst);
             }
             before = vec![m];
         }
@@ -452,19 +397,10 @@ fn pinned_first(e: &mut Edges<'_>, steps: &[Step]) {
             continue;
         };
         for &p in &before {
-            e.add(Some(p), Some(gate), |p| {
-                format!(
-                    "{} takes its pinned address in subnet {subnet} before the cloud assigns one",
-                    p.address
-                )
-            });
+            e.add(Some(p), Some(gate), Reason::PinnedFirst);
         }
         for &a in rest {
-            e.add(Some(gate), Some(a), |_| {
-                format!(
-                    "the pinned addresses of subnet {subnet} are taken before the cloud assigns one"
-                )
-            });
+            e.add(Some(gate), Some(a), Reason::PinnedTaken);
         }
     }
 }
@@ -472,13 +408,7 @@ fn pinned_first(e: &mut Edges<'_>, steps: &[Step]) {
 /// Creates wait for deletes of the same kind when the project would otherwise go over
 /// a quota on the way: the creates beyond the room left each wait for one delete. A
 /// replacement's create already waits for its own delete.
-fn within_quotas(
-    e: &mut Edges<'_>,
-    steps: &[Step],
-    state: &State,
-    outside: &Outside,
-    quotas: &Quotas,
-) {
+fn within_quotas(e: &mut Edges, steps: &[Step], state: &State, outside: &Outside, quotas: &Quotas) {
     let kinds = [
         (Kind::Vpc, quotas.vpcs.limit, outside.vpcs.len()),
         (Kind::Subnet, quotas.subnets.limit, outside.subnets.len()),
@@ -504,25 +434,8 @@ fn within_quotas(
             .unwrap_or(usize::MAX)
             .saturating_sub(held);
         for (&c, &d) in creates.iter().skip(room).zip(&deletes) {
-            e.add(Some(d), Some(c), |d| {
-                format!(
-                    "the project holds at most {limit} {}: {} makes room first",
-                    plural(kind),
-                    d.address
-                )
-            });
+            e.add(Some(d), Some(c), Reason::Quota(limit));
         }
-    }
-}
-
-fn plural(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Vpc => "VPCs",
-        Kind::Subnet => "subnets",
-        Kind::Instance => "instances",
-        Kind::SecurityGroup => "security groups",
-        Kind::NetworkInterface => "network interfaces",
-        Kind::PublicIp => "public IPs",
     }
 }
 
@@ -539,10 +452,10 @@ fn disassociates_on(index: &Index, ix: &StateIndex, nic_name: &str) -> Vec<usize
 /// Orders step `i`, which takes `ips` in `subnet`, after the deletes and updates that
 /// release those IPs from their current holders.
 fn free_ips_first<'a>(
-    e: &mut Edges<'_>,
+    e: &mut Edges,
     index: &Index,
     ix: &StateIndex,
-    i: usize,
+    (i, taker): (usize, &Address),
     subnet: Ident,
     ips: impl Iterator<Item = &'a std::net::Ipv4Addr>,
 ) {
@@ -550,7 +463,7 @@ fn free_ips_first<'a>(
         let Some(a) = ix.ip_holder.get(&(subnet, *ip)) else {
             continue;
         };
-        if *a == e.steps[i].address {
+        if a == taker {
             continue;
         }
         for j in index
@@ -558,7 +471,7 @@ fn free_ips_first<'a>(
             .into_iter()
             .chain(index.all(Action::Update, a))
         {
-            e.add(Some(j), Some(i), |_| format!("{a} frees {ip}"));
+            e.add(Some(j), Some(i), Reason::FreesIp(*ip));
         }
     }
 }
@@ -577,7 +490,7 @@ fn rank(step: &Step) -> (Action, &Address, Option<&str>, Option<&str>) {
     )
 }
 
-fn toposort(mut steps: Vec<Step>, edges: Vec<(u32, u32, Ident)>) -> (Vec<Step>, Vec<Diagnostic>) {
+fn toposort(mut steps: Vec<Step>, edges: Vec<(u32, u32, Reason)>) -> (Vec<Step>, Vec<Diagnostic>) {
     let n = steps.len();
     // The topology in petgraph, the reasons beside it by edge index.
     let mut graph: DiGraph<(), (), u32> = DiGraph::with_capacity(n, edges.len());
@@ -653,8 +566,9 @@ fn toposort(mut steps: Vec<Step>, edges: Vec<(u32, u32, Ident)>) -> (Vec<Step>, 
     }
     for (i, step) in steps.iter_mut().enumerate() {
         step.index = position[i];
-        step.depends_on
-            .sort_by(|a, b| a.step.cmp(&b.step).then_with(|| a.reason.cmp(&b.reason)));
+        // One dependency per step waited for: the order of the step numbers is the
+        // order of the list.
+        step.depends_on.sort_by_key(|d| d.step);
     }
     // Into plan order in place: each swap puts one step where it belongs.
     for i in 0..n {
@@ -673,24 +587,22 @@ fn toposort(mut steps: Vec<Step>, edges: Vec<(u32, u32, Ident)>) -> (Vec<Step>, 
 fn chain_same_resource(steps: &mut [Step]) {
     let mut last: BTreeMap<Address, usize> = BTreeMap::new();
     for i in 0..steps.len() {
-        let mut touched = vec![steps[i].address];
-        if let Some(n) = &steps[i].network_interface {
-            touched.push(Address::new(Kind::NetworkInterface, n));
+        let mut touched = vec![(steps[i].address, false)];
+        if let Some(n) = steps[i].network_interface {
+            touched.push((Address::new(Kind::NetworkInterface, n), true));
         }
-        for address in touched {
+        for (address, via_nic) in touched {
             if let Some(&prev) = last.get(&address) {
                 let prev_index = steps[prev].index;
                 if !steps[i].depends_on.iter().any(|d| d.step == prev_index) {
                     steps[i].depends_on.push(Dependency {
                         step: prev_index,
-                        reason: Ident::new(&format!("one step at a time on {address}")),
+                        reason: Reason::OneAtATime(via_nic),
                     });
                 }
             }
             last.insert(address, i);
         }
-        steps[i]
-            .depends_on
-            .sort_by(|a, b| a.step.cmp(&b.step).then_with(|| a.reason.cmp(&b.reason)));
+        steps[i].depends_on.sort_by_key(|d| d.step);
     }
 }

@@ -187,7 +187,7 @@ pub fn steps(plan: &Plan) -> String {
                 out,
                 "  step_{} -->|\"{}\"| step_{}",
                 dep.step,
-                label(&dep.reason),
+                label(&dep.words(step, &plan.steps)),
                 step.index
             );
         }

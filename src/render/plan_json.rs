@@ -218,7 +218,7 @@ pub fn document<'a>(
                     .iter()
                     .map(|d| JsonDependency {
                         step: d.step,
-                        reason: d.reason.to_string(),
+                        reason: d.words(s, &plan.steps),
                     })
                     .collect(),
                 reason: match (&s.with_instance, s.replace) {

@@ -524,8 +524,11 @@ fn steps_part(steps: &[Step]) -> Part {
     let items = steps
         .iter()
         .map(|s| {
-            let mut after: Vec<(usize, &str)> =
-                s.depends_on.iter().map(|d| (d.step, &*d.reason)).collect();
+            let mut after: Vec<(usize, String)> = s
+                .depends_on
+                .iter()
+                .map(|d| (d.step, d.words(s, steps)))
+                .collect();
             after.sort_unstable();
             after.dedup();
             let after = if after.is_empty() {
@@ -534,7 +537,8 @@ fn steps_part(steps: &[Step]) -> Part {
                 // The steps waited for with one reason go together; the plain ones
                 // (no reason given) are one group too.
                 let mut groups: Vec<(Vec<usize>, Option<&str>)> = Vec::new();
-                for &(step, reason) in &after {
+                for (step, reason) in &after {
+                    let (step, reason) = (*step, reason.as_str());
                     let plain = address_of(step)
                         .is_some_and(|a| reason.strip_prefix("needs ") == Some(a.as_str()));
                     let reason = (!plain).then_some(reason);

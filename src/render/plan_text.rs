@@ -281,7 +281,9 @@ pub fn write_ending(
                 let _ = writeln!(
                     out,
                     "  {:>width$}    after {}: {}",
-                    "", dep.step, dep.reason
+                    "",
+                    dep.step,
+                    dep.words(step, &plan.steps)
                 );
             }
         }
