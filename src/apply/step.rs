@@ -424,7 +424,7 @@ impl Run<'_> {
                 })?;
             }
             Kind::NetworkInterface => {
-                if step.with_instance.is_some() {
+                if step.with_instance().is_some() {
                     // No source says whether the platform deletes a NIC an instance
                     // was created with: if it is still there, it goes now.
                     match cloud.nic(&id) {
@@ -592,7 +592,7 @@ impl Run<'_> {
     }
 
     fn attachment(&self, step: &Step) -> Result<String, StepError> {
-        let instance = step.instance.unwrap_or_default();
+        let instance = step.instance().unwrap_or_default();
         self.until_settled(step, &instance)?;
         let instance_id = self.id_of(Kind::Instance, &instance)?;
         let nic_id = self.id_of(Kind::NetworkInterface, &step.address.name)?;
@@ -645,7 +645,7 @@ impl Run<'_> {
     }
 
     fn associate(&self, step: &Step) -> Result<String, StepError> {
-        let nic = step.network_interface.unwrap_or_default();
+        let nic = step.network_interface().unwrap_or_default();
         let id = self.id_of(Kind::PublicIp, &step.address.name)?;
         let nic_id = self.id_of(Kind::NetworkInterface, &nic)?;
         let ip = match step.after.as_deref() {
@@ -691,7 +691,7 @@ impl Run<'_> {
     }
 
     fn disassociate(&self, step: &Step) -> Result<String, StepError> {
-        let nic = step.network_interface.unwrap_or_default();
+        let nic = step.network_interface().unwrap_or_default();
         let id = self.id_of(Kind::PublicIp, &step.address.name)?;
         let nic_id = self.id_of(Kind::NetworkInterface, &nic)?;
         self.unless_done(self.cloud.disassociate_public_ip(&id, &nic_id), || {

@@ -969,7 +969,7 @@ impl Checker<'_> {
     }
 
     fn detach(&mut self, step: &Step, name: &str, span: Option<Span>) {
-        let Some(instance) = step.instance else {
+        let Some(instance) = step.instance() else {
             return;
         };
         match self.world.nics.get(name).and_then(|n| n.attached) {
@@ -1073,7 +1073,7 @@ impl Checker<'_> {
     }
 
     fn associate(&mut self, step: &Step, name: &str, span: Option<Span>) {
-        let Some(nic_name) = step.network_interface else {
+        let Some(nic_name) = step.network_interface() else {
             return;
         };
         let ip = match step.after.as_deref() {
@@ -1165,7 +1165,7 @@ impl Checker<'_> {
                 World::first(w.nics_with_group.get(name), "").map(|n| (Kind::NetworkInterface, *n))
             }
             Kind::NetworkInterface => {
-                if step.with_instance.is_some() {
+                if step.with_instance().is_some() {
                     None
                 } else if let Some((i, _)) = w.nics.get(name).and_then(|n| n.attached) {
                     Some((Kind::Instance, i))
@@ -1208,7 +1208,7 @@ impl Checker<'_> {
                 self.world.security_groups.remove(name);
             }
             Kind::NetworkInterface => {
-                if let Some(owner) = &step.with_instance
+                if let Some(owner) = &step.with_instance()
                     && self.world.instances.contains_key(owner.as_str())
                 {
                     let owner = *owner;
@@ -1246,7 +1246,7 @@ impl Checker<'_> {
     }
 
     fn attach(&mut self, step: &Step, name: &str, span: Option<Span>) {
-        let Some(instance_name) = step.instance else {
+        let Some(instance_name) = step.instance() else {
             return;
         };
         let Some(instance) = self.world.instances.get(instance_name.as_str()).cloned() else {

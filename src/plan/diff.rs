@@ -235,13 +235,11 @@ fn step(action: Action, address: Address) -> Step {
     Step {
         index: 0,
         action,
+        replace: false,
         address,
-        instance: None,
-        network_interface: None,
+        party: None,
         before: None,
         after: None,
-        replace: false,
-        with_instance: None,
         depends_on: Vec::new(),
     }
 }
@@ -423,7 +421,7 @@ pub(super) fn diff(
                 let mut d = step(Action::Delete, *address);
                 d.before.clone_from(&change.before);
                 d.replace = replace;
-                d.with_instance = with_instance;
+                d.party = with_instance;
                 steps.push(d);
                 if replace {
                     let mut c = step(Action::Create, *address);
@@ -448,7 +446,7 @@ pub(super) fn diff(
                     let wrap = running && allow_stop.contains(&address.name);
                     let on_instance = |action: Action| {
                         let mut s = step(action, *address);
-                        s.instance = Some(address.name);
+                        s.party = Some(address.name);
                         s.before.clone_from(&change.before);
                         s.after.clone_from(&change.after);
                         s
@@ -496,7 +494,7 @@ pub(super) fn diff(
                 // An instance's deletion frees the NICs no longer wanted on its own.
                 if !(instance_goes && nic_deleted) {
                     let mut s = step(Action::Detach, address);
-                    s.instance = Some(*a);
+                    s.party = Some(*a);
                     s.before = have(&address).map(|h| Arc::new(h.clone()));
                     steps.push(s);
                 }
@@ -508,7 +506,7 @@ pub(super) fn diff(
             let attached_already = old.as_deref() == Some(b.as_str());
             if !attached_already || detached || nic_goes || instance_replaced {
                 let mut s = step(Action::Attach, address);
-                s.instance = Some(*b);
+                s.party = Some(*b);
                 s.after = desired.get(&address).cloned();
                 steps.push(s);
             }
@@ -554,7 +552,7 @@ pub(super) fn diff(
             });
             if !same || nic_goes {
                 let mut s = step(Action::Disassociate, address);
-                s.network_interface = Some(old_nic);
+                s.party = Some(old_nic);
                 s.before = old.cloned().map(|p| Arc::new(Attributes::PublicIp(p)));
                 steps.push(s);
                 disassociated = true;
@@ -564,7 +562,7 @@ pub(super) fn diff(
             let associated = old.is_some_and(|p| p.network_interface.is_some());
             if !associated || disassociated {
                 let mut s = step(Action::Associate, address);
-                s.network_interface = Some(nic);
+                s.party = Some(nic);
                 let mut after = new.cloned().unwrap_or(resource::PublicIp {
                     network_interface: None,
                     private_ip: None,

@@ -237,7 +237,7 @@ impl Dependency {
             Reason::SecondariesFirst => "its secondary interfaces are detached first".to_string(),
             Reason::LeavesNic => format!(
                 "{before} leaves network_interface.{} first",
-                on(b.and_then(|b| b.network_interface))
+                on(b.and_then(Step::network_interface))
             ),
             Reason::ReleasedWhenDisassociated => {
                 "a public IP is released only when disassociated".to_string()
@@ -260,14 +260,14 @@ impl Dependency {
             }
             Reason::LeavesInstance => format!(
                 "{a} leaves instance.{} first",
-                on(b.and_then(|b| b.instance))
+                on(b.and_then(Step::instance))
             ),
             Reason::ResizeMakesRoom => {
-                format!("the resize makes room on instance.{}", on(of.instance))
+                format!("the resize makes room on instance.{}", on(of.instance()))
             }
             Reason::DetachMakesRoom => format!(
                 "the detach of {before} makes room on instance.{}",
-                on(of.instance)
+                on(of.instance())
             ),
             Reason::DisassociatedFirst => {
                 format!("{a} is disassociated from its old interface first")
@@ -275,7 +275,7 @@ impl Dependency {
             Reason::NewIpsFirst => format!("{before} gets its new IPs first"),
             Reason::FreesPrivateIp => format!(
                 "{before} frees a private IP of network_interface.{}",
-                on(of.network_interface)
+                on(of.network_interface())
             ),
             Reason::PinnedFirst => format!(
                 "{before} takes its pinned address in subnet {} before the cloud assigns one",
@@ -295,7 +295,7 @@ impl Dependency {
             Reason::OneAtATime(false) => format!("one step at a time on {a}"),
             Reason::OneAtATime(true) => format!(
                 "one step at a time on network_interface.{}",
-                on(of.network_interface)
+                on(of.network_interface())
             ),
         }
     }
@@ -308,47 +308,72 @@ pub struct Step {
     pub index: usize,
     /// The call.
     pub action: Action,
+    /// Part of a replacement.
+    pub replace: bool,
     /// The resource it acts on (the NIC for attach/detach, the public IP for
     /// associate/disassociate).
     pub address: Address,
-    /// The instance of an attach, detach, stop, resize or start.
-    pub instance: Option<Ident>,
-    /// The NIC of an associate or disassociate.
-    pub network_interface: Option<Ident>,
+    /// The other party, by the action: the instance of an attach, detach, stop,
+    /// resize or start; the NIC of an associate or disassociate; the instance a NIC's
+    /// delete happens with. Read through [`Step::instance`],
+    /// [`Step::network_interface`] and [`Step::with_instance`].
+    pub party: Option<Ident>,
     /// The resource's attributes before the step, when it existed (shared with the
     /// change and the other steps of the resource).
     pub before: Option<Arc<Attributes>>,
     /// The resource's attributes after the step, when it still exists.
     pub after: Option<Arc<Attributes>>,
-    /// Part of a replacement.
-    pub replace: bool,
-    /// A delete that happens with the deletion of the instance the NIC is primary of:
-    /// no call of its own.
-    pub with_instance: Option<Ident>,
     /// The steps that must come first and why.
     pub depends_on: Vec<Dependency>,
 }
 
 impl Step {
+    /// The instance of an attach, detach, stop, resize or start.
+    pub fn instance(&self) -> Option<Ident> {
+        match self.action {
+            Action::Attach | Action::Detach | Action::Stop | Action::Resize | Action::Start => {
+                self.party
+            }
+            _ => None,
+        }
+    }
+
+    /// The NIC of an associate or disassociate.
+    pub fn network_interface(&self) -> Option<Ident> {
+        match self.action {
+            Action::Associate | Action::Disassociate => self.party,
+            _ => None,
+        }
+    }
+
+    /// For the delete of a NIC that happens with the deletion of the instance it is
+    /// primary of (no call of its own), that instance.
+    pub fn with_instance(&self) -> Option<Ident> {
+        match self.action {
+            Action::Delete => self.party,
+            _ => None,
+        }
+    }
+
     /// The step in a few words: `attach network_interface.x to instance.y`.
     pub fn describe(&self) -> String {
-        match (self.action, &self.instance, &self.network_interface) {
-            (Action::Attach, Some(i), _) => format!("attach {} to instance.{i}", self.address),
-            (Action::Detach, Some(i), _) => format!("detach {} from instance.{i}", self.address),
-            (Action::Resize, _, _) => {
+        match (self.action, self.party) {
+            (Action::Attach, Some(i)) => format!("attach {} to instance.{i}", self.address),
+            (Action::Detach, Some(i)) => format!("detach {} from instance.{i}", self.address),
+            (Action::Resize, _) => {
                 let to = match self.after.as_deref() {
                     Some(Attributes::Instance(i)) => i.instance_type.as_str(),
                     _ => "?",
                 };
                 format!("resize {} to {to}", self.address)
             }
-            (Action::Associate, _, Some(n)) => {
+            (Action::Associate, Some(n)) => {
                 format!("associate {} with network_interface.{n}", self.address)
             }
-            (Action::Disassociate, _, Some(n)) => {
+            (Action::Disassociate, Some(n)) => {
                 format!("disassociate {} from network_interface.{n}", self.address)
             }
-            (action, _, _) => format!("{action} {}", self.address),
+            (action, _) => format!("{action} {}", self.address),
         }
     }
 
@@ -357,7 +382,7 @@ impl Step {
     pub fn touches_instance(&self) -> Option<&str> {
         match self.action {
             Action::Attach | Action::Detach | Action::Stop | Action::Resize | Action::Start => {
-                self.instance.as_deref()
+                self.party.map(|i| i.as_str())
             }
             Action::Create | Action::Delete | Action::Update
                 if self.address.kind == crate::address::Kind::Instance =>
@@ -507,8 +532,10 @@ impl Plan {
                 continue;
             }
             let target = match step.action {
-                Action::Attach | Action::Detach => step.instance.as_deref(),
-                Action::Associate | Action::Disassociate => step.network_interface.as_deref(),
+                Action::Attach | Action::Detach => step.instance().map(|i| i.as_str()),
+                Action::Associate | Action::Disassociate => {
+                    step.network_interface().map(|n| n.as_str())
+                }
                 _ => continue,
             };
             let slot = found.entry(&step.address).or_default();

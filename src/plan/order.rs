@@ -76,7 +76,7 @@ impl<'s> Index<'s> {
         let mut on_instance: Vec<(Action, &str, usize)> = steps
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.instance.as_deref().map(|n| (s.action, n, i)))
+            .filter_map(|(i, s)| s.instance().map(|n| (s.action, n.as_str(), i)))
             .collect();
         on_instance.sort_unstable();
         Index { by, on_instance }
@@ -183,7 +183,7 @@ pub(super) fn order(
                 }
             }
             Action::Delete => {
-                if let Some(owner) = step.with_instance {
+                if let Some(owner) = step.with_instance() {
                     let instance = Address::new(Kind::Instance, owner);
                     e.add(index.one(Action::Delete, &instance), me, Reason::GoesWith);
                 }
@@ -214,7 +214,7 @@ pub(super) fn order(
                         for j in detaches {
                             e.add(Some(j), me, Reason::DeletedWhenDetached);
                         }
-                        if let Some(owner) = step.with_instance {
+                        if let Some(owner) = step.with_instance() {
                             e.add(
                                 index.one(Action::Delete, &Address::new(Kind::Instance, owner)),
                                 me,
@@ -280,7 +280,7 @@ pub(super) fn order(
                 );
             }
             Action::Attach => {
-                let Some(name) = step.instance else {
+                let Some(name) = step.instance() else {
                     continue;
                 };
                 let instance = Address::new(Kind::Instance, name);
@@ -308,7 +308,7 @@ pub(super) fn order(
                     me,
                     Reason::DisassociatedFirst,
                 );
-                if let Some(n) = step.network_interface {
+                if let Some(n) = step.network_interface() {
                     let target = nic(&n);
                     e.add(index.one(Action::Create, &target), me, Reason::Needs);
                     e.add(index.one(Action::Update, &target), me, Reason::NewIpsFirst);
@@ -485,8 +485,8 @@ fn rank(step: &Step) -> (Action, &Address, Option<&str>, Option<&str>) {
     (
         step.action,
         &step.address,
-        step.instance.as_deref(),
-        step.network_interface.as_deref(),
+        step.instance().map(|i| i.as_str()),
+        step.network_interface().map(|n| n.as_str()),
     )
 }
 
@@ -578,6 +578,7 @@ fn toposort(mut steps: Vec<Step>, edges: Vec<(u32, u32, Reason)>) -> (Vec<Step>,
         }
     }
     chain_same_resource(&mut steps);
+    steps.shrink_to_fit();
     (steps, Vec::new())
 }
 
@@ -588,13 +589,14 @@ fn chain_same_resource(steps: &mut [Step]) {
     let mut last: BTreeMap<Address, usize> = BTreeMap::new();
     for i in 0..steps.len() {
         let mut touched = vec![(steps[i].address, false)];
-        if let Some(n) = steps[i].network_interface {
+        if let Some(n) = steps[i].network_interface() {
             touched.push((Address::new(Kind::NetworkInterface, n), true));
         }
         for (address, via_nic) in touched {
             if let Some(&prev) = last.get(&address) {
                 let prev_index = steps[prev].index;
                 if !steps[i].depends_on.iter().any(|d| d.step == prev_index) {
+                    steps[i].depends_on.reserve_exact(1);
                     steps[i].depends_on.push(Dependency {
                         step: prev_index,
                         reason: Reason::OneAtATime(via_nic),

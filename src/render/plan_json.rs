@@ -209,8 +209,8 @@ pub fn document<'a>(
                 index: s.index,
                 action: s.action,
                 address: s.address.to_string(),
-                instance: s.instance,
-                network_interface: s.network_interface,
+                instance: s.instance(),
+                network_interface: s.network_interface(),
                 before: s.before.as_deref(),
                 after: s.after.as_deref(),
                 depends_on: s
@@ -221,7 +221,7 @@ pub fn document<'a>(
                         reason: d.words(s, &plan.steps),
                     })
                     .collect(),
-                reason: match (&s.with_instance, s.replace) {
+                reason: match (&s.with_instance(), s.replace) {
                     (Some(owner), _) => Some(format!("deleted with instance.{owner}")),
                     (None, true) => replaced.get(&s.address).map(|r| (*r).clone()),
                     _ => None,
