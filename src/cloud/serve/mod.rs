@@ -65,7 +65,9 @@
 //!   `fail_every: N` answers every Nth request 503 and `throttle_every: M` every Mth
 //!   429 with `Retry-After: 0` (both on one request: 503). Then, by rates drawn from a
 //!   seeded generator (one draw per request, so the rates add up to at most 1):
-//!   `fail_rate` answers 503 and `throttle_rate` 429, neither reaching the simulator,
+//!   `fail_rate` answers 503 and `throttle_rate` 429, neither reaching the simulator
+//!   (a request refused so is not refused again the next time the same method and path
+//!   come: the trouble is transient, and a client's retries end),
 //!   and `drop_rate` carries the call out and then loses its answer: the connection
 //!   breaks before a status line (tiny_http cannot close a client's socket from its
 //!   side, so the server writes a line no HTTP client can read, and the client closes
@@ -235,6 +237,11 @@ struct Shared {
     stats: Mutex<ServerStats>,
     /// The state of the generator the fault rates draw from.
     draws: Mutex<u64>,
+    /// `METHOD path` of the requests whose last attempt an injected 503 or 429
+    /// refused: their next attempt gets through those (an injected refusal is
+    /// transient, so that a client's retries end, as they do against a platform that
+    /// is only briefly unwell).
+    refused: Mutex<BTreeSet<String>>,
 }
 
 /// The next number of a splitmix64 sequence, as a share in `[0, 1)`.
@@ -291,6 +298,7 @@ impl Server {
             tokens: Mutex::new(BTreeSet::new()),
             stats: Mutex::new(ServerStats::default()),
             draws: Mutex::new(options_seed),
+            refused: Mutex::new(BTreeSet::new()),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -582,7 +590,7 @@ fn handle(shared: &Shared, request: &mut tiny_http::Request) -> Reply {
     else {
         return Reply::error(404, "not_found", format!("no such path: {path}"));
     };
-    let lose = match inject_fault(shared) {
+    let lose = match inject_fault(shared, &format!("{method} {path}")) {
         Fault::Answer(mut fault) => {
             fault.injected = true;
             return fault;
@@ -630,20 +638,28 @@ enum Fault {
     LoseAnswer,
 }
 
-/// Counts an API request and decides its fault: by its number (`fail_every`,
-/// `throttle_every`), else by one draw against the rates.
-fn inject_fault(shared: &Shared) -> Fault {
+/// Counts an API request (`request`: its method and path) and decides its fault: by
+/// its number (`fail_every`, `throttle_every`), else by one draw against the rates. A
+/// request that an injected 503 or 429 refused the last time it came is not refused
+/// by them again.
+fn inject_fault(shared: &Shared, request: &str) -> Fault {
     let options = &shared.options;
     let mut stats = guard(&shared.stats);
     stats.api_requests += 1;
     let n = stats.api_requests;
-    let hits = |every: Option<u32>| every.is_some_and(|e| e > 0 && n.is_multiple_of(u64::from(e)));
+    let repeated = guard(&shared.refused).remove(request);
+    let hits = |every: Option<u32>| {
+        !repeated && every.is_some_and(|e| e > 0 && n.is_multiple_of(u64::from(e)))
+    };
     let share = if options.fail_rate + options.throttle_rate + options.drop_rate > 0.0 {
         draw(&mut guard(&shared.draws))
     } else {
         1.0
     };
-    if hits(options.fail_every) || share < options.fail_rate {
+    // A repeated request draws as the others do, and is spared the refusals only.
+    let refusal = |rate: f64| !repeated && share < rate;
+    if hits(options.fail_every) || refusal(options.fail_rate) {
+        guard(&shared.refused).insert(request.to_string());
         stats.injected_failures += 1;
         return Fault::Answer(Reply::error(
             503,
@@ -651,7 +667,8 @@ fn inject_fault(shared: &Shared) -> Fault {
             "injected fault: the service is unavailable, retry later",
         ));
     }
-    if hits(options.throttle_every) || share < options.fail_rate + options.throttle_rate {
+    if hits(options.throttle_every) || refusal(options.fail_rate + options.throttle_rate) {
+        guard(&shared.refused).insert(request.to_string());
         stats.injected_throttles += 1;
         return Fault::Answer(
             Reply::error(
@@ -662,7 +679,8 @@ fn inject_fault(shared: &Shared) -> Fault {
             .with_header("Retry-After", "0".to_string()),
         );
     }
-    if share < options.fail_rate + options.throttle_rate + options.drop_rate {
+    let refusals = options.fail_rate + options.throttle_rate;
+    if share >= refusals && share < refusals + options.drop_rate {
         stats.dropped_answers += 1;
         return Fault::LoseAnswer;
     }
