@@ -2,72 +2,111 @@
 //! handles is interned, so that the model, the state, the diff, the steps and the
 //! safety check share one copy of each instead of a `String` apiece.
 //!
-//! An [`Ident`] is a `Copy` handle of 16 bytes with no allocation of its own. It
-//! compares, orders and hashes by its text, exactly as the `str` it stands for, so maps
-//! keyed by it keep the order they had with `String` keys (and look up by `&str`);
-//! equal texts are one handle, so equality first compares pointers.
+//! An [`Ident`] is a `Copy` handle of 8 bytes (an `Option<Ident>` too) with no
+//! allocation of its own. It compares, orders and hashes by its text, exactly as the
+//! `str` it stands for, so maps keyed by it keep the order they had with `String` keys
+//! (and look up by `&str`); equal texts are one handle, so equality first compares
+//! pointers.
 //!
-//! The texts live in arenas of 64 KiB that are never freed: a process handles one
-//! network, whose names it needs to the end, and a name seen twice costs nothing more.
+//! The texts live in arenas of 64 KiB that are never freed, each after its length: a
+//! process handles one network, whose names it needs to the end, and a name seen twice
+//! costs nothing more.
 
 use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::ptr::NonNull;
 use std::sync::{Mutex, PoisonError};
 
 /// An interned name.
-#[derive(Clone, Copy, Default)]
-pub struct Ident(&'static str);
+#[derive(Clone, Copy)]
+pub struct Ident(NonNull<u8>);
+
+// SAFETY: an `Ident` points at bytes that are written once, before the handle exists,
+// and never changed or freed afterwards: sharing them between threads is sharing
+// immutable data.
+unsafe impl Send for Ident {}
+// SAFETY: as above.
+unsafe impl Sync for Ident {}
 
 /// Bytes carved from one arena; longer texts get an allocation of their own.
 const ARENA_BYTES: usize = 64 << 10;
 
+/// The length that goes before every text: four bytes, little-endian.
+const HEADER: usize = 4;
+
 struct Interner {
-    held: HashSet<&'static str>,
+    held: HashSet<Ident>,
     /// What is left of the current arena.
     free: &'static mut [u8],
 }
 
 static INTERNER: Mutex<Option<Interner>> = Mutex::new(None);
 
+/// The empty text: its length alone.
+static EMPTY: [u8; HEADER] = [0; HEADER];
+
 impl Interner {
-    fn keep(&mut self, text: &str) -> &'static str {
-        let len = text.len();
-        if len > ARENA_BYTES / 8 {
-            return Box::leak(Box::from(text));
-        }
-        if self.free.len() < len {
-            self.free = Box::leak(vec![0u8; ARENA_BYTES].into_boxed_slice());
-        }
-        let (head, tail) = std::mem::take(&mut self.free).split_at_mut(len);
-        self.free = tail;
-        head.copy_from_slice(text.as_bytes());
-        let head: &'static [u8] = head;
-        // The bytes are a copy of a `str`, so they are UTF-8.
-        std::str::from_utf8(head).unwrap_or_default()
+    /// Writes `text` after its length into an arena, for good.
+    fn keep(&mut self, text: &str) -> Ident {
+        let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        let text = &text.as_bytes()[..len as usize];
+        let need = HEADER + text.len();
+        let place: &'static mut [u8] = if need > ARENA_BYTES / 8 {
+            Box::leak(vec![0u8; need].into_boxed_slice())
+        } else {
+            if self.free.len() < need {
+                self.free = Box::leak(vec![0u8; ARENA_BYTES].into_boxed_slice());
+            }
+            let (head, tail) = std::mem::take(&mut self.free).split_at_mut(need);
+            self.free = tail;
+            head
+        };
+        place[..HEADER].copy_from_slice(&len.to_le_bytes());
+        place[HEADER..].copy_from_slice(text);
+        let place: &'static [u8] = place;
+        Ident(NonNull::from(place).cast())
     }
 }
 
 impl Ident {
-    /// The one handle of `text`, made on first use.
+    /// The one handle of `text`, made on first use. (A text is cut at 4 GiB; no name
+    /// comes near.)
     pub fn new(text: &str) -> Ident {
+        if text.is_empty() {
+            return Ident::default();
+        }
         let mut guard = INTERNER.lock().unwrap_or_else(PoisonError::into_inner);
         let interner = guard.get_or_insert_with(|| Interner {
             held: HashSet::new(),
             free: &mut [],
         });
         if let Some(held) = interner.held.get(text) {
-            return Ident(held);
+            return *held;
         }
         let kept = interner.keep(text);
         interner.held.insert(kept);
-        Ident(kept)
+        kept
     }
 
     /// The text.
     pub fn as_str(&self) -> &'static str {
-        self.0
+        let start = self.0.as_ptr();
+        // SAFETY: `self.0` comes from `keep` or is `EMPTY`: it points at HEADER bytes of
+        // little-endian length, then that many bytes copied from a `str`, all in one
+        // allocation that is leaked (or static), so never freed nor written again.
+        unsafe {
+            let len = u32::from_le_bytes(std::ptr::read(start.cast::<[u8; HEADER]>()));
+            let bytes = std::slice::from_raw_parts(start.add(HEADER), len as usize);
+            std::str::from_utf8_unchecked(bytes)
+        }
+    }
+}
+
+impl Default for Ident {
+    fn default() -> Ident {
+        Ident(NonNull::from(&EMPTY).cast())
     }
 }
 
@@ -75,25 +114,25 @@ impl std::ops::Deref for Ident {
     type Target = str;
 
     fn deref(&self) -> &str {
-        self.0
+        self.as_str()
     }
 }
 
 impl AsRef<str> for Ident {
     fn as_ref(&self) -> &str {
-        self.0
+        self.as_str()
     }
 }
 
 impl Borrow<str> for Ident {
     fn borrow(&self) -> &str {
-        self.0
+        self.as_str()
     }
 }
 
 impl PartialEq for Ident {
     fn eq(&self, other: &Ident) -> bool {
-        std::ptr::eq(self.0, other.0) || self.0 == other.0
+        self.0 == other.0 || self.as_str() == other.as_str()
     }
 }
 
@@ -107,10 +146,10 @@ impl PartialOrd for Ident {
 
 impl Ord for Ident {
     fn cmp(&self, other: &Ident) -> std::cmp::Ordering {
-        if std::ptr::eq(self.0, other.0) {
+        if self.0 == other.0 {
             std::cmp::Ordering::Equal
         } else {
-            self.0.cmp(other.0)
+            self.as_str().cmp(other.as_str())
         }
     }
 }
@@ -118,43 +157,43 @@ impl Ord for Ident {
 /// As the text's own hash, so that maps keyed by `Ident` are searched by `&str`.
 impl Hash for Ident {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        self.as_str().hash(state);
     }
 }
 
 impl PartialEq<str> for Ident {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Ident {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
+        self.as_str() == *other
     }
 }
 
 impl PartialEq<String> for Ident {
     fn eq(&self, other: &String) -> bool {
-        self.0 == other.as_str()
+        self.as_str() == other.as_str()
     }
 }
 
 impl PartialEq<Ident> for str {
     fn eq(&self, other: &Ident) -> bool {
-        self == other.0
+        self == other.as_str()
     }
 }
 
 impl PartialEq<Ident> for &str {
     fn eq(&self, other: &Ident) -> bool {
-        *self == other.0
+        *self == other.as_str()
     }
 }
 
 impl PartialEq<Ident> for String {
     fn eq(&self, other: &Ident) -> bool {
-        self.as_str() == other.0
+        self.as_str() == other.as_str()
     }
 }
 
@@ -184,25 +223,25 @@ impl From<&Ident> for Ident {
 
 impl From<Ident> for String {
     fn from(ident: Ident) -> String {
-        ident.0.to_string()
+        ident.as_str().to_string()
     }
 }
 
 impl fmt::Display for Ident {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Ident {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl serde::Serialize for Ident {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -252,6 +291,9 @@ mod tests {
         let a = Ident::new("web-1");
         let b = Ident::new(&String::from("web-1"));
         assert!(std::ptr::eq(a.as_str(), b.as_str()));
+        assert_eq!(std::mem::size_of::<Option<Ident>>(), 8);
+        assert_eq!(Ident::new(""), Ident::default());
+        assert_eq!(Ident::default().as_str(), "");
         assert_eq!(a, b);
         assert_eq!(a, "web-1");
         let mut names: Vec<Ident> = ["b", "a10", "a2", ""].map(Ident::new).into();

@@ -78,7 +78,7 @@ pub fn observe(
         Kind::SecurityGroup => {
             let g = inventory.security_groups.get(id)?;
             Attributes::SecurityGroup(resource::SecurityGroup {
-                description: cloud::untag_description(&g.description).0,
+                description: Ident::new(&cloud::untag_description(&g.description).0),
             })
         }
         Kind::Instance => {
@@ -121,13 +121,13 @@ pub fn observe(
             });
             Attributes::NetworkInterface(resource::NetworkInterface {
                 subnet: name_of(names, &n.subnet_id),
-                description: cloud::untag_description(&n.description).0,
+                description: Ident::new(&cloud::untag_description(&n.description).0),
                 private_ip: Some(n.private_ip),
-                secondary_private_ips: n.secondary_ips.clone(),
-                security_groups: groups,
+                secondary_private_ips: n.secondary_ips.clone().into(),
+                security_groups: groups.into(),
                 source_dest_check: n.source_dest_check,
                 attach_to,
-                mac_address: Some(n.mac_address.clone()),
+                mac_address: Some(Ident::new(&n.mac_address)),
                 status: Some(n.status()),
             })
         }
@@ -554,13 +554,13 @@ mod tests {
     fn nic(mac: Option<&str>, status: Option<resource::NicStatus>, sdc: bool) -> Attributes {
         Attributes::NetworkInterface(resource::NetworkInterface {
             subnet: "a".into(),
-            description: String::new(),
+            description: Ident::default(),
             private_ip: Some("10.0.1.5".parse().expect("ip")),
-            secondary_private_ips: Vec::new(),
-            security_groups: Vec::new(),
+            secondary_private_ips: Box::default(),
+            security_groups: Box::default(),
             source_dest_check: sdc,
             attach_to: None,
-            mac_address: mac.map(str::to_string),
+            mac_address: mac.map(Ident::new),
             status,
         })
     }

@@ -36,7 +36,7 @@ pub struct Subnet {
 pub struct SecurityGroup {
     /// Free text, empty when none.
     #[serde(default)]
-    pub description: String,
+    pub description: Ident,
 }
 
 /// The lifecycle of an instance as the cloud reports it.
@@ -222,16 +222,16 @@ pub struct NetworkInterface {
     pub subnet: Ident,
     /// Free text, empty when none.
     #[serde(default)]
-    pub description: String,
+    pub description: Ident,
     /// Its primary private IP: pinned when desired, assigned when observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_ip: Option<Ipv4Addr>,
     /// Further private IPs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub secondary_private_ips: Vec<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    pub secondary_private_ips: Box<[Ipv4Addr]>,
     /// Names of its security groups, sorted.
     #[serde(default)]
-    pub security_groups: Vec<Ident>,
+    pub security_groups: Box<[Ident]>,
     /// Source/destination check.
     pub source_dest_check: bool,
     /// The instance it is attached to as a secondary interface.
@@ -239,7 +239,7 @@ pub struct NetworkInterface {
     pub attach_to: Option<Ident>,
     /// Observed MAC address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac_address: Option<String>,
+    pub mac_address: Option<Ident>,
     /// Observed status; never desired (absent from states written before it was
     /// recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -360,7 +360,7 @@ pub fn desired_with<T>(
                 description: group
                     .description
                     .as_ref()
-                    .map(|d| d.value.clone())
+                    .map(|d| d.value)
                     .unwrap_or_default(),
             }),
         );
@@ -400,7 +400,7 @@ pub fn desired_with<T>(
                 description: nic
                     .description
                     .as_ref()
-                    .map(|d| d.value.clone())
+                    .map(|d| d.value)
                     .unwrap_or_default(),
                 private_ip: nic.private_ip.as_ref().map(|ip| ip.value),
                 secondary_private_ips: nic
@@ -408,7 +408,7 @@ pub fn desired_with<T>(
                     .iter()
                     .map(|ip| ip.value)
                     .collect(),
-                security_groups: groups,
+                security_groups: groups.into(),
                 source_dest_check: nic.source_dest_check(),
                 attach_to: nic.attach_to.as_ref().map(|a| a.value),
                 mac_address: None,

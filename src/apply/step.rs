@@ -335,14 +335,14 @@ impl Run<'_> {
                     description: self.tag(step, &n.description),
                     subnet_id,
                     private_ip: n.private_ip,
-                    secondary_ips: n.secondary_private_ips.clone(),
+                    secondary_ips: n.secondary_private_ips.to_vec(),
                     security_group_ids: self.ids_of(Kind::SecurityGroup, &n.security_groups)?,
                     source_dest_check: n.source_dest_check,
                 };
                 let created = cloud.create_nic(&request)?;
                 let mut observed = n.clone();
                 observed.private_ip = Some(created.private_ip);
-                observed.mac_address = Some(created.mac_address.clone());
+                observed.mac_address = Some(Ident::new(&created.mac_address));
                 observed.status = Some(created.status());
                 // Attachment is a step of its own.
                 observed.attach_to = None;
@@ -511,7 +511,7 @@ impl Run<'_> {
                     description: self.tag(step, &n.description),
                     security_group_ids: self.ids_of(Kind::SecurityGroup, &n.security_groups)?,
                     source_dest_check: n.source_dest_check,
-                    secondary_ips: n.secondary_private_ips.clone(),
+                    secondary_ips: n.secondary_private_ips.to_vec(),
                 };
                 updated = Some(self.cloud.update_nic(&id, &update)?.status());
             }

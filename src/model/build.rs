@@ -85,7 +85,10 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
     }
     for (name, group) in file.security_groups.iter().flatten() {
         let name = b.name(name, "security group");
-        let description = group.as_ref().and_then(|g| g.description.as_ref()).map(at);
+        let description = group
+            .as_ref()
+            .and_then(|g| g.description.as_ref())
+            .map(ident);
         b.model
             .security_groups
             .insert(name.value, SecurityGroup { name, description });
@@ -161,7 +164,7 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
         let value = NetworkInterface {
             name: name.clone(),
             subnet: nic.subnet.at(),
-            description: nic.description.as_ref().map(at),
+            description: nic.description.as_ref().map(ident),
             private_ip: nic.private_ip.as_ref().and_then(|ip| b.ip(ip)),
             secondary_private_ips: nic
                 .secondary_private_ips

@@ -45,7 +45,7 @@ pub struct SecurityGroup {
     /// Its name and where it is declared.
     pub name: At<Ident>,
     /// Free text.
-    pub description: Option<At<String>>,
+    pub description: Option<At<Ident>>,
 }
 
 /// An instance.
@@ -91,7 +91,7 @@ pub struct NetworkInterface {
     /// Its subnet.
     pub subnet: At<Ident>,
     /// Free text.
-    pub description: Option<At<String>>,
+    pub description: Option<At<Ident>>,
     /// Its primary private IP, when pinned.
     pub private_ip: Option<At<Ipv4Addr>>,
     /// Further private IPs, each with its span.

@@ -1403,7 +1403,7 @@ fn pins(steps: &[Step]) -> Pins {
                 .collect(),
             Action::Update => {
                 let held = match step.before.as_deref() {
-                    Some(Attributes::NetworkInterface(b)) => b.secondary_private_ips.as_slice(),
+                    Some(Attributes::NetworkInterface(b)) => &b.secondary_private_ips[..],
                     _ => &[],
                 };
                 n.secondary_private_ips

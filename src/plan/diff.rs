@@ -575,6 +575,9 @@ pub(super) fn diff(
         }
     }
 
+    // Kept for the whole run: without the room the pushes left.
+    changes.shrink_to_fit();
+    steps.shrink_to_fit();
     Diffed {
         changes,
         steps,

@@ -348,7 +348,7 @@ fn address_use(step: &Step) -> Option<(&str, bool, bool)> {
         )),
         Action::Update => {
             let held = match step.before.as_deref() {
-                Some(Attributes::NetworkInterface(b)) => b.secondary_private_ips.as_slice(),
+                Some(Attributes::NetworkInterface(b)) => &b.secondary_private_ips[..],
                 _ => &[],
             };
             let adds = n.secondary_private_ips.iter().any(|ip| !held.contains(ip));
@@ -578,7 +578,6 @@ fn toposort(mut steps: Vec<Step>, edges: Vec<(u32, u32, Reason)>) -> (Vec<Step>,
         }
     }
     chain_same_resource(&mut steps);
-    steps.shrink_to_fit();
     (steps, Vec::new())
 }
 

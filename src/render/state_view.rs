@@ -233,7 +233,7 @@ fn details(state: &State, address: &Address, attributes: &Attributes) -> Details
             availability_zone: s.availability_zone.to_string(),
         },
         Attributes::SecurityGroup(g) => Details::SecurityGroup {
-            description: g.description.clone(),
+            description: g.description.to_string(),
         },
         Attributes::NetworkInterface(n) => {
             let attachment = match (primary_of(state, &address.name), &n.attach_to) {
@@ -261,8 +261,8 @@ fn details(state: &State, address: &Address, attributes: &Attributes) -> Details
                 .collect();
             Details::NetworkInterface {
                 private_ip: n.private_ip,
-                secondary_private_ips: n.secondary_private_ips.clone(),
-                mac_address: n.mac_address.clone(),
+                secondary_private_ips: n.secondary_private_ips.to_vec(),
+                mac_address: n.mac_address.map(String::from),
                 attachment,
                 status: n.status,
                 subnet: reference(state, Kind::Subnet, &n.subnet),
