@@ -4,11 +4,11 @@
 //! the others the parties that explain it) and an optional help. Rules never stop each
 //! other: each appends to a shared list, which is sorted into file order before output.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
 
+use crate::ident::Ident;
 use crate::source::{Source, Span};
 
 /// How serious a finding is.
@@ -147,16 +147,17 @@ impl Serialize for Code {
 }
 
 /// A labelled span: where, and what is there.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Label {
     /// The bytes the label points at.
     pub span: Span,
-    /// What the reader should see beside them (most labels are fixed words, kept
-    /// without a copy).
-    pub text: Cow<'static, str>,
+    /// What the reader should see beside them (interned: most labels are a few fixed
+    /// words, said of thousands of values).
+    pub text: Ident,
 }
 
-/// One finding.
+/// One finding. A network of many thousand instances may have a finding per instance,
+/// so it is kept small: its sentence, a boxed list of labels, an interned help line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The rule that fired.
@@ -165,11 +166,11 @@ pub struct Diagnostic {
     /// the platform refuses is an error only with the backend that refuses it).
     pub level: Severity,
     /// One sentence saying what is wrong.
-    pub message: String,
+    pub message: Box<str>,
     /// The offending value first, then the other parties.
-    pub labels: Vec<Label>,
+    pub labels: Box<[Label]>,
     /// How to fix it, where there is a fix.
-    pub help: Option<Cow<'static, str>>,
+    pub help: Option<Ident>,
 }
 
 impl Diagnostic {
@@ -178,23 +179,26 @@ impl Diagnostic {
         Diagnostic {
             code,
             level: code.severity(),
-            message: message.into(),
-            labels: Vec::new(),
+            message: message.into().into_boxed_str(),
+            labels: Box::default(),
             help: None,
         }
     }
 
     /// Adds a labelled span.
-    pub fn label(mut self, span: Span, text: impl Into<Cow<'static, str>>) -> Diagnostic {
-        self.labels.push(Label {
+    pub fn label(mut self, span: Span, text: impl Into<Ident>) -> Diagnostic {
+        let mut labels = std::mem::take(&mut self.labels).into_vec();
+        labels.reserve_exact(1);
+        labels.push(Label {
             span,
             text: text.into(),
         });
+        self.labels = labels.into_boxed_slice();
         self
     }
 
     /// Sets the help line.
-    pub fn help(mut self, help: impl Into<Cow<'static, str>>) -> Diagnostic {
+    pub fn help(mut self, help: impl Into<Ident>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }

@@ -333,7 +333,7 @@ fn sarif_results_agree_with_the_json_report() {
             }
             None => assert_eq!(region["startLine"], 1),
         }
-        let mut text = d.message.clone();
+        let mut text = d.message.to_string();
         if let Some(help) = &d.help {
             text.push_str(" Help: ");
             text.push_str(help);

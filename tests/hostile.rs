@@ -11,7 +11,7 @@ fn schema_errors(bytes: Vec<u8>) -> Vec<String> {
         .iter()
         .map(|d| {
             assert_eq!(d.code, Code::Schema, "{d:?}");
-            d.message.clone()
+            d.message.to_string()
         })
         .collect()
 }
@@ -71,7 +71,7 @@ fn non_utf8_bytes_are_located() {
     let validation = validate("latin1.yaml", bytes, None);
     let d = &validation.diagnostics[0];
     assert_eq!(d.code, Code::Schema);
-    assert_eq!(d.message, "the file is not valid UTF-8 text");
+    assert_eq!(&*d.message, "the file is not valid UTF-8 text");
     let span = d.primary_span().expect("points at the byte");
     assert_eq!(validation.source.line_column(span.offset()), (4, 31));
 }

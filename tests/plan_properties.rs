@@ -259,7 +259,7 @@ fn model(text: &str) -> Result<nicplan::model::Model, TestCaseError> {
         .diagnostics
         .iter()
         .filter(|d| d.severity() == nicplan::Severity::Error)
-        .map(|d| d.message.clone())
+        .map(|d| d.message.to_string())
         .collect();
     prop_assert!(
         errors.is_empty(),
@@ -288,7 +288,7 @@ fn errors_of(planned: &ops::Planned) -> Vec<(Code, String)> {
         .diagnostics
         .iter()
         .filter(|d| d.severity() == nicplan::Severity::Error)
-        .map(|d| (d.code, d.message.clone()))
+        .map(|d| (d.code, d.message.to_string()))
         .collect()
 }
 

@@ -172,7 +172,7 @@ pub fn exec(args: ImportArgs) -> Result<u8, Error> {
             check
                 .diagnostics
                 .first()
-                .map_or_else(String::new, |d| d.message.clone())
+                .map_or_else(String::new, |d| d.message.to_string())
         )));
     }
     let created = write_new(&path, &adopted.yaml, args.force)?;

@@ -79,7 +79,7 @@ fn annotation(file: &str, source: &Source, d: &Diagnostic) -> String {
         .collect();
     let message = match &d.help {
         Some(help) => format!("{}\n{help}", d.message),
-        None => d.message.clone(),
+        None => d.message.to_string(),
     };
     format!(
         "::{} {}::{}",

@@ -223,7 +223,7 @@ fn physical(source: &Source, span: Option<Span>) -> PhysicalLocation {
 fn result<'a>(source: &Source, d: &'a Diagnostic) -> SarifResult<'a> {
     let text = match &d.help {
         Some(help) => format!("{} Help: {help}", d.message).into(),
-        None => d.message.as_str().into(),
+        None => d.message.as_ref().into(),
     };
     // Code scanning drops results without a location, so a finding about the whole file
     // points at its first line.
@@ -305,7 +305,7 @@ fn rest_result<'a>(source: &Source, rest: &Rest<'a>) -> SarifResult<'a> {
                 id: Some(i + 1),
                 physical_location: physical(source, d.primary_span()),
                 message: Some(Message {
-                    text: d.message.as_str().into(),
+                    text: d.message.as_ref().into(),
                 }),
             })
             .collect(),

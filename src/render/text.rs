@@ -57,7 +57,7 @@ fn is_hostile_control(c: char) -> bool {
 /// The diagnostic with its words made safe to print.
 fn printable(diagnostic: &Diagnostic) -> Diagnostic {
     Diagnostic {
-        message: escape_controls(&diagnostic.message).into_owned(),
+        message: escape_controls(&diagnostic.message).into(),
         labels: diagnostic
             .labels
             .iter()
@@ -187,11 +187,11 @@ pub fn each_report(
         let mut diagnostic = printable(diagnostic);
         // A label far along a very long line cannot be drawn (the drawing's widths have
         // a limit): such labels are written as FILE:LINE:COLUMN lines instead.
-        let (wide, drawn): (Vec<Label>, Vec<Label>) = diagnostic
-            .labels
-            .drain(..)
+        let (wide, drawn): (Vec<Label>, Vec<Label>) = std::mem::take(&mut diagnostic.labels)
+            .into_vec()
+            .into_iter()
             .partition(|l| too_wide(source, l));
-        diagnostic.labels = drawn;
+        diagnostic.labels = drawn.into_boxed_slice();
         let diagnostic = &diagnostic;
         let report = Report { diagnostic, source };
         if handler.render_report(&mut out, &report).is_err() {

@@ -541,7 +541,7 @@ mod tests {
         findings(&source, super::super::load::options(text.len()))
             .expect("YAML")
             .iter()
-            .map(|d| d.message.clone())
+            .map(|d| d.message.to_string())
             .collect()
     }
 
@@ -759,7 +759,7 @@ network_interfaces:
   eth1: 5
 ";
         let all = load(text).expect_err("refused");
-        let messages: Vec<&str> = all.iter().map(|d| d.message.as_str()).collect();
+        let messages: Vec<&str> = all.iter().map(|d| &*d.message).collect();
         assert_eq!(
             messages,
             [
