@@ -41,8 +41,8 @@ pub fn validate(name: &str, bytes: Vec<u8>, backend: Option<BackendKind>) -> Val
             };
         }
     };
-    let file = match spec::load(&source) {
-        Ok(file) => file,
+    let (model, mut diagnostics) = match model::build(&source, backend) {
+        Ok(built) => built,
         Err(diagnostics) => {
             return Validation {
                 source,
@@ -51,7 +51,6 @@ pub fn validate(name: &str, bytes: Vec<u8>, backend: Option<BackendKind>) -> Val
             };
         }
     };
-    let (model, mut diagnostics) = model::build(&file, source.text(), backend);
     diagnostics.extend(rules::check(&model));
     diagnostic::sort(&mut diagnostics);
     Validation {

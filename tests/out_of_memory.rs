@@ -1,6 +1,6 @@
 //! Memory that runs out is a message and exit code 1, never an abort: the binary is
 //! run under an address-space limit (`ulimit -v`) that a small file fits in and a file
-//! of twelve thousand instances does not, by far.
+//! of forty thousand instances does not, by far.
 
 mod common;
 
@@ -77,7 +77,7 @@ fn memory_that_runs_out_is_a_message_and_exit_1_and_nothing_is_written() {
     );
 
     let large = Workdir::new();
-    large.write(&file(12_000));
+    large.write(&file(40_000));
     let before = tree(large.dir.path());
     let out = plan_limited(&large);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -1,5 +1,7 @@
 //! From the file's types to the model: parse every value, check every name, and report
-//! each malformed one as `nicplan::schema` without stopping at the first.
+//! each malformed one as `nicplan::schema` without stopping at the first. The model is
+//! built as the parser reads the file, one resource at a time (the builder is the
+//! parser's [`crate::spec::Sink`]), so the parsed file never stands whole beside it.
 
 use std::net::Ipv4Addr;
 
@@ -12,14 +14,24 @@ use super::{
 use crate::catalogue;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ident::Ident;
-use crate::source::{At, Span};
-use crate::spec::{BackendKind, File, Name, Sp, StateKind, at, ident, span_of};
+use crate::source::{At, Source, Span};
+use crate::spec::{self, BackendKind, Head, Name, Sp, StateKind, at, ident, span_of};
 
-/// Builds the model of a loaded file. `backend` overrides `settings.backend.kind` (a
-/// command-line flag or environment variable).
-pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, Vec<Diagnostic>) {
-    let mut b = Builder::default();
-    b.model.capabilities = b.settings(file, backend);
+/// Reads a file's source into its model, resource by resource as the parser reads
+/// them. `backend` overrides `settings.backend.kind` (a command-line flag or
+/// environment variable). A file that does not fit the format gets its schema findings
+/// and no model.
+pub fn build(
+    source: &Source,
+    backend: Option<BackendKind>,
+) -> Result<(Model, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut b = Builder {
+        text: source.text(),
+        model: Model::default(),
+        diagnostics: Vec::new(),
+    };
+    let file = crate::spec::read(source, &mut b)?;
+    b.model.capabilities = b.settings(&file, backend);
     if let Some(settings) = &file.settings {
         let value = |v: &Option<Sp<String>>| v.as_ref().map(|v| v.value.clone());
         let s = &mut b.model.settings;
@@ -68,12 +80,21 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
             b.model.settings.timeouts = timeouts;
         }
     }
-    for (name, vpc) in file.vpcs.iter().flatten() {
+    b.model.index();
+    b.diagnostics.shrink_to_fit();
+    Ok((b.model, b.diagnostics))
+}
+
+impl crate::spec::Sink for Builder<'_> {
+    fn vpc(&mut self, name: &Name, vpc: spec::Vpc) {
+        let b = self;
         let name = b.name(name, "VPC");
         let cidr_block = b.cidr(&vpc.cidr_block, &format!("VPC {}", name.value));
         b.model.vpcs.insert(name.value, Vpc { name, cidr_block });
     }
-    for (name, subnet) in file.subnets.iter().flatten() {
+
+    fn subnet(&mut self, name: &Name, subnet: spec::Subnet) {
+        let b = self;
         let name = b.name(name, "subnet");
         let value = Subnet {
             name: name.clone(),
@@ -83,7 +104,9 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
         };
         b.model.subnets.insert(name.value, value);
     }
-    for (name, group) in file.security_groups.iter().flatten() {
+
+    fn security_group(&mut self, name: &Name, group: Option<spec::SecurityGroup>) {
+        let b = self;
         let name = b.name(name, "security group");
         let description = group
             .as_ref()
@@ -93,7 +116,9 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
             .security_groups
             .insert(name.value, SecurityGroup { name, description });
     }
-    for (name, instance) in file.instances.iter().flatten() {
+
+    fn instance(&mut self, name: &Name, instance: spec::Instance) {
+        let b = self;
         let name = b.name(name, "instance");
         let value = Instance {
             name: name.clone(),
@@ -159,7 +184,9 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
         }
         b.model.instances.insert(name.value, value);
     }
-    for (name, nic) in file.network_interfaces.iter().flatten() {
+
+    fn network_interface(&mut self, name: &Name, nic: spec::NetworkInterface) {
+        let b = self;
         let name = b.name(name, "network interface");
         let value = NetworkInterface {
             name: name.clone(),
@@ -175,7 +202,7 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
             secondary_private_ips_span: nic
                 .secondary_private_ips
                 .as_ref()
-                .map(|l| list_span(text, span_of(l), l.value.iter().map(span_of))),
+                .map(|l| list_span(b.text, span_of(l), l.value.iter().map(span_of))),
             security_groups: nic
                 .security_groups
                 .iter()
@@ -185,13 +212,15 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
             security_groups_span: nic
                 .security_groups
                 .as_ref()
-                .map(|l| list_span(text, span_of(l), l.value.iter().map(|n| span_of(&n.0)))),
+                .map(|l| list_span(b.text, span_of(l), l.value.iter().map(|n| span_of(&n.0)))),
             source_dest_check: nic.source_dest_check.as_ref().map(at),
             attach_to: nic.attach_to.as_ref().map(Name::at),
         };
         b.model.network_interfaces.insert(name.value, value);
     }
-    for (name, public_ip) in file.public_ips.iter().flatten() {
+
+    fn public_ip(&mut self, name: &Name, public_ip: Option<spec::PublicIp>) {
+        let b = self;
         let name = b.name(name, "public IP");
         let value = PublicIp {
             name: name.clone(),
@@ -206,17 +235,16 @@ pub fn build(file: &File, text: &str, backend: Option<BackendKind>) -> (Model, V
         };
         b.model.public_ips.insert(name.value, value);
     }
-    b.model.index();
-    (b.model, b.diagnostics)
 }
 
-#[derive(Default)]
-struct Builder {
+struct Builder<'t> {
+    /// The file's text, for the spans of whole lists.
+    text: &'t str,
     model: Model,
     diagnostics: Vec<Diagnostic>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn name(&mut self, name: &Name, kind: &str) -> At<Ident> {
         let name = name.at();
         self.diagnostics.extend(name_finding(&name, kind));
@@ -253,7 +281,7 @@ impl Builder {
         }
     }
 
-    fn settings(&mut self, file: &File, override_kind: Option<BackendKind>) -> Capabilities {
+    fn settings(&mut self, file: &Head, override_kind: Option<BackendKind>) -> Capabilities {
         let settings = file.settings.as_ref();
         if let Some(state) = settings.and_then(|s| s.state.as_ref()) {
             match state.kind.value {

@@ -301,10 +301,17 @@ pub struct Model {
     pub capabilities: Capabilities,
     /// Where state and cloud live, as the file says.
     pub settings: Settings,
-    /// NIC name -> the instances naming it as primary, in file order.
-    primaries: IndexMap<Ident, Vec<Ident>>,
-    /// Instance name -> the NICs with `attach_to` naming it, in file order.
-    secondaries: IndexMap<Ident, Vec<Ident>>,
+    /// (NIC, instance naming it as primary), by NIC, then in file order.
+    primaries: Vec<(Ident, Ident)>,
+    /// (instance, NIC with `attach_to` naming it), by instance, then in file order.
+    secondaries: Vec<(Ident, Ident)>,
+}
+
+/// The entries of `pairs` (sorted by their first) whose first is `key`, in order.
+fn related<'p>(pairs: &'p [(Ident, Ident)], key: &str) -> &'p [(Ident, Ident)] {
+    let start = pairs.partition_point(|(k, _)| k.as_str() < key);
+    let len = pairs[start..].partition_point(|(k, _)| k.as_str() == key);
+    &pairs[start..start + len]
 }
 
 /// One NIC of an instance, and how it is attached.
@@ -317,25 +324,28 @@ pub struct Attachment<'m> {
 }
 
 impl Model {
-    /// Rebuilds the indexes of who holds which NIC; call after changing instances or
-    /// network interfaces.
+    /// Rebuilds the indexes of who holds which NIC, and gives back the room the maps
+    /// were built with; call after changing instances or network interfaces.
     pub fn index(&mut self) {
-        self.primaries.clear();
-        self.secondaries.clear();
-        for instance in self.instances.values() {
-            self.primaries
-                .entry(instance.primary_interface.value)
-                .or_default()
-                .push(instance.name.value);
-        }
-        for nic in self.network_interfaces.values() {
-            if let Some(instance) = &nic.attach_to {
-                self.secondaries
-                    .entry(instance.value)
-                    .or_default()
-                    .push(nic.name.value);
-            }
-        }
+        self.primaries = self
+            .instances
+            .values()
+            .map(|i| (i.primary_interface.value, i.name.value))
+            .collect();
+        // Stable: instances of one NIC stay in file order.
+        self.primaries.sort_by_key(|(nic, _)| *nic);
+        self.secondaries = self
+            .network_interfaces
+            .values()
+            .filter_map(|n| n.attach_to.as_ref().map(|i| (i.value, n.name.value)))
+            .collect();
+        self.secondaries.sort_by_key(|(instance, _)| *instance);
+        self.vpcs.shrink_to_fit();
+        self.subnets.shrink_to_fit();
+        self.security_groups.shrink_to_fit();
+        self.instances.shrink_to_fit();
+        self.network_interfaces.shrink_to_fit();
+        self.public_ips.shrink_to_fit();
     }
 
     /// The NICs an instance would hold: its primary (when declared) first, then the
@@ -347,8 +357,7 @@ impl Model {
         if let Some(nic) = self.network_interfaces.get(primary) {
             out.push(Attachment { nic, primary: true });
         }
-        let secondaries = self.secondaries.get(&instance.name.value);
-        for name in secondaries.into_iter().flatten() {
+        for (_, name) in related(&self.secondaries, &instance.name.value) {
             if name != primary
                 && let Some(nic) = self.network_interfaces.get(name)
             {
@@ -371,11 +380,9 @@ impl Model {
 
     /// The instances whose primary interface is `nic`, in file order.
     pub fn primary_of(&self, nic: &str) -> Vec<&Instance> {
-        self.primaries
-            .get(nic)
-            .into_iter()
-            .flatten()
-            .filter_map(|name| self.instances.get(name))
+        related(&self.primaries, nic)
+            .iter()
+            .filter_map(|(_, name)| self.instances.get(name))
             .collect()
     }
 

@@ -5,9 +5,13 @@
 //! allows, while an alias bomb is stopped by the replay limit, which stays fixed, and
 //! by the node and event limits, which never exceed what the bytes could hold.
 
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_saphyr::{Budget, Options};
 
-use super::File;
+use super::{
+    File, Instance, Name, NetworkInterface, PublicIp, Resources, SecurityGroup, Settings, Sp,
+    Subnet, Vpc,
+};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Source, Span};
 
@@ -62,10 +66,39 @@ pub(crate) fn options(len: usize) -> Options {
     options
 }
 
-/// Parses a source into the file's types. A file that does not fit them gets every
-/// schema finding there is, in file order (see `shape`); a file that is not YAML gets
-/// the one finding where the parser stopped.
-pub fn load(source: &Source) -> Result<File, Vec<Diagnostic>> {
+/// Receives a file's resources one at a time, as they are read: each kind in file
+/// order, whatever the order of the sections. What it keeps of them is its own; the
+/// parsed values are dropped as soon as it returns, so a file of many thousand
+/// resources never stands in memory twice.
+pub trait Sink {
+    /// A VPC.
+    fn vpc(&mut self, name: &Name, vpc: Vpc);
+    /// A subnet.
+    fn subnet(&mut self, name: &Name, subnet: Subnet);
+    /// A security group (`{}` or nothing, when it has no description).
+    fn security_group(&mut self, name: &Name, group: Option<SecurityGroup>);
+    /// An instance.
+    fn instance(&mut self, name: &Name, instance: Instance);
+    /// A network interface.
+    fn network_interface(&mut self, name: &Name, nic: NetworkInterface);
+    /// A public IP (nothing, when it is allocated and left unassociated).
+    fn public_ip(&mut self, name: &Name, public_ip: Option<PublicIp>);
+}
+
+/// What a file holds beside its resources.
+#[derive(Debug)]
+pub struct Head {
+    /// The format version: 1.
+    pub version: Sp<i64>,
+    /// The `settings` block.
+    pub settings: Option<Settings>,
+}
+
+/// Reads a source, handing each resource to `sink` as it is read. A file that does not
+/// fit the format gets every schema finding there is, in file order (see `shape`); a
+/// file that is not YAML gets the one finding where the parser stopped. Either way the
+/// sink may have been given part of the file.
+pub fn read(source: &Source, sink: &mut dyn Sink) -> Result<Head, Vec<Diagnostic>> {
     let text = source.text();
     if text.trim().is_empty()
         || text
@@ -77,8 +110,13 @@ pub fn load(source: &Source) -> Result<File, Vec<Diagnostic>> {
                 .help("a desired-state file starts with `version: 1`"),
         ]);
     }
-    let file: File = match serde_saphyr::from_str_with_options(text, options(text.len())) {
-        Ok(file) => file,
+    let read = serde_saphyr::with_deserializer_from_str_with_options(
+        text,
+        options(text.len()),
+        |deserializer| FileSeed { sink }.deserialize(deserializer),
+    );
+    let head = match read {
+        Ok(head) => head,
         Err(err) => {
             return Err(match super::shape::findings(source, options(text.len())) {
                 Ok(all) if !all.is_empty() => all,
@@ -89,13 +127,191 @@ pub fn load(source: &Source) -> Result<File, Vec<Diagnostic>> {
             });
         }
     };
-    if file.version.value != 1 {
+    if head.version.value != 1 {
         return Err(vec![version_finding(
-            file.version.value,
-            super::span_of(&file.version),
+            head.version.value,
+            super::span_of(&head.version),
         )]);
     }
-    Ok(file)
+    Ok(head)
+}
+
+/// Parses a source into the file's types, every resource kept (see [`read`] for a
+/// reading that keeps what it needs).
+pub fn load(source: &Source) -> Result<File, Vec<Diagnostic>> {
+    #[derive(Default)]
+    struct Collect {
+        vpcs: Option<Resources<Vpc>>,
+        subnets: Option<Resources<Subnet>>,
+        security_groups: Option<Resources<Option<SecurityGroup>>>,
+        instances: Option<Resources<Instance>>,
+        network_interfaces: Option<Resources<NetworkInterface>>,
+        public_ips: Option<Resources<Option<PublicIp>>>,
+    }
+    impl Sink for Collect {
+        fn vpc(&mut self, name: &Name, vpc: Vpc) {
+            self.vpcs.get_or_insert_default().insert(name.clone(), vpc);
+        }
+        fn subnet(&mut self, name: &Name, subnet: Subnet) {
+            self.subnets
+                .get_or_insert_default()
+                .insert(name.clone(), subnet);
+        }
+        fn security_group(&mut self, name: &Name, group: Option<SecurityGroup>) {
+            self.security_groups
+                .get_or_insert_default()
+                .insert(name.clone(), group);
+        }
+        fn instance(&mut self, name: &Name, instance: Instance) {
+            self.instances
+                .get_or_insert_default()
+                .insert(name.clone(), instance);
+        }
+        fn network_interface(&mut self, name: &Name, nic: NetworkInterface) {
+            self.network_interfaces
+                .get_or_insert_default()
+                .insert(name.clone(), nic);
+        }
+        fn public_ip(&mut self, name: &Name, public_ip: Option<PublicIp>) {
+            self.public_ips
+                .get_or_insert_default()
+                .insert(name.clone(), public_ip);
+        }
+    }
+    let mut all = Collect::default();
+    let head = read(source, &mut all)?;
+    Ok(File {
+        version: head.version,
+        settings: head.settings,
+        vpcs: all.vpcs,
+        subnets: all.subnets,
+        security_groups: all.security_groups,
+        instances: all.instances,
+        network_interfaces: all.network_interfaces,
+        public_ips: all.public_ips,
+    })
+}
+
+/// The top-level blocks of a file, as the derived reading of [`File`] names them.
+const FIELDS: &[&str] = &[
+    "version",
+    "settings",
+    "vpcs",
+    "subnets",
+    "security_groups",
+    "instances",
+    "network_interfaces",
+    "public_ips",
+];
+
+/// Reads the top-level map: the version and settings kept, each section of resources
+/// handed to the sink entry by entry.
+struct FileSeed<'s> {
+    sink: &'s mut dyn Sink,
+}
+
+impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
+    type Value = Head;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Head, D::Error> {
+        deserializer.deserialize_struct("File", FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for FileSeed<'_> {
+    type Value = Head;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a desired-state file")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+        let mut version = None;
+        let mut settings = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let section = match key.as_str() {
+                "version" => {
+                    version = Some(map.next_value::<Sp<i64>>()?);
+                    continue;
+                }
+                "settings" => {
+                    settings = map.next_value::<Option<Settings>>()?;
+                    continue;
+                }
+                "vpcs" => Section::Vpcs,
+                "subnets" => Section::Subnets,
+                "security_groups" => Section::SecurityGroups,
+                "instances" => Section::Instances,
+                "network_interfaces" => Section::NetworkInterfaces,
+                "public_ips" => Section::PublicIps,
+                other => return Err(de::Error::unknown_field(other, FIELDS)),
+            };
+            map.next_value_seed(SectionSeed {
+                sink: &mut *self.sink,
+                section,
+            })?;
+        }
+        let version = version.ok_or_else(|| de::Error::missing_field("version"))?;
+        Ok(Head { version, settings })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Section {
+    Vpcs,
+    Subnets,
+    SecurityGroups,
+    Instances,
+    NetworkInterfaces,
+    PublicIps,
+}
+
+/// One section of resources (or nothing: `vpcs:` alone is an empty section).
+struct SectionSeed<'s> {
+    sink: &'s mut dyn Sink,
+    section: Section,
+}
+
+impl<'de> DeserializeSeed<'de> for SectionSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SectionSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a map of resources by name")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(name) = map.next_key::<Name>()? {
+            match self.section {
+                Section::Vpcs => self.sink.vpc(&name, map.next_value()?),
+                Section::Subnets => self.sink.subnet(&name, map.next_value()?),
+                Section::SecurityGroups => self.sink.security_group(&name, map.next_value()?),
+                Section::Instances => self.sink.instance(&name, map.next_value()?),
+                Section::NetworkInterfaces => self.sink.network_interface(&name, map.next_value()?),
+                Section::PublicIps => self.sink.public_ip(&name, map.next_value()?),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The help for an unknown field among the `known` ones of its block: the closest

@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-pub use load::{MAX_FILE_BYTES, load};
+pub use load::{Head, MAX_FILE_BYTES, Sink, load, read};
 
 use crate::ident::Ident;
 use crate::source::{At, Span};
