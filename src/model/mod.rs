@@ -378,6 +378,20 @@ impl Model {
         self.subnets.get(&nic.subnet.value)
     }
 
+    /// Whether the file declares the resource at `address`.
+    pub fn declares(&self, address: &crate::address::Address) -> bool {
+        use crate::address::Kind;
+        let name = address.name.as_str();
+        match address.kind {
+            Kind::Vpc => self.vpcs.contains_key(name),
+            Kind::Subnet => self.subnets.contains_key(name),
+            Kind::SecurityGroup => self.security_groups.contains_key(name),
+            Kind::Instance => self.instances.contains_key(name),
+            Kind::NetworkInterface => self.network_interfaces.contains_key(name),
+            Kind::PublicIp => self.public_ips.contains_key(name),
+        }
+    }
+
     /// The instances whose primary interface is `nic`, in file order.
     pub fn primary_of(&self, nic: &str) -> Vec<&Instance> {
         related(&self.primaries, nic)

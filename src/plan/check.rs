@@ -49,11 +49,11 @@ struct Instance {
 #[derive(Clone, Debug)]
 struct Nic {
     subnet: Name,
-    ips: Vec<Ipv4Addr>,
+    ips: Box<[Ipv4Addr]>,
     /// Its primary address is still to be assigned by the cloud: it holds one address
     /// of its subnet, not known which.
     assigned: bool,
-    security_groups: Vec<Name>,
+    security_groups: Box<[Name]>,
     /// The instance it belongs to, and whether as its primary.
     attached: Option<(Name, bool)>,
 }
@@ -91,8 +91,6 @@ struct World {
     taken_group_names: BTreeMap<String, String>,
     /// Objects outside the state, by their `id:ID` name.
     strangers: BTreeMap<Name, Stranger>,
-    /// The addresses the file declares, for import hints.
-    declared: BTreeSet<Address>,
     // Indexes, maintained by `put_*` and `take_*` only.
     subnets_in_vpc: BTreeMap<Name, BTreeSet<Name>>,
     nics_in_subnet: BTreeMap<Name, BTreeSet<Name>>,
@@ -244,7 +242,7 @@ impl World {
             );
             let nic = Nic {
                 subnet: self.intern(&n.subnet),
-                ips: n.ips.clone(),
+                ips: n.ips.clone().into(),
                 assigned: false,
                 security_groups: n.security_groups.iter().map(|g| self.intern(g)).collect(),
                 attached: n
@@ -292,9 +290,9 @@ impl World {
     /// How to manage the object outside the state called `name`, if it is one: the
     /// import, with its cloud name made an address (declared in the file already, or
     /// to declare).
-    fn import_of(&self, name: &str) -> Option<String> {
+    fn import_of(&self, model: &Model, name: &str) -> Option<String> {
         let (address, id) = &self.strangers.get(name)?.import;
-        Some(if self.declared.contains(address) {
+        Some(if model.declares(address) {
             format!(
                 "if it is {address} of the file, `nicplan import {address} {id}` brings it back under management"
             )
@@ -510,7 +508,7 @@ impl World {
 
 /// Where, in step order, each subnet's addresses are pinned: (subnet) -> sorted
 /// (step position, address).
-type Pins = BTreeMap<Ident, Vec<(usize, Ipv4Addr)>>;
+type Pins = BTreeMap<Ident, Vec<(u32, Ipv4Addr)>>;
 
 struct Checker<'a> {
     model: &'a Model,
@@ -715,7 +713,7 @@ impl Checker<'_> {
             }
             Attributes::SecurityGroup(_) => {
                 if let Some(id) = self.world.taken_group_names.get(name).cloned() {
-                    let help = self.world.import_of(&stranger_name(&id));
+                    let help = self.world.import_of(self.model, &stranger_name(&id));
                     self.fail(
                         step,
                         Code::Name,
@@ -760,7 +758,7 @@ impl Checker<'_> {
                     .and_then(|n| n.attached)
                 {
                     let words = self.world.words_of(Kind::Instance, &owner.0);
-                    let help = self.world.import_of(&owner.0);
+                    let help = self.world.import_of(self.model, &owner.0);
                     self.fail(
                         step,
                         Code::AttachmentConflict,
@@ -824,7 +822,7 @@ impl Checker<'_> {
                 .map(|o| o.cidr_block.to_string())
                 .unwrap_or_default();
             let words = self.world.short_of(Kind::Subnet, &other);
-            let help = self.world.import_of(&other);
+            let help = self.world.import_of(self.model, &other);
             self.fail(
                 step,
                 Code::Subnet,
@@ -887,7 +885,7 @@ impl Checker<'_> {
         let Some(pins) = self.pins.get(subnet) else {
             return;
         };
-        let start = pins.partition_point(|(p, _)| *p <= position);
+        let start = pins.partition_point(|(p, _)| *p as usize <= position);
         let held = self.world.ip_holder.get(subnet);
         let reachable = pins[start..]
             .iter()
@@ -925,7 +923,7 @@ impl Checker<'_> {
                 None,
             );
         }
-        let held: Vec<Ipv4Addr> = self
+        let held: Box<[Ipv4Addr]> = self
             .world
             .nics
             .get(name)
@@ -952,7 +950,7 @@ impl Checker<'_> {
         let pinned = n.private_ip;
         let secondary = n.secondary_private_ips.clone();
         self.world.update_nic(name, |nic| {
-            nic.security_groups = groups;
+            nic.security_groups = groups.into();
             let primary = pinned.or_else(|| nic.ips.first().copied());
             if primary.is_some() {
                 nic.assigned = false;
@@ -1130,7 +1128,7 @@ impl Checker<'_> {
             .cloned();
         if let Some(other) = taken {
             let words = self.world.words_of(Kind::PublicIp, &other);
-            let help = self.world.import_of(&other);
+            let help = self.world.import_of(self.model, &other);
             self.fail(
                 step,
                 Code::PublicIp,
@@ -1188,7 +1186,7 @@ impl Checker<'_> {
         };
         if let Some((user_kind, user)) = user {
             let words = self.world.words_of(user_kind, &user);
-            let help = self.world.import_of(&user);
+            let help = self.world.import_of(self.model, &user);
             self.fail(
                 step,
                 Code::Reference,
@@ -1373,7 +1371,7 @@ impl Checker<'_> {
                 .cloned();
             if let Some(holder) = holder {
                 let words = self.world.short_of(Kind::NetworkInterface, &holder);
-                let help = self.world.import_of(&holder);
+                let help = self.world.import_of(self.model, &holder);
                 let at = self.ip_span(nic_name, *ip, span);
                 self.fail_at(
                     step,
@@ -1415,6 +1413,7 @@ fn pins(steps: &[Step]) -> Pins {
             _ => continue,
         };
         let list = pins.entry(n.subnet).or_default();
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
         list.extend(ips.into_iter().map(|ip| (position, ip)));
     }
     pins
@@ -1424,14 +1423,12 @@ fn pins(steps: &[Step]) -> Pins {
 /// reports every rule broken on the way.
 pub(super) fn simulate(
     model: &Model,
-    declared: impl Iterator<Item = Address>,
     quotas: Quotas,
     state: &State,
     outside: &Outside,
     steps: &[Step],
 ) -> Vec<Diagnostic> {
-    let mut world = World::new(state, outside);
-    world.declared = declared.collect();
+    let world = World::new(state, outside);
     let mut checker = Checker {
         model,
         quotas,

@@ -710,20 +710,7 @@ pub fn plan(model: &Model, state: &State, outside: &Outside, options: &Options) 
     let (steps, order_errors) =
         order::order(diffed.steps, state, outside, &desired, &index, &quotas);
     if order_errors.is_empty() {
-        // What the file declares: the desired network itself, unless it is destroyed.
-        let declared: Vec<Address> = if options.destroy {
-            resource::desired(model).into_keys().collect()
-        } else {
-            desired.keys().cloned().collect()
-        };
-        diagnostics.extend(check::simulate(
-            model,
-            declared.into_iter(),
-            quotas,
-            state,
-            outside,
-            &steps,
-        ));
+        diagnostics.extend(check::simulate(model, quotas, state, outside, &steps));
     }
     diagnostics.extend(order_errors);
     diagnostic::sort(&mut diagnostics);
