@@ -282,6 +282,158 @@ impl schemars::JsonSchema for Ident {
     }
 }
 
+/// A list of names, interned as a whole: the security groups of a NIC. Thousands of
+/// NICs share a few lists, so a list is one shared slice with no allocation of its own
+/// (16 bytes), compared, ordered and hashed as the slice of texts it holds.
+#[derive(Clone, Copy, Default)]
+pub struct IdentList(&'static [Ident]);
+
+/// The lists seen so far, and what is left of the current arena of names.
+struct Lists {
+    held: HashSet<IdentList>,
+    free: &'static mut [Ident],
+}
+
+static LISTS: Mutex<Option<Lists>> = Mutex::new(None);
+
+/// Names carved from one arena of lists; longer lists get an allocation of their own.
+const LIST_ARENA: usize = 4096;
+
+impl IdentList {
+    /// The one list of `names`, in their order, made on first use.
+    pub fn new(names: &[Ident]) -> IdentList {
+        if names.is_empty() {
+            return IdentList::default();
+        }
+        let mut guard = LISTS.lock().unwrap_or_else(PoisonError::into_inner);
+        let lists = guard.get_or_insert_with(|| Lists {
+            held: HashSet::new(),
+            free: &mut [],
+        });
+        if let Some(held) = lists.held.get(names) {
+            return *held;
+        }
+        let place: &'static mut [Ident] = if names.len() > LIST_ARENA / 8 {
+            Box::leak(names.to_vec().into_boxed_slice())
+        } else {
+            if lists.free.len() < names.len() {
+                lists.free = Box::leak(vec![Ident::default(); LIST_ARENA].into_boxed_slice());
+            }
+            let (head, tail) = std::mem::take(&mut lists.free).split_at_mut(names.len());
+            lists.free = tail;
+            head.copy_from_slice(names);
+            head
+        };
+        let kept = IdentList(place);
+        lists.held.insert(kept);
+        kept
+    }
+
+    /// The names.
+    pub fn as_slice(&self) -> &'static [Ident] {
+        self.0
+    }
+}
+
+impl std::ops::Deref for IdentList {
+    type Target = [Ident];
+
+    fn deref(&self) -> &[Ident] {
+        self.0
+    }
+}
+
+impl Borrow<[Ident]> for IdentList {
+    fn borrow(&self) -> &[Ident] {
+        self.0
+    }
+}
+
+impl IntoIterator for &IdentList {
+    type Item = &'static Ident;
+    type IntoIter = std::slice::Iter<'static, Ident>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl PartialEq for IdentList {
+    fn eq(&self, other: &IdentList) -> bool {
+        std::ptr::eq(self.0, other.0) || self.0 == other.0
+    }
+}
+
+impl Eq for IdentList {}
+
+impl PartialOrd for IdentList {
+    fn partial_cmp(&self, other: &IdentList) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IdentList {
+    fn cmp(&self, other: &IdentList) -> std::cmp::Ordering {
+        self.0.cmp(other.0)
+    }
+}
+
+/// As the slice's own hash, so that the set of lists is searched by a slice.
+impl Hash for IdentList {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl From<Vec<Ident>> for IdentList {
+    fn from(names: Vec<Ident>) -> IdentList {
+        IdentList::new(&names)
+    }
+}
+
+impl FromIterator<Ident> for IdentList {
+    fn from_iter<I: IntoIterator<Item = Ident>>(names: I) -> IdentList {
+        IdentList::new(&names.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl fmt::Debug for IdentList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0).finish()
+    }
+}
+
+impl serde::Serialize for IdentList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IdentList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<IdentList, D::Error> {
+        Ok(IdentList::new(&Vec::<Ident>::deserialize(deserializer)?))
+    }
+}
+
+/// Described as the `Vec<String>` it stands for.
+impl schemars::JsonSchema for IdentList {
+    fn inline_schema() -> bool {
+        <Vec<String> as schemars::JsonSchema>::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <Vec<String> as schemars::JsonSchema>::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        <Vec<String> as schemars::JsonSchema>::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Vec<String> as schemars::JsonSchema>::json_schema(generator)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Ident;
@@ -303,6 +455,27 @@ mod tests {
         assert_eq!(map.get("web-1"), Some(&1));
         let hashed: std::collections::HashSet<Ident> = [a].into();
         assert!(hashed.contains("web-1"));
+    }
+
+    #[test]
+    fn equal_lists_are_one_slice_and_compare_as_slices() {
+        use super::IdentList;
+        let names = |texts: &[&str]| texts.iter().map(|t| Ident::new(t)).collect::<Vec<_>>();
+        let a = IdentList::new(&names(&["db", "web"]));
+        let b: IdentList = names(&["db", "web"]).into_iter().collect();
+        assert!(std::ptr::eq(a.as_slice(), b.as_slice()));
+        assert_eq!(a, b);
+        assert!(IdentList::new(&names(&["db"])) < a);
+        assert!(IdentList::default().is_empty());
+        let many: Vec<Ident> = (0..5000).map(|i| Ident::new(&format!("g{i}"))).collect();
+        let long = IdentList::new(&many);
+        assert_eq!(long.as_slice(), &many[..]);
+        assert_eq!(
+            serde_json::to_string(&a).ok().as_deref(),
+            Some(r#"["db","web"]"#)
+        );
+        let back: IdentList = serde_json::from_str(r#"["db","web"]"#).expect("a list");
+        assert_eq!(back, a);
     }
 
     #[test]

@@ -557,7 +557,7 @@ mod tests {
             description: Ident::default(),
             private_ip: Some("10.0.1.5".parse().expect("ip")),
             secondary_private_ips: Box::default(),
-            security_groups: Box::default(),
+            security_groups: crate::ident::IdentList::default(),
             source_dest_check: sdc,
             attach_to: None,
             mac_address: mac.map(Ident::new),

@@ -7,7 +7,7 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::address::{Address, Kind};
-use crate::ident::Ident;
+use crate::ident::{Ident, IdentList};
 use crate::model::Model;
 
 /// A VPC.
@@ -231,7 +231,7 @@ pub struct NetworkInterface {
     pub secondary_private_ips: Box<[Ipv4Addr]>,
     /// Names of its security groups, sorted.
     #[serde(default)]
-    pub security_groups: Box<[Ident]>,
+    pub security_groups: IdentList,
     /// Source/destination check.
     pub source_dest_check: bool,
     /// The instance it is attached to as a secondary interface.

@@ -556,8 +556,10 @@ fn rename_refs(attributes: &mut Attributes, kind: Kind, from: &str, to: &str) {
         (Attributes::Subnet(s), Kind::Vpc) => swap(&mut s.vpc),
         (Attributes::NetworkInterface(n), Kind::Subnet) => swap(&mut n.subnet),
         (Attributes::NetworkInterface(n), Kind::SecurityGroup) => {
-            n.security_groups.iter_mut().for_each(swap);
-            n.security_groups.sort();
+            let mut groups = n.security_groups.to_vec();
+            groups.iter_mut().for_each(swap);
+            groups.sort();
+            n.security_groups = groups.into();
         }
         (Attributes::NetworkInterface(n), Kind::Instance) => {
             if let Some(a) = n.attach_to.as_mut() {

@@ -95,11 +95,11 @@ pub struct NetworkInterface {
     /// Its primary private IP, when pinned.
     pub private_ip: Option<At<Ipv4Addr>>,
     /// Further private IPs, each with its span.
-    pub secondary_private_ips: Vec<At<Ipv4Addr>>,
+    pub secondary_private_ips: Box<[At<Ipv4Addr>]>,
     /// The span of the whole `secondary_private_ips` list, when given.
     pub secondary_private_ips_span: Option<Span>,
     /// Security group names.
-    pub security_groups: Vec<At<Ident>>,
+    pub security_groups: Box<[At<Ident>]>,
     /// The span of the `security_groups` list, when given.
     pub security_groups_span: Option<Span>,
     /// Source/destination check (default true) and where it is set.

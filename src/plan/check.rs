@@ -29,7 +29,7 @@ use super::{Action, Step};
 use crate::address::{Address, Kind};
 use crate::catalogue;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ident::Ident;
+use crate::ident::{Ident, IdentList};
 use crate::model::{Model, Quota, Quotas};
 use crate::resource::{self, Attributes, Status};
 use crate::source::Span;
@@ -46,14 +46,46 @@ struct Instance {
     status: Option<Status>,
 }
 
+/// A NIC's addresses, primary first: most NICs hold one, kept without an allocation.
+#[derive(Clone, Debug, Default)]
+enum Ips {
+    #[default]
+    None,
+    One(Ipv4Addr),
+    Many(Box<[Ipv4Addr]>),
+}
+
+impl std::ops::Deref for Ips {
+    type Target = [Ipv4Addr];
+
+    fn deref(&self) -> &[Ipv4Addr] {
+        match self {
+            Ips::None => &[],
+            Ips::One(ip) => std::slice::from_ref(ip),
+            Ips::Many(ips) => ips,
+        }
+    }
+}
+
+impl FromIterator<Ipv4Addr> for Ips {
+    fn from_iter<I: IntoIterator<Item = Ipv4Addr>>(ips: I) -> Ips {
+        let mut ips = ips.into_iter();
+        match (ips.next(), ips.next()) {
+            (None, _) => Ips::None,
+            (Some(one), None) => Ips::One(one),
+            (Some(a), Some(b)) => Ips::Many([a, b].into_iter().chain(ips).collect()),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Nic {
     subnet: Name,
-    ips: Box<[Ipv4Addr]>,
+    ips: Ips,
     /// Its primary address is still to be assigned by the cloud: it holds one address
     /// of its subnet, not known which.
     assigned: bool,
-    security_groups: Box<[Name]>,
+    security_groups: IdentList,
     /// The instance it belongs to, and whether as its primary.
     attached: Option<(Name, bool)>,
 }
@@ -242,7 +274,7 @@ impl World {
             );
             let nic = Nic {
                 subnet: self.intern(&n.subnet),
-                ips: n.ips.clone().into(),
+                ips: n.ips.iter().copied().collect(),
                 assigned: false,
                 security_groups: n.security_groups.iter().map(|g| self.intern(g)).collect(),
                 attached: n
@@ -380,7 +412,7 @@ impl World {
                 .insert(name);
         }
         let held = self.ip_holder.entry(nic.subnet).or_default();
-        for ip in &nic.ips {
+        for ip in nic.ips.iter() {
             held.insert(*ip, name);
         }
         self.nics.insert(name, nic);
@@ -405,7 +437,7 @@ impl World {
             set.remove(name);
         }
         if let Some(held) = self.ip_holder.get_mut(&nic.subnet) {
-            for ip in &nic.ips {
+            for ip in nic.ips.iter() {
                 if held.get(ip).is_some_and(|h| **h == *name) {
                     held.remove(ip);
                 }
@@ -923,7 +955,7 @@ impl Checker<'_> {
                 None,
             );
         }
-        let held: Box<[Ipv4Addr]> = self
+        let held: Ips = self
             .world
             .nics
             .get(name)

@@ -163,11 +163,11 @@ pub(super) fn same_object(want: &Attributes, have: &Attributes) -> bool {
 }
 
 /// The attribute names that change in place.
-fn in_place_changes(want: &Attributes, have: &Attributes) -> Vec<String> {
+fn in_place_changes(want: &Attributes, have: &Attributes) -> Box<[&'static str]> {
     let mut out = Vec::new();
-    let mut check = |name: &str, differs: bool| {
+    let mut check = |name: &'static str, differs: bool| {
         if differs {
-            out.push(name.to_string());
+            out.push(name);
         }
     };
     match (want, have) {
@@ -192,7 +192,7 @@ fn in_place_changes(want: &Attributes, have: &Attributes) -> Vec<String> {
         }
         _ => {}
     }
-    out
+    out.into_boxed_slice()
 }
 
 /// The attributes a resource will have after the plan: desired values, with what only
@@ -357,7 +357,7 @@ pub(super) fn diff(
                 kind: ChangeKind::Create,
                 before: None,
                 after: Some(w.clone()),
-                changed: Vec::new(),
+                changed: Box::default(),
                 reason: None,
             }),
             (None, Some(_)) => Some(Change {
@@ -365,7 +365,7 @@ pub(super) fn diff(
                 kind: ChangeKind::Delete,
                 before: before(),
                 after: None,
-                changed: Vec::new(),
+                changed: Box::default(),
                 reason: None,
             }),
             (Some(w), Some(h)) => {
@@ -375,7 +375,7 @@ pub(super) fn diff(
                         kind: ChangeKind::Replace,
                         before: before(),
                         after: Some(w.clone()),
-                        changed: Vec::new(),
+                        changed: Box::default(),
                         reason: Some(replaced_because(&address.to_string(), reason)),
                     })
                 } else {
@@ -431,8 +431,8 @@ pub(super) fn diff(
                 }
             }
             ChangeKind::Update => {
-                let resize = change.changed.iter().any(|c| c == "type");
-                let other = change.changed.iter().any(|c| c != "type");
+                let resize = change.changed.contains(&"type");
+                let other = change.changed.iter().any(|c| *c != "type");
                 if resize {
                     // The platform resizes only a stopped instance: a running one is
                     // stopped first and started again after, when the file allows it.

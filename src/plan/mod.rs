@@ -68,7 +68,7 @@ pub struct Change {
     /// Its desired attributes (none when deleted).
     pub after: Option<Arc<Attributes>>,
     /// The attributes that differ, by name.
-    pub changed: Vec<String>,
+    pub changed: Box<[&'static str]>,
     /// Why it is replaced, in words, when it is.
     pub reason: Option<String>,
 }

@@ -197,7 +197,7 @@ pub fn document<'a>(
                 action: c.kind,
                 before: c.before.as_deref(),
                 after: c.after.as_deref(),
-                changed: c.changed.clone(),
+                changed: c.changed.iter().map(|c| c.to_string()).collect(),
                 after_unknown: after_unknown(c),
                 reason: c.reason.clone(),
             })
