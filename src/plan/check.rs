@@ -21,7 +21,7 @@
 //! addresses a subnet has left...), updated by every change, so each step costs a few
 //! lookups whatever the size of the network.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 use super::outside::{Outside, suggested_name};
@@ -115,8 +115,10 @@ struct World {
     vpcs: BTreeSet<Name>,
     subnets: BTreeMap<Name, resource::Subnet>,
     security_groups: BTreeSet<Name>,
-    instances: BTreeMap<Name, Instance>,
-    nics: BTreeMap<Name, Nic>,
+    // Never walked in order, only searched: hashed, which keeps them dense where a
+    // B-tree filled in name order is half empty.
+    instances: HashMap<Name, Instance>,
+    nics: HashMap<Name, Nic>,
     public_ips: BTreeMap<Name, Mapping>,
     /// Names of security groups outside the state, which the project's names must not
     /// repeat.
@@ -160,11 +162,14 @@ impl World {
             }
         }
         w.add_outside(outside);
-        let primaries: Vec<(Name, Name)> = w
+        let mut primaries: Vec<(Name, Name)> = w
             .instances
             .iter()
             .map(|(name, i)| (*name, i.primary))
             .collect();
+        // In name order, whatever the map's: of two instances that claim one NIC, the
+        // last by name holds it, in every run.
+        primaries.sort_unstable();
         for (name, primary) in primaries {
             w.update_nic(&primary, |n| n.attached = Some((name, true)));
         }

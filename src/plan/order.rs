@@ -326,11 +326,15 @@ pub(super) fn order(
         }
     }
 
+    // Freed before the sort, which needs room of its own.
+    drop(index);
+    drop(desired_primary_owner);
     pinned_first(&mut e, &steps);
     within_quotas(&mut e, &steps, state, outside, quotas);
 
-    let Edges { list, seen, .. } = e;
+    let Edges { mut list, seen } = e;
     drop(seen);
+    list.shrink_to_fit();
     toposort(steps, list)
 }
 
