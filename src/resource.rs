@@ -292,6 +292,29 @@ impl Attributes {
         }
     }
 
+    /// Reads the attributes of a resource of `kind` from the text of a JSON object.
+    /// The error names what is wrong without a position: the text is a piece of a
+    /// larger document, whose positions it does not know.
+    pub fn from_json(kind: Kind, text: &str) -> Result<Attributes, String> {
+        fn read<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, String> {
+            serde_json::from_str(text).map_err(|e| {
+                let words = e.to_string();
+                let at = format!(" at line {} column {}", e.line(), e.column());
+                words
+                    .strip_suffix(&at)
+                    .map_or(words.clone(), str::to_string)
+            })
+        }
+        Ok(match kind {
+            Kind::Vpc => Attributes::Vpc(read(text)?),
+            Kind::Subnet => Attributes::Subnet(read(text)?),
+            Kind::SecurityGroup => Attributes::SecurityGroup(read(text)?),
+            Kind::Instance => Attributes::Instance(read(text)?),
+            Kind::NetworkInterface => Attributes::NetworkInterface(read(text)?),
+            Kind::PublicIp => Attributes::PublicIp(read(text)?),
+        })
+    }
+
     /// Reads the attributes of a resource of `kind` from JSON.
     pub fn from_value(
         kind: Kind,

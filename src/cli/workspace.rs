@@ -140,6 +140,10 @@ pub(crate) fn read_file(path: &std::path::Path) -> Result<(String, Vec<u8>), Err
         return Ok(("<stdin>".to_string(), bytes));
     }
     let file = std::fs::File::open(path).map_err(read_error)?;
+    // Room for the whole file at once, which its text keeps to the end of the run (a
+    // buffer grown by doubling would keep up to as much again, unused).
+    let size = file.metadata().map_or(0, |m| m.len().min(limit));
+    bytes.reserve_exact(usize::try_from(size).unwrap_or(0));
     file.take(limit)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;

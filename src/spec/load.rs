@@ -37,6 +37,9 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<(Source, Diagnos
         .help("split the network across several files, one state each");
         return Err(Box::new((Source::new(name, ""), diagnostic)));
     }
+    // The text is kept to the end of the run: without the room a growing read left.
+    let mut bytes = bytes;
+    bytes.shrink_to_fit();
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source::new(name, text)),
         Err(err) => {

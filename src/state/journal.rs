@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Address, Entry, Intent, RawEntry, State, decode_entry, decode_intent};
+use super::{Address, Entry, EntryOut, Intent, RawEntry, State, decode_entry, decode_intent};
 
 /// What one address holds after a step: its entry and its create begun; `None` for
 /// each that is gone.
@@ -28,22 +28,25 @@ pub struct Change {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawChange {
+#[serde(deny_unknown_fields, bound(deserialize = "E: Deserialize<'de>"))]
+struct RawChange<E> {
     address: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    entry: Option<RawEntry>,
+    entry: Option<E>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     intent: Option<Intent>,
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRecord {
+#[serde(deny_unknown_fields, bound(deserialize = "E: Deserialize<'de>"))]
+struct RawRecord<E> {
     lineage: String,
     serial: u64,
-    changes: Vec<RawChange>,
+    changes: Vec<RawChange<E>>,
 }
+
+/// A record as read, its entries' attributes left as the text they are in.
+type RecordIn<'a> = RawRecord<RawEntry<'a>>;
 
 impl State {
     /// Where `address` stands now, as a journal change.
@@ -78,9 +81,9 @@ pub fn encode(lineage: &str, serial: u64, changes: &[Change]) -> String {
             .iter()
             .map(|c| RawChange {
                 address: c.address.to_string(),
-                entry: c.entry.as_ref().map(|e| RawEntry {
-                    id: e.id.clone(),
-                    attributes: e.attributes.to_value(),
+                entry: c.entry.as_ref().map(|e| EntryOut {
+                    id: &e.id,
+                    attributes: &e.attributes,
                 }),
                 intent: c.intent.clone(),
             })
@@ -100,7 +103,7 @@ pub fn fold(state: &mut State, text: &str) -> Result<usize, String> {
     let mut records = Vec::with_capacity(lines.len());
     let mut torn: Option<usize> = None;
     for (n, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<RawRecord>(line) {
+        match serde_json::from_str::<RecordIn>(line) {
             Ok(record) if torn.is_none() => records.push((n + 1, record)),
             Ok(_) => {
                 return Err(format!(
@@ -133,7 +136,7 @@ pub fn fold_rows<'a>(
     let mut records = Vec::new();
     for (serial, text) in rows {
         let label = format!("the row of serial {serial}");
-        let record: RawRecord = serde_json::from_str(text)
+        let record: RecordIn = serde_json::from_str(text)
             .map_err(|e| format!("{label} does not read as a record ({e}): it was damaged"))?;
         if record.serial != serial {
             return Err(format!(
@@ -148,9 +151,9 @@ pub fn fold_rows<'a>(
 
 /// Takes `records`, each named for messages, into `state` in order, skipping those
 /// whose serial it has already.
-fn take_in(
+fn take_in<'a>(
     state: &mut State,
-    records: impl IntoIterator<Item = (String, RawRecord)>,
+    records: impl IntoIterator<Item = (String, RecordIn<'a>)>,
 ) -> Result<usize, String> {
     let mut taken = 0;
     for (what, record) in records {

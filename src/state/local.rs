@@ -549,8 +549,8 @@ fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Capped>> {
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut bytes = Vec::new();
-    // It may have grown since the size was taken.
+    // Room for the whole file at once; it may have grown since the size was taken.
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Ok(Some(Capped::TooLarge(bytes.len() as u64)));

@@ -148,21 +148,31 @@ pub enum StateError {
     },
 }
 
-#[derive(Serialize, Deserialize)]
+/// An entry as read: its attributes stay the text they are in the document until the
+/// address says their kind, so no generic JSON value is ever made of a state.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEntry {
+struct RawEntry<'a> {
     id: String,
-    attributes: serde_json::Value,
+    #[serde(borrow)]
+    attributes: &'a serde_json::value::RawValue,
+}
+
+/// An entry as written.
+#[derive(Serialize)]
+struct EntryOut<'a> {
+    id: &'a str,
+    attributes: &'a Attributes,
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawState {
+#[serde(deny_unknown_fields, bound(deserialize = "E: Deserialize<'de>"))]
+struct RawState<E> {
     version: u64,
     lineage: String,
     serial: u64,
     #[serde(deserialize_with = "unique_keys")]
-    resources: BTreeMap<String, RawEntry>,
+    resources: BTreeMap<String, E>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     forgotten: std::collections::BTreeSet<String>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
@@ -206,6 +216,19 @@ where
         }
     }
     deserializer.deserialize_map(Unique(std::marker::PhantomData))
+}
+
+/// The type of the JSON document `text`, in words, by its first character (for a
+/// document that parses).
+fn json_type_of(text: &str) -> &'static str {
+    match text.trim_start().chars().next() {
+        Some('{') => "an object",
+        Some('[') => "an array",
+        Some('"') => "a string",
+        Some('n') => "null",
+        Some('t' | 'f') => "a boolean",
+        _ => "a number",
+    }
 }
 
 /// A JSON value's type in words.
@@ -256,9 +279,9 @@ impl State {
                 .map(|(address, entry)| {
                     (
                         address.to_string(),
-                        RawEntry {
-                            id: entry.id.clone(),
-                            attributes: entry.attributes.to_value(),
+                        EntryOut {
+                            id: &entry.id,
+                            attributes: &entry.attributes,
                         },
                     )
                 })
@@ -283,39 +306,53 @@ impl State {
             path: path.to_string(),
             reason,
         };
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-        if !value.is_object() {
-            return Err(corrupt(format!(
-                "it is {}, not a JSON object",
-                json_type(&value)
-            )));
+        // The version first, from a reading that keeps nothing else: a state of a newer
+        // format is refused as such, whatever else it holds.
+        #[derive(Deserialize)]
+        struct Probe {
+            version: Option<serde_json::Value>,
         }
-        let version = match value.get("version") {
-            None => return Err(corrupt("no `version`".to_string())),
-            Some(v) => v.as_u64().ok_or_else(|| {
-                corrupt(format!(
-                    "its `version` is {}, not a format number such as {STATE_VERSION}",
-                    match v {
-                        serde_json::Value::Number(n) => format!("the number {n}"),
-                        other => json_type(other).to_string(),
-                    }
-                ))
-            })?,
+        let kind = json_type_of(text);
+        if kind != "an object" {
+            // Well-formed JSON is named by its type; anything else by where it breaks.
+            serde_json::from_str::<serde::de::IgnoredAny>(text)
+                .map_err(|e| corrupt(e.to_string()))?;
+            return Err(corrupt(format!("it is {kind}, not a JSON object")));
+        }
+        let probe = match serde_json::from_str::<Probe>(text) {
+            Ok(probe) => Some(probe),
+            // An object the probe could not read (a field given twice): the full
+            // reading below says what is wrong with it.
+            Err(e) if e.is_data() => None,
+            Err(e) => return Err(corrupt(e.to_string())),
         };
-        if version > STATE_VERSION {
-            return Err(StateError::TooNew {
-                path: path.to_string(),
-                found: version,
-            });
+        if let Some(probe) = probe {
+            let version = match probe.version {
+                None => return Err(corrupt("no `version`".to_string())),
+                Some(v) => v.as_u64().ok_or_else(|| {
+                    corrupt(format!(
+                        "its `version` is {}, not a format number such as {STATE_VERSION}",
+                        match &v {
+                            serde_json::Value::Number(n) => format!("the number {n}"),
+                            other => json_type(other).to_string(),
+                        }
+                    ))
+                })?,
+            };
+            if version > STATE_VERSION {
+                return Err(StateError::TooNew {
+                    path: path.to_string(),
+                    found: version,
+                });
+            }
+            if version == 0 {
+                return Err(corrupt(format!(
+                    "`version` is 0, which no nicplan writes (this one writes {STATE_VERSION})"
+                )));
+            }
         }
-        if version == 0 {
-            return Err(corrupt(format!(
-                "`version` is 0, which no nicplan writes (this one writes {STATE_VERSION})"
-            )));
-        }
-        // From the text, not the value: a value keeps one of two fields of a name.
-        let raw: RawState = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+        let raw: RawState<RawEntry> =
+            serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
         if raw.lineage.trim().is_empty() {
             return Err(corrupt(
                 "its `lineage` is empty, so nothing can tell it from another state".to_string(),
@@ -364,11 +401,11 @@ impl State {
 }
 
 /// One entry of a state document (or of a journal record), checked.
-fn decode_entry(key: &str, entry: RawEntry) -> Result<(Address, Entry), String> {
+fn decode_entry(key: &str, entry: RawEntry<'_>) -> Result<(Address, Entry), String> {
     let address: Address = key
         .parse()
         .map_err(|e: crate::address::AddressError| e.to_string())?;
-    let attributes = Attributes::from_value(address.kind, entry.attributes)
+    let attributes = Attributes::from_json(address.kind, entry.attributes.get())
         .map_err(|e| format!("{address}: {e}"))?;
     if let Some(problem) = id_problem(&entry.id) {
         return Err(format!(
