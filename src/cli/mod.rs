@@ -251,7 +251,10 @@ fn exec_validate(args: ValidateArgs) -> Result<u8, Error> {
             render::text::diagnostics(&validation.source, &validation.diagnostics, stdout_style())
         }
         DiagnosticFormat::Json => {
-            render::json::diagnostics(&validation.source, &validation.diagnostics)
+            print_buffered(|out| {
+                render::json::write_diagnostics(out, &validation.source, &validation.diagnostics)
+            })?;
+            return Ok(u8::from(validation.has_errors()));
         }
         DiagnosticFormat::Sarif => render::sarif::sarif(
             &[(&validation.source, validation.diagnostics.as_slice())],

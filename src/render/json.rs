@@ -95,18 +95,52 @@ pub struct Document<'a> {
 
 /// The `validate --format json` document, pretty-printed, ending in a newline.
 pub fn diagnostics(source: &Source, diagnostics: &[Diagnostic]) -> String {
+    let mut out = Vec::new();
+    if let Err(e) = write_diagnostics(&mut out, source, diagnostics) {
+        return format!("{{\"error\": \"{e}\"}}\n");
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`diagnostics`], written to `out` as it is made: each finding is put in its shape
+/// when its turn comes, so a file with many thousand findings is never held twice.
+pub fn write_diagnostics(
+    out: &mut dyn std::io::Write,
+    source: &Source,
+    diagnostics: &[Diagnostic],
+) -> std::io::Result<()> {
+    /// The findings, each made into its JSON shape as it is written.
+    struct Each<'a> {
+        source: &'a Source,
+        diagnostics: &'a [Diagnostic],
+    }
+    impl Serialize for Each<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(
+                self.diagnostics
+                    .iter()
+                    .map(|d| JsonDiagnostic::new(self.source, d)),
+            )
+        }
+    }
+    /// [`Document`], field for field.
+    #[derive(Serialize)]
+    struct Streamed<'a> {
+        format_version: &'static str,
+        valid: bool,
+        summary: Counts,
+        diagnostics: Each<'a>,
+    }
     let counts = Counts::of(diagnostics);
-    let document = Document {
+    let document = Streamed {
         format_version: FORMAT_VERSION,
         valid: counts.errors == 0,
         summary: counts,
-        diagnostics: diagnostics
-            .iter()
-            .map(|d| JsonDiagnostic::new(source, d))
-            .collect(),
+        diagnostics: Each {
+            source,
+            diagnostics,
+        },
     };
-    let mut out = serde_json::to_string_pretty(&document)
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    out.push('\n');
-    out
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    out.write_all(b"\n")
 }
