@@ -347,7 +347,10 @@ pub fn save(
     cloud: &dyn Cloud,
 ) -> crate::saved::Body {
     use crate::render::plan_json;
-    let document = plan_json::document(&planned.plan, &planned.drift, source, None);
+    let raw = |text: String| {
+        serde_json::value::RawValue::from_string(text)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+    };
     crate::saved::Body {
         format_version: crate::render::json::FORMAT_VERSION.to_string(),
         nicplan_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -370,10 +373,10 @@ pub fn save(
             .to_string()
         }),
         cloud: Some(cloud.target()),
-        state: serde_json::from_str(&planned.state.to_json()).unwrap_or_default(),
+        state: raw(planned.state.to_json_compact()),
         outside: planned.outside.clone(),
         drift: plan_json::drift_json(&planned.drift),
-        plan: serde_json::to_value(&document).unwrap_or_default(),
+        plan: raw(plan_json::compact(&planned.plan, &planned.drift, source)),
     }
 }
 
@@ -441,8 +444,7 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
         .model
         .clone()
         .ok_or_else(|| damaged("its desired file does not load".to_string()))?;
-    let state =
-        State::from_json(path, &body.state.to_string()).map_err(|e| damaged(e.to_string()))?;
+    let state = State::from_json(path, body.state.get()).map_err(|e| damaged(e.to_string()))?;
     let addresses = |list: &[String]| {
         list.iter()
             .map(|t| {
@@ -458,15 +460,18 @@ pub fn rederive(path: &str, body: &crate::saved::Body) -> Result<Rederived, Rede
     };
     let plan = plan::plan(&model, &state, &body.outside, &options);
     let drift = plan_json::drift_from_json(&body.drift);
-    let document =
-        serde_json::to_value(plan_json::document(&plan, &drift, &validation.source, None))
-            .map_err(|e| damaged(e.to_string()))?;
-    if document != body.plan && body.nicplan_version == env!("CARGO_PKG_VERSION") {
+    // Compared as text, written without spaces, with what the file holds: no value of
+    // either is made.
+    let same = crate::saved::same_json(
+        &plan_json::compact(&plan, &drift, &validation.source),
+        body.plan.get(),
+    );
+    if !same && body.nicplan_version == env!("CARGO_PKG_VERSION") {
         return Err(RederiveError::Edited {
             path: path.to_string(),
         });
     }
-    if document != body.plan {
+    if !same {
         return Err(RederiveError::Mismatch {
             path: path.to_string(),
             version: body.nicplan_version.clone(),

@@ -9,6 +9,7 @@
 //! same plan, so exactly the reviewed steps run.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::render::plan_json::JsonDrift;
@@ -30,8 +31,10 @@ pub struct DesiredFile {
     pub text: String,
 }
 
-/// The body of a plan file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The body of a plan file. The state and the plan document inside it are kept as the
+/// JSON text they are, not as generic values (which take ten times their text): a plan
+/// of many thousand instances is read in about the room of its file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Body {
     /// The plan document format ("1").
@@ -63,14 +66,64 @@ pub struct Body {
     #[serde(default)]
     pub cloud: Option<String>,
     /// The refreshed state the plan starts from, as a state document.
-    pub state: serde_json::Value,
+    pub state: Box<RawValue>,
     /// What the refresh saw in the cloud outside that state.
     #[serde(default)]
     pub outside: crate::plan::Outside,
     /// What the refresh found changed outside nicplan.
     pub drift: Vec<JsonDrift>,
     /// The plan document, as `--format json` prints it.
-    pub plan: serde_json::Value,
+    pub plan: Box<RawValue>,
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Body) -> bool {
+        self.format_version == other.format_version
+            && self.nicplan_version == other.nicplan_version
+            && self.lineage == other.lineage
+            && self.serial == other.serial
+            && self.state_digest == other.state_digest
+            && self.desired == other.desired
+            && self.targets == other.targets
+            && self.destroy == other.destroy
+            && self.replace == other.replace
+            && self.backend == other.backend
+            && self.cloud == other.cloud
+            && same_json(self.state.get(), other.state.get())
+            && self.outside == other.outside
+            && self.drift == other.drift
+            && same_json(self.plan.get(), other.plan.get())
+    }
+}
+
+/// Whether two texts of well-formed JSON are the same document written with other
+/// whitespace: compared byte for byte outside strings' insignificant space, without
+/// reading either into values.
+pub fn same_json(a: &str, b: &str) -> bool {
+    /// The bytes of a JSON text that carry meaning: everything but the whitespace
+    /// between tokens.
+    fn significant(text: &str) -> impl Iterator<Item = u8> + '_ {
+        let mut in_string = false;
+        let mut escaped = false;
+        text.bytes().filter(move |&b| {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+                true
+            } else if b == b'"' {
+                in_string = true;
+                true
+            } else {
+                !matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+            }
+        })
+    }
+    significant(a).eq(significant(b))
 }
 
 /// Why a plan file cannot be used.
@@ -191,10 +244,10 @@ mod tests {
             replace: Vec::new(),
             backend: None,
             cloud: Some("sim (in memory)".into()),
-            state: serde_json::json!({}),
+            state: RawValue::from_string("{}".into()).expect("JSON"),
             outside: crate::plan::Outside::unknown(),
             drift: Vec::new(),
-            plan: serde_json::json!({"steps": []}),
+            plan: RawValue::from_string(r#"{"steps": []}"#.into()).expect("JSON"),
         }
     }
 
@@ -227,6 +280,18 @@ mod tests {
             decode("p", b"nicplan-plan 9 sha256:00\n{}"),
             Err(SavedError::Version { .. })
         ));
+    }
+
+    #[test]
+    fn json_texts_compare_by_what_they_say() {
+        assert!(same_json(r#"{ "a": [1, 2] }"#, r#"{"a":[1,2]}"#));
+        assert!(same_json(
+            "{\n  \"a b\": \"x\\\" y\"\n}",
+            r#"{"a b":"x\" y"}"#
+        ));
+        assert!(!same_json(r#"{"a b":1}"#, r#"{"ab":1}"#));
+        assert!(!same_json(r#"{"a":1}"#, r#"{"a":12}"#));
+        assert!(!same_json(r#"{"a":"x y"}"#, r#"{"a":"xy"}"#));
     }
 
     #[test]

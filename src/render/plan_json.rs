@@ -170,6 +170,57 @@ pub fn drift_from_json(items: &[JsonDrift]) -> Vec<Drift> {
         .collect()
 }
 
+/// Why each replaced resource is replaced, for the steps of its replacement.
+type Replaced<'a> = std::collections::HashMap<&'a crate::address::Address, &'a String>;
+
+fn replaced(plan: &Plan) -> Replaced<'_> {
+    plan.changes
+        .iter()
+        .filter_map(|c| c.reason.as_ref().map(|r| (&c.address, r)))
+        .collect()
+}
+
+fn change_json(c: &crate::plan::Change) -> JsonChange<'_> {
+    JsonChange {
+        address: c.address.to_string(),
+        action: c.kind,
+        before: c.before.as_deref(),
+        after: c.after.as_deref(),
+        changed: c.changed.iter().map(|c| c.to_string()).collect(),
+        after_unknown: after_unknown(c),
+        reason: c.reason.clone(),
+    }
+}
+
+fn step_json<'a>(
+    s: &'a crate::plan::Step,
+    plan: &'a Plan,
+    replaced: &Replaced<'_>,
+) -> JsonStep<'a> {
+    JsonStep {
+        index: s.index,
+        action: s.action,
+        address: s.address.to_string(),
+        instance: s.instance(),
+        network_interface: s.network_interface(),
+        before: s.before.as_deref(),
+        after: s.after.as_deref(),
+        depends_on: s
+            .depends_on
+            .iter()
+            .map(|d| JsonDependency {
+                step: d.step,
+                reason: d.words(s, &plan.steps),
+            })
+            .collect(),
+        reason: match (&s.with_instance(), s.replace) {
+            (Some(owner), _) => Some(format!("deleted with instance.{owner}")),
+            (None, true) => replaced.get(&s.address).map(|r| (*r).clone()),
+            _ => None,
+        },
+    }
+}
+
 /// The document of a plan.
 pub fn document<'a>(
     plan: &'a Plan,
@@ -177,56 +228,18 @@ pub fn document<'a>(
     source: &'a Source,
     context: Option<&super::context::Context>,
 ) -> PlanDocument<'a> {
-    // Why each replaced resource is replaced, looked up once per step.
-    let replaced: std::collections::HashMap<&crate::address::Address, &String> = plan
-        .changes
-        .iter()
-        .filter_map(|c| c.reason.as_ref().map(|r| (&c.address, r)))
-        .collect();
+    let replaced = replaced(plan);
     PlanDocument {
         format_version: FORMAT_VERSION,
         context: context.cloned(),
         applicable: !plan.has_errors(),
         summary: plan.summary(),
         summary_line: plan.summary().to_string(),
-        changes: plan
-            .changes
-            .iter()
-            .map(|c| JsonChange {
-                address: c.address.to_string(),
-                action: c.kind,
-                before: c.before.as_deref(),
-                after: c.after.as_deref(),
-                changed: c.changed.iter().map(|c| c.to_string()).collect(),
-                after_unknown: after_unknown(c),
-                reason: c.reason.clone(),
-            })
-            .collect(),
+        changes: plan.changes.iter().map(change_json).collect(),
         steps: plan
             .steps
             .iter()
-            .map(|s| JsonStep {
-                index: s.index,
-                action: s.action,
-                address: s.address.to_string(),
-                instance: s.instance(),
-                network_interface: s.network_interface(),
-                before: s.before.as_deref(),
-                after: s.after.as_deref(),
-                depends_on: s
-                    .depends_on
-                    .iter()
-                    .map(|d| JsonDependency {
-                        step: d.step,
-                        reason: d.words(s, &plan.steps),
-                    })
-                    .collect(),
-                reason: match (&s.with_instance(), s.replace) {
-                    (Some(owner), _) => Some(format!("deleted with instance.{owner}")),
-                    (None, true) => replaced.get(&s.address).map(|r| (*r).clone()),
-                    _ => None,
-                },
-            })
+            .map(|s| step_json(s, plan, &replaced))
             .collect(),
         capacity: &plan.capacity,
         outside_checked: plan.outside_checked,
@@ -261,8 +274,75 @@ pub fn write(
     source: &Source,
     context: Option<&super::context::Context>,
 ) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(plan, drift, source, context))?;
+    write_as(out, plan, drift, source, context, true)?;
     out.write_all(b"\n")
+}
+
+/// The document of [`plan`] on one line, as a saved plan holds it.
+pub fn compact(plan: &Plan, drift: &[Drift], source: &Source) -> String {
+    let mut out = Vec::new();
+    match write_as(&mut out, plan, drift, source, None, false) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => format!("{{\"error\": \"{e}\"}}"),
+    }
+}
+
+fn write_as(
+    out: &mut dyn std::io::Write,
+    plan: &Plan,
+    drift: &[Drift],
+    source: &Source,
+    context: Option<&super::context::Context>,
+    pretty: bool,
+) -> std::io::Result<()> {
+    /// A sequence made item by item as it is written.
+    struct Each<F>(F);
+    impl<I: Serialize, T: Iterator<Item = I>, F: Fn() -> T> Serialize for Each<F> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq((self.0)())
+        }
+    }
+    /// [`PlanDocument`], field for field, its long lists made as they are written.
+    #[derive(Serialize)]
+    #[serde(bound(serialize = "Each<C>: Serialize, Each<T>: Serialize, Each<D>: Serialize"))]
+    struct Streamed<'a, C, T, D> {
+        format_version: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        context: Option<&'a super::context::Context>,
+        applicable: bool,
+        summary: Summary,
+        summary_line: String,
+        changes: Each<C>,
+        steps: Each<T>,
+        capacity: &'a [Capacity],
+        outside_checked: bool,
+        drift: Vec<JsonDrift>,
+        diagnostics: Each<D>,
+    }
+    let replaced = replaced(plan);
+    let document = Streamed {
+        format_version: FORMAT_VERSION,
+        context,
+        applicable: !plan.has_errors(),
+        summary: plan.summary(),
+        summary_line: plan.summary().to_string(),
+        changes: Each(|| plan.changes.iter().map(change_json)),
+        steps: Each(|| plan.steps.iter().map(|s| step_json(s, plan, &replaced))),
+        capacity: &plan.capacity,
+        outside_checked: plan.outside_checked,
+        drift: drift_json(drift),
+        diagnostics: Each(|| {
+            plan.diagnostics
+                .iter()
+                .map(|d| super::json::JsonDiagnostic::new(source, d))
+        }),
+    };
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, &document)?;
+    } else {
+        serde_json::to_writer(&mut *out, &document)?;
+    }
+    Ok(())
 }
 
 /// The JSON Schema of the plan document.

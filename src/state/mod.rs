@@ -269,6 +269,17 @@ impl State {
 
     /// The state as a JSON document, keys in address order, ending in a newline.
     pub fn to_json(&self) -> String {
+        let mut text = self.encoded(true);
+        text.push('\n');
+        text
+    }
+
+    /// [`State::to_json`] on one line, without the newline (as a saved plan holds it).
+    pub fn to_json_compact(&self) -> String {
+        self.encoded(false)
+    }
+
+    fn encoded(&self, pretty: bool) -> String {
         let raw = RawState {
             version: STATE_VERSION,
             lineage: self.lineage.clone(),
@@ -295,9 +306,11 @@ impl State {
                 .collect(),
             applied_from: self.applied_from.clone(),
         };
-        let mut text = serde_json::to_string_pretty(&raw).unwrap_or_default();
-        text.push('\n');
-        text
+        if pretty {
+            serde_json::to_string_pretty(&raw).unwrap_or_default()
+        } else {
+            serde_json::to_string(&raw).unwrap_or_default()
+        }
     }
 
     /// Reads a JSON document; `path` names it in errors.
