@@ -36,38 +36,75 @@ const ARENA_BYTES: usize = 64 << 10;
 /// The length that goes before every text: four bytes, little-endian.
 const HEADER: usize = 4;
 
-struct Interner {
-    held: HashSet<Ident>,
-    /// What is left of the current arena.
-    free: &'static mut [u8],
+/// Values kept once each, for good: the set of those made so far, and the arena their
+/// parts are carved from.
+struct Pool<K: 'static, T: 'static> {
+    held: HashSet<K>,
+    arena: Arena<T>,
 }
 
-static INTERNER: Mutex<Option<Interner>> = Mutex::new(None);
+impl<K: Copy + Hash + Eq, T: Copy> Pool<K, T> {
+    /// The value kept for `key` in `pool`, made by `keep` (from the arena) the first
+    /// time.
+    fn get_or_keep<Q: Hash + Eq + ?Sized>(
+        pool: &Mutex<Option<Pool<K, T>>>,
+        key: &Q,
+        keep: impl FnOnce(&mut Arena<T>) -> K,
+    ) -> K
+    where
+        K: Borrow<Q>,
+    {
+        let mut guard = pool.lock().unwrap_or_else(PoisonError::into_inner);
+        let pool = guard.get_or_insert_with(|| Pool {
+            held: HashSet::new(),
+            arena: Arena { free: &mut [] },
+        });
+        if let Some(held) = pool.held.get(key) {
+            return *held;
+        }
+        let kept = keep(&mut pool.arena);
+        pool.held.insert(kept);
+        kept
+    }
+}
+
+/// The texts of every `Ident`, after their lengths.
+static TEXTS: Mutex<Option<Pool<Ident, u8>>> = Mutex::new(None);
 
 /// The empty text: its length alone.
 static EMPTY: [u8; HEADER] = [0; HEADER];
 
-impl Interner {
-    /// Writes `text` after its length into an arena, for good.
-    fn keep(&mut self, text: &str) -> Ident {
-        let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
-        let text = &text.as_bytes()[..len as usize];
-        let need = HEADER + text.len();
-        let place: &'static mut [u8] = if need > ARENA_BYTES / 8 {
-            Box::leak(vec![0u8; need].into_boxed_slice())
-        } else {
-            if self.free.len() < need {
-                self.free = Box::leak(vec![0u8; ARENA_BYTES].into_boxed_slice());
-            }
-            let (head, tail) = std::mem::take(&mut self.free).split_at_mut(need);
-            self.free = tail;
-            head
-        };
-        place[..HEADER].copy_from_slice(&len.to_le_bytes());
-        place[HEADER..].copy_from_slice(text);
-        let place: &'static [u8] = place;
-        Ident(NonNull::from(place).cast())
+/// What is left of the current arena of `T`s, whose slots are handed out for good.
+struct Arena<T: 'static> {
+    free: &'static mut [T],
+}
+
+impl<T: Copy> Arena<T> {
+    /// `len` slots, for good: from the current arena, else from a new one of `chunk`
+    /// slots filled with `fill`; more than an eighth of an arena gets its own.
+    fn carve(&mut self, len: usize, chunk: usize, fill: T) -> &'static mut [T] {
+        if len > chunk / 8 {
+            return Box::leak(vec![fill; len].into_boxed_slice());
+        }
+        if self.free.len() < len {
+            self.free = Box::leak(vec![fill; chunk].into_boxed_slice());
+        }
+        let (head, tail) = std::mem::take(&mut self.free).split_at_mut(len);
+        self.free = tail;
+        head
     }
+}
+
+/// Writes `text` after its length into the arena, for good.
+fn keep_text(bytes: &mut Arena<u8>, text: &str) -> Ident {
+    // Cut on a character at 4 GiB, so that what is kept is still UTF-8.
+    let text = &text[..text.floor_char_boundary(u32::MAX as usize)];
+    let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+    let place = bytes.carve(HEADER + text.len(), ARENA_BYTES, 0);
+    place[..HEADER].copy_from_slice(&len.to_le_bytes());
+    place[HEADER..].copy_from_slice(text.as_bytes());
+    let place: &'static [u8] = place;
+    Ident(NonNull::from(place).cast())
 }
 
 impl Ident {
@@ -77,23 +114,13 @@ impl Ident {
         if text.is_empty() {
             return Ident::default();
         }
-        let mut guard = INTERNER.lock().unwrap_or_else(PoisonError::into_inner);
-        let interner = guard.get_or_insert_with(|| Interner {
-            held: HashSet::new(),
-            free: &mut [],
-        });
-        if let Some(held) = interner.held.get(text) {
-            return *held;
-        }
-        let kept = interner.keep(text);
-        interner.held.insert(kept);
-        kept
+        Pool::get_or_keep(&TEXTS, text, |bytes| keep_text(bytes, text))
     }
 
     /// The text.
     pub fn as_str(&self) -> &'static str {
         let start = self.0.as_ptr();
-        // SAFETY: `self.0` comes from `keep` or is `EMPTY`: it points at HEADER bytes of
+        // SAFETY: `self.0` comes from `keep_text` or is `EMPTY`: it points at HEADER bytes of
         // little-endian length, then that many bytes copied from a `str`, all in one
         // allocation that is leaked (or static), so never freed nor written again.
         unsafe {
@@ -288,13 +315,8 @@ impl schemars::JsonSchema for Ident {
 #[derive(Clone, Copy, Default)]
 pub struct IdentList(&'static [Ident]);
 
-/// The lists seen so far, and what is left of the current arena of names.
-struct Lists {
-    held: HashSet<IdentList>,
-    free: &'static mut [Ident],
-}
-
-static LISTS: Mutex<Option<Lists>> = Mutex::new(None);
+/// Every list made so far, carved from arenas of names.
+static LISTS: Mutex<Option<Pool<IdentList, Ident>>> = Mutex::new(None);
 
 /// Names carved from one arena of lists; longer lists get an allocation of their own.
 const LIST_ARENA: usize = 4096;
@@ -305,28 +327,11 @@ impl IdentList {
         if names.is_empty() {
             return IdentList::default();
         }
-        let mut guard = LISTS.lock().unwrap_or_else(PoisonError::into_inner);
-        let lists = guard.get_or_insert_with(|| Lists {
-            held: HashSet::new(),
-            free: &mut [],
-        });
-        if let Some(held) = lists.held.get(names) {
-            return *held;
-        }
-        let place: &'static mut [Ident] = if names.len() > LIST_ARENA / 8 {
-            Box::leak(names.to_vec().into_boxed_slice())
-        } else {
-            if lists.free.len() < names.len() {
-                lists.free = Box::leak(vec![Ident::default(); LIST_ARENA].into_boxed_slice());
-            }
-            let (head, tail) = std::mem::take(&mut lists.free).split_at_mut(names.len());
-            lists.free = tail;
-            head.copy_from_slice(names);
-            head
-        };
-        let kept = IdentList(place);
-        lists.held.insert(kept);
-        kept
+        Pool::get_or_keep(&LISTS, names, |arena| {
+            let place = arena.carve(names.len(), LIST_ARENA, Ident::default());
+            place.copy_from_slice(names);
+            IdentList(place)
+        })
     }
 
     /// The names.

@@ -112,17 +112,7 @@ fn a_large_network_diffs_within_a_bound_per_resource() {
 
 /// `nicplan plan` in `w` under the limit.
 fn plan_limited(w: &Workdir) -> std::process::Output {
-    let mut command = std::process::Command::new("sh");
-    command
-        .arg("-c")
-        .arg(format!("ulimit -v {LIMIT_KIB} && exec \"$0\" \"$@\""))
-        .arg(assert_cmd::cargo::cargo_bin("nicplan"))
-        .arg("plan")
-        .current_dir(w.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("NICPLAN_STATE")
-        .env_remove("NICPLAN_BACKEND");
-    command.output().expect("runs")
+    limited(w, LIMIT_KIB, &["plan"])
 }
 
 #[test]
