@@ -829,9 +829,7 @@ fn report(
     cloud: &str,
 ) -> Result<u8, Error> {
     let describe = |i: usize| {
-        steps
-            .iter()
-            .find(|s| s.index == i)
+        crate::plan::step_at(steps, i)
             .map(|s| s.describe())
             .unwrap_or_default()
     };

@@ -176,11 +176,6 @@ impl World {
         w
     }
 
-    /// The name as the world holds it.
-    fn intern(&mut self, name: &str) -> Name {
-        Ident::new(name)
-    }
-
     /// Adds what the cloud holds outside the state.
     fn add_outside(&mut self, outside: &Outside) {
         let described = |name: &str| {
@@ -191,7 +186,7 @@ impl World {
             }
         };
         for v in &outside.vpcs {
-            let key = self.intern(&stranger_name(&v.id));
+            let key = Ident::new(&stranger_name(&v.id));
             let address = Address::new(Kind::Vpc, suggested_name(&v.name, &v.id));
             self.strangers.insert(
                 key,
@@ -204,7 +199,7 @@ impl World {
             self.vpcs.insert(key);
         }
         for s in &outside.subnets {
-            let key = self.intern(&stranger_name(&s.id));
+            let key = Ident::new(&stranger_name(&s.id));
             let address = Address::new(Kind::Subnet, suggested_name(&s.name, &s.id));
             self.strangers.insert(
                 key,
@@ -225,7 +220,7 @@ impl World {
         }
         for g in &outside.security_groups {
             self.taken_group_names.insert(g.name.clone(), g.id.clone());
-            let key = self.intern(&stranger_name(&g.id));
+            let key = Ident::new(&stranger_name(&g.id));
             let address = Address::new(Kind::SecurityGroup, suggested_name(&g.name, &g.id));
             self.strangers.insert(
                 key,
@@ -238,7 +233,7 @@ impl World {
             self.security_groups.insert(key);
         }
         for i in &outside.instances {
-            let key = self.intern(&stranger_name(&i.id));
+            let key = Ident::new(&stranger_name(&i.id));
             let address = Address::new(Kind::Instance, suggested_name(&i.name, &i.id));
             self.strangers.insert(
                 key,
@@ -254,14 +249,14 @@ impl World {
                 },
             );
             let instance = Instance {
-                instance_type: self.intern(&i.flavor),
-                primary: self.intern(&i.primary_interface),
+                instance_type: Ident::new(&i.flavor),
+                primary: Ident::new(&i.primary_interface),
                 status: None,
             };
             self.instances.insert(key, instance);
         }
         for n in &outside.nics {
-            let key = self.intern(&stranger_name(&n.id));
+            let key = Ident::new(&stranger_name(&n.id));
             let address = Address::new(Kind::NetworkInterface, suggested_name(&n.name, &n.id));
 
             self.strangers.insert(
@@ -278,19 +273,19 @@ impl World {
                 },
             );
             let nic = Nic {
-                subnet: self.intern(&n.subnet),
+                subnet: Ident::new(&n.subnet),
                 ips: n.ips.iter().copied().collect(),
                 assigned: false,
-                security_groups: n.security_groups.iter().map(|g| self.intern(g)).collect(),
+                security_groups: n.security_groups.iter().map(|g| Ident::new(g)).collect(),
                 attached: n
                     .attached
                     .as_ref()
-                    .map(|(instance, primary)| (self.intern(instance), *primary)),
+                    .map(|(instance, primary)| (Ident::new(instance), *primary)),
             };
             self.put_nic(key, nic);
         }
         for p in &outside.public_ips {
-            let key = self.intern(&stranger_name(&p.id));
+            let key = Ident::new(&stranger_name(&p.id));
             let address = Address::new(
                 Kind::PublicIp,
                 suggested_name(&p.address.to_string(), &p.id),
@@ -303,7 +298,7 @@ impl World {
                     import: (address, p.id.clone()),
                 },
             );
-            let nic = self.intern(&p.network_interface);
+            let nic = Ident::new(&p.network_interface);
             self.put_public_ip(key, Some((nic, p.private_ip)));
         }
     }
@@ -341,7 +336,7 @@ impl World {
     }
 
     fn apply_attributes(&mut self, address: &Address, attributes: &Attributes) {
-        let name = self.intern(&address.name);
+        let name = address.name;
         match attributes {
             Attributes::Vpc(_) => {
                 self.vpcs.insert(name);
@@ -353,15 +348,15 @@ impl World {
             Attributes::Instance(i) => {
                 let status = self.instances.get(&name).and_then(|i| i.status);
                 let instance = Instance {
-                    instance_type: self.intern(&i.instance_type),
-                    primary: self.intern(&i.primary_interface),
+                    instance_type: i.instance_type,
+                    primary: i.primary_interface,
                     status,
                 };
                 self.instances.insert(name, instance);
             }
             Attributes::NetworkInterface(n) => {
                 let nic = Nic {
-                    subnet: self.intern(&n.subnet),
+                    subnet: n.subnet,
                     ips: n
                         .private_ip
                         .iter()
@@ -369,18 +364,15 @@ impl World {
                         .copied()
                         .collect(),
                     assigned: n.private_ip.is_none(),
-                    security_groups: n.security_groups.iter().map(|g| self.intern(g)).collect(),
-                    attached: n.attach_to.as_ref().map(|i| (self.intern(i), false)),
+                    security_groups: n.security_groups,
+                    attached: n.attach_to.map(|i| (i, false)),
                 };
                 self.take_nic(&name);
                 self.put_nic(name, nic);
             }
             Attributes::PublicIp(p) => {
                 self.take_public_ip(&name);
-                let mapping = p
-                    .network_interface
-                    .as_ref()
-                    .map(|n| (self.intern(n), p.private_ip));
+                let mapping = p.network_interface.map(|n| (n, p.private_ip));
                 self.put_public_ip(name, mapping);
             }
         }
@@ -388,7 +380,7 @@ impl World {
 
     fn put_subnet(&mut self, name: Name, subnet: resource::Subnet) {
         self.take_subnet(&name);
-        let vpc = self.intern(&subnet.vpc);
+        let vpc = subnet.vpc;
         self.subnets_in_vpc.entry(vpc).or_default().insert(name);
         self.subnets.insert(name, subnet);
     }
@@ -455,7 +447,7 @@ impl World {
     fn update_nic(&mut self, name: &str, change: impl FnOnce(&mut Nic)) {
         if let Some(mut nic) = self.take_nic(name) {
             change(&mut nic);
-            let name = self.intern(name);
+            let name = Ident::new(name);
             self.put_nic(name, nic);
         }
     }
@@ -640,7 +632,6 @@ impl Checker<'_> {
             Action::Associate => self.associate(step, &name, span),
             Action::Disassociate => {
                 if self.world.take_public_ip(&name).is_some() {
-                    let name = self.world.intern(&name);
                     self.world.put_public_ip(name, None);
                 }
             }
@@ -783,7 +774,7 @@ impl Checker<'_> {
             Attributes::PublicIp(_) => {
                 // Allocated unassociated; associate steps map it.
                 self.world.take_public_ip(name);
-                let name = self.world.intern(name);
+                let name = Ident::new(name);
                 self.world.put_public_ip(name, None);
             }
             Attributes::Instance(i) => {
@@ -812,7 +803,7 @@ impl Checker<'_> {
                     // It builds, then runs: the executor waits for the build.
                     instance.status = Some(Status::Building);
                 }
-                let instance_name = self.world.intern(name);
+                let instance_name = Ident::new(name);
                 self.world.update_nic(&i.primary_interface, |nic| {
                     nic.attached = Some((instance_name, true))
                 });
@@ -979,15 +970,11 @@ impl Checker<'_> {
             .filter(|ip| !n.secondary_private_ips.contains(ip))
             .count();
         self.check_room(step, &n.subnet, new.len().saturating_sub(gone), span);
-        let groups: Vec<Name> = n
-            .security_groups
-            .iter()
-            .map(|g| self.world.intern(g))
-            .collect();
+        let groups = n.security_groups;
         let pinned = n.private_ip;
         let secondary = n.secondary_private_ips.clone();
         self.world.update_nic(name, |nic| {
-            nic.security_groups = groups.into();
+            nic.security_groups = groups;
             let primary = pinned.or_else(|| nic.ips.first().copied());
             if primary.is_some() {
                 nic.assigned = false;
@@ -1098,7 +1085,7 @@ impl Checker<'_> {
                 )),
             );
         }
-        let instance_type = self.world.intern(&after.instance_type);
+        let instance_type = after.instance_type;
         if let Some(i) = self.world.instances.get_mut(name) {
             i.instance_type = instance_type;
             if !running {
@@ -1184,8 +1171,7 @@ impl Checker<'_> {
             );
         }
         self.world.take_public_ip(name);
-        let name = self.world.intern(name);
-        let nic_name = self.world.intern(&nic_name);
+        let name = Ident::new(name);
         self.world.put_public_ip(name, Some((nic_name, ip)));
     }
 
@@ -1365,7 +1351,6 @@ impl Checker<'_> {
             );
         }
         self.check_security_groups(step, &instance.instance_type, name, &nic, span);
-        let instance_name = self.world.intern(&instance_name);
         self.world
             .update_nic(name, |n| n.attached = Some((instance_name, false)));
     }

@@ -201,10 +201,7 @@ pub enum Reason {
 impl Dependency {
     /// The constraint in words, for step `of` (the one that waits) among `steps`.
     pub fn words(&self, of: &Step, steps: &[Step]) -> String {
-        let b = steps
-            .get(self.step.wrapping_sub(1))
-            .filter(|s| s.index == self.step)
-            .or_else(|| steps.iter().find(|s| s.index == self.step));
+        let b = step_at(steps, self.step);
         let before = b.map_or_else(|| format!("step {}", self.step), |b| b.address.to_string());
         let on = |name: Option<Ident>| name.map_or_else(|| "?".to_string(), |n| n.to_string());
         let a = &of.address;
@@ -301,6 +298,15 @@ impl Dependency {
     }
 }
 
+/// The step numbered `index` among `steps`: where plan order puts it, else wherever
+/// it is.
+pub fn step_at(steps: &[Step], index: usize) -> Option<&Step> {
+    steps
+        .get(index.wrapping_sub(1))
+        .filter(|s| s.index == index)
+        .or_else(|| steps.iter().find(|s| s.index == index))
+}
+
 /// One step of the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
@@ -381,15 +387,12 @@ impl Step {
     /// steps on one instance never run at once.
     pub fn touches_instance(&self) -> Option<&str> {
         match self.action {
-            Action::Attach | Action::Detach | Action::Stop | Action::Resize | Action::Start => {
-                self.party.map(|i| i.as_str())
-            }
             Action::Create | Action::Delete | Action::Update
                 if self.address.kind == crate::address::Kind::Instance =>
             {
                 Some(&self.address.name)
             }
-            _ => None,
+            _ => self.instance().map(|i| i.as_str()),
         }
     }
 }

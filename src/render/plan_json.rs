@@ -221,52 +221,8 @@ fn step_json<'a>(
     }
 }
 
-/// The document of a plan.
-pub fn document<'a>(
-    plan: &'a Plan,
-    drift: &[Drift],
-    source: &'a Source,
-    context: Option<&super::context::Context>,
-) -> PlanDocument<'a> {
-    let replaced = replaced(plan);
-    PlanDocument {
-        format_version: FORMAT_VERSION,
-        context: context.cloned(),
-        applicable: !plan.has_errors(),
-        summary: plan.summary(),
-        summary_line: plan.summary().to_string(),
-        changes: plan.changes.iter().map(change_json).collect(),
-        steps: plan
-            .steps
-            .iter()
-            .map(|s| step_json(s, plan, &replaced))
-            .collect(),
-        capacity: &plan.capacity,
-        outside_checked: plan.outside_checked,
-        drift: drift_json(drift),
-        diagnostics: plan
-            .diagnostics
-            .iter()
-            .map(|d| super::json::JsonDiagnostic::new(source, d))
-            .collect(),
-    }
-}
-
-/// The plan as a pretty JSON document ending in a newline.
-pub fn plan(
-    plan: &Plan,
-    drift: &[Drift],
-    source: &Source,
-    context: Option<&super::context::Context>,
-) -> String {
-    let mut out = serde_json::to_string_pretty(&document(plan, drift, source, context))
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    out.push('\n');
-    out
-}
-
-/// [`plan`], written into `out` as it is serialised (a large plan is never held whole
-/// as text).
+/// The plan as a pretty JSON document (a [`PlanDocument`]) ending in a newline, written
+/// into `out` as it is serialised (a large plan is never held whole as text).
 pub fn write(
     out: &mut dyn std::io::Write,
     plan: &Plan,
@@ -278,7 +234,7 @@ pub fn write(
     out.write_all(b"\n")
 }
 
-/// The document of [`plan`] on one line, as a saved plan holds it.
+/// The document of `plan` on one line, as a saved plan holds it.
 pub fn compact(plan: &Plan, drift: &[Drift], source: &Source) -> String {
     let mut out = Vec::new();
     match write_as(&mut out, plan, drift, source, None, false) {

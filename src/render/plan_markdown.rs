@@ -28,7 +28,7 @@ use super::json::JsonDiagnostic;
 use super::mermaid::{self, Diagram, Network};
 use crate::address::{Address, Kind};
 use crate::diagnostic::{Counts, Diagnostic, Severity};
-use crate::plan::{Capacity, Change, ChangeKind, Move, Plan, Step};
+use crate::plan::{Capacity, Change, ChangeKind, Move, Plan, Reason, Step, step_at};
 use crate::refresh::{Drift, DriftKind};
 use crate::resource::Attributes;
 use crate::source::Source;
@@ -514,20 +514,18 @@ fn drift_part(drift: &[Drift]) -> Part {
 /// `create vpc.main`) is the number alone; any other is given (`5: the detach makes
 /// room on instance.web-1`).
 fn steps_part(steps: &[Step]) -> Part {
-    let address_of = |index: usize| {
-        steps
-            .get(index.wrapping_sub(1))
-            .filter(|s| s.index == index)
-            .or_else(|| steps.iter().find(|s| s.index == index))
-            .map(|s| s.address.to_string())
-    };
     let items = steps
         .iter()
         .map(|s| {
-            let mut after: Vec<(usize, String)> = s
+            // (step, reason in words, whether it only says the step needs what that
+            // step makes).
+            let mut after: Vec<(usize, String, bool)> = s
                 .depends_on
                 .iter()
-                .map(|d| (d.step, d.words(s, steps)))
+                .map(|d| {
+                    let plain = d.reason == Reason::Needs && step_at(steps, d.step).is_some();
+                    (d.step, d.words(s, steps), plain)
+                })
                 .collect();
             after.sort_unstable();
             after.dedup();
@@ -537,10 +535,8 @@ fn steps_part(steps: &[Step]) -> Part {
                 // The steps waited for with one reason go together; the plain ones
                 // (no reason given) are one group too.
                 let mut groups: Vec<(Vec<usize>, Option<&str>)> = Vec::new();
-                for (step, reason) in &after {
+                for (step, reason, plain) in &after {
                     let (step, reason) = (*step, reason.as_str());
-                    let plain = address_of(step)
-                        .is_some_and(|a| reason.strip_prefix("needs ") == Some(a.as_str()));
                     let reason = (!plain).then_some(reason);
                     match groups.iter_mut().find(|(_, r)| *r == reason) {
                         Some((steps, _)) => steps.push(step),
